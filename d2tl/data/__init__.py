@@ -1,0 +1,1 @@
+"""Data: case table, image reading, synthetic data, ROI boxes, augmentation, split."""

@@ -1,0 +1,83 @@
+import numpy as np
+import pydicom
+import pytest
+from pydicom.uid import JPEG2000Lossless, RLELossless
+
+from d2tl.data.dicom_io import dequantised, image_type_mode, read_dicom, read_header, write_mammogram
+from d2tl.errors import DataError
+
+
+def _values(rows=40, cols=32, seed=0):
+    return np.random.default_rng(seed).normal(3.0, 0.7, size=(rows, cols)).astype(np.float32)
+
+
+def test_rescale_round_trip(tmp_path):
+    values = _values()
+    path = tmp_path / "le.dcm"
+    write_mammogram(path, values, patient_id="P1", view="cc", laterality="L", energy="LOW_ENERGY")
+    ds = pydicom.dcmread(path)
+    assert float(ds.RescaleSlope) != 1.0 and float(ds.RescaleIntercept) != 0.0
+    assert ds.Modality == "MG" and ds.ViewPosition == "CC" and ds.ImageLaterality == "L"
+    assert image_type_mode(ds) == "le"
+    back = read_dicom(path)
+    assert back.dtype == np.float32 and back.shape == values.shape
+    assert np.max(np.abs(back - values)) <= dequantised(values)
+    # Without the modality LUT the stored integers are far from the values: rescale was applied.
+    assert np.max(np.abs(ds.pixel_array.astype(float) - values)) > 100
+
+
+def test_monochrome1_is_inverted_on_reading(tmp_path):
+    values = np.arange(12 * 10, dtype=np.uint16).reshape(12, 10) * 30
+    m1, m2 = tmp_path / "m1.dcm", tmp_path / "m2.dcm"
+    for path, photometric in ((m1, "MONOCHROME1"), (m2, "MONOCHROME2")):
+        write_mammogram(path, values, patient_id="P", view="mlo", laterality="R", energy="RECOMBINED",
+                        photometric=photometric)
+    raw1 = pydicom.dcmread(m1).pixel_array
+    assert raw1[0, 0] == 4095 and raw1[0, 1] == 4095 - 30  # stored inverted
+    np.testing.assert_array_equal(read_dicom(m1), read_dicom(m2))
+    np.testing.assert_array_equal(read_dicom(m2), values.astype(np.float32))
+
+
+@pytest.mark.parametrize("bits", [8, 10, 16])
+def test_bit_depths(tmp_path, bits):
+    values = np.random.default_rng(bits).integers(0, 2 ** bits, size=(20, 16)).astype(np.uint16)
+    path = tmp_path / f"b{bits}.dcm"
+    write_mammogram(path, values, patient_id="P", view="cc", laterality="L", energy="LOW_ENERGY", bits_stored=bits)
+    np.testing.assert_array_equal(read_dicom(path), values.astype(np.float32))
+
+
+@pytest.mark.parametrize("syntax", [RLELossless, JPEG2000Lossless], ids=["rle", "jpeg2000"])
+def test_compressed_transfer_syntaxes(tmp_path, syntax):
+    values = np.random.default_rng(1).integers(0, 4096, size=(64, 48)).astype(np.uint16)
+    path = tmp_path / "c.dcm"
+    write_mammogram(path, values, patient_id="P", view="cc", laterality="L", energy="LOW_ENERGY",
+                    transfer_syntax=syntax)
+    assert pydicom.dcmread(path).file_meta.TransferSyntaxUID == syntax
+    np.testing.assert_array_equal(read_dicom(path), values.astype(np.float32))
+
+
+def test_wrong_modality_names_the_file(tmp_path):
+    path = tmp_path / "ct.dcm"
+    write_mammogram(path, np.zeros((8, 8), np.uint16), patient_id="P", view="cc", laterality="L",
+                    energy="LOW_ENERGY", extra={"Modality": "CT"})
+    with pytest.raises(DataError, match=r"ct\.dcm.*modality 'CT'"):
+        read_dicom(path)
+
+
+def test_not_dicom_names_the_file(tmp_path):
+    path = tmp_path / "notes.dcm"
+    path.write_text("this is not an image")
+    with pytest.raises(DataError, match=r"notes\.dcm.*not a readable DICOM"):
+        read_header(path)
+    with pytest.raises(DataError, match=r"notes\.dcm"):
+        read_dicom(path)
+
+
+def test_dicom_without_pixels(tmp_path):
+    path = tmp_path / "sr.dcm"
+    write_mammogram(path, np.zeros((8, 8), np.uint16), patient_id="P", view="cc", laterality="L", energy="LOW_ENERGY")
+    ds = pydicom.dcmread(path)
+    del ds.PixelData
+    ds.save_as(path)
+    with pytest.raises(DataError, match=r"sr\.dcm.*without pixel data"):
+        read_dicom(path)
