@@ -19,6 +19,12 @@ COMMANDS = {
     "synth": ("d2tl.data.synthetic", "write the synthetic CEDM data set (DICOM, masks, case table)"),
     "rois": ("d2tl.data.roi", "cut the ROI boxes of every case into one .npz of model-ready arrays"),
     "show-cases": ("d2tl.case_figure", "draw the four images of chosen cases with their ROI boxes"),
+    "cdd-cesm": ("d2tl.data.cddcesm", "build a case table from a downloaded CDD-CESM folder"),
+    "from-dicom": ("d2tl.data.dicom", "build a case table from a folder of CEDM DICOM files and a label CSV"),
+    "check-data": ("d2tl.data.check", "check a case table and every image it names; list every problem"),
+    "train": ("d2tl.train", "train D2TL (or a variant) with the paper's protocol; resumable"),
+    "predict": ("d2tl.predict", "per-case malignancy probabilities from a saved model"),
+    "baseline": ("d2tl.baseline.run", "the conventional texture+shape baseline (Sec. 4.6)"),
 }
 
 

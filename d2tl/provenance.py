@@ -1,0 +1,127 @@
+"""Provenance: what every written result carries, so a reader can tell how it was made.
+
+Configuration, seed, the weights source actually used, the data set, package versions, the
+code version, and whether the run is the paper's full protocol or a reduced preset (a reduced
+run is never a paper number).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .atomic import write_text
+
+PACKAGES = ("tensorflow", "keras", "jax", "numpy", "scipy", "pydicom", "scikit-image", "mahotas",
+            "scikit-learn", "pandas", "matplotlib", "pillow")
+PAPER_PRESET = "paper"
+
+
+def package_versions() -> dict:
+    """Installed versions of the packages d2tl's results depend on (without importing them)."""
+    versions = {"python": platform.python_version(), "d2tl": __version__}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def code_version() -> dict:
+    """The git commit of the d2tl checkout, and whether it had local changes."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip() != ""
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": dirty if commit else None}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def canonical_json(obj) -> str:
+    return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"))
+
+
+def config_hash(config: dict, length: int = 12) -> str:
+    """A short, stable hash of a configuration (key order does not matter)."""
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:length]
+
+
+def file_sha256(path, length: int = 16) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:length]
+
+
+def dataset_info(cases_csv, table=None) -> dict:
+    """Name, path and fingerprint of a case table (name from a ``dataset.json`` beside it)."""
+    cases_csv = Path(cases_csv)
+    info = {"cases": str(cases_csv), "cases_sha256": file_sha256(cases_csv)}
+    described = cases_csv.parent / "dataset.json"
+    if described.is_file():
+        try:
+            meta = json.loads(described.read_text())
+            info["name"] = meta.get("name", cases_csv.parent.name)
+            info["generator"] = {k: meta[k] for k in ("generator", "seed", "config") if k in meta} or None
+        except json.JSONDecodeError:
+            info["name"] = cases_csv.parent.name
+    else:
+        info["name"] = cases_csv.parent.name
+    if table is not None:
+        info["n_cases"] = int(len(table))
+        info["labels"] = {str(k): int(v) for k, v in table["label"].value_counts().sort_index().items()}
+    return info
+
+
+def provenance(*, config: dict, seed, preset: str, dataset: dict | None = None,
+               weights_source: str | None = None, **extra) -> dict:
+    """The provenance block written beside every result."""
+    return _jsonable({
+        "d2tl_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "preset": preset,
+        "paper_run": preset == PAPER_PRESET,
+        "note": None if preset == PAPER_PRESET else
+        f"reduced preset '{preset}': not comparable with the paper's numbers",
+        "seed": seed,
+        "weights_source": weights_source,
+        "config": config,
+        "config_hash": config_hash(config),
+        "dataset": dataset,
+        "packages": package_versions(),
+        "code": code_version(),
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine()},
+        **extra,
+    })
+
+
+def write_json(path, obj) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
