@@ -1,0 +1,247 @@
+"""The synthetic CEDM generator: determinism, class signal, physics, files and command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from d2tl.cli import main
+from d2tl.data import synthetic
+from d2tl.data.cases import load_cases
+from d2tl.data.dicom_io import read_dicom, read_header
+from d2tl.data.images import load_view, read_mask, recombine
+from d2tl.data.synthetic import SynthConfig, case_labels, generate_case, lesion_sizes, write_dataset
+from d2tl.errors import D2TLError, DataError
+from d2tl.views import VIEWS
+
+TINY = SynthConfig(n_cases=6, scale=0.05, seed=3)
+SMALL = SynthConfig(n_cases=12, scale=0.1, seed=1, difficulty=0.0)
+
+
+@pytest.fixture(scope="module")
+def small_cases():
+    return [generate_case(SMALL, i) for i in range(SMALL.n_cases)]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synth") / "set"
+    config = SynthConfig(n_cases=4, scale=0.05, seed=7, write_he=True)
+    csv = write_dataset(config, folder)
+    return config, csv
+
+
+def _ring(mask, breast, width):
+    return ndimage.binary_dilation(mask, iterations=width) & ~ndimage.binary_dilation(mask, iterations=1) & breast
+
+
+def _contrast(case, view):
+    mask, breast = case["masks"][view], case["breasts"][view]
+    rec = case["images"][f"rec_{view}"]
+    return float(rec[mask].mean() - rec[_ring(mask, breast, 4)].mean())
+
+
+def test_same_seed_same_case_other_seed_other_case():
+    a, b = generate_case(TINY, 2), generate_case(TINY, 2)
+    for key in a["images"]:
+        np.testing.assert_array_equal(a["images"][key], b["images"][key])
+    assert a["truth"] == b["truth"]
+    c = generate_case(SynthConfig(n_cases=6, scale=0.05, seed=4), 2)
+    assert not np.array_equal(a["images"]["le_cc"], c["images"]["le_cc"])
+    d = generate_case(TINY, 3)
+    assert not np.array_equal(a["images"]["rec_cc"], d["images"]["rec_cc"])
+
+
+def test_class_balance_and_ids():
+    labels = case_labels(SynthConfig())
+    assert len(labels) == 96 and labels.count("malignant") == 48 and labels.count("benign") == 48
+    labels = case_labels(SynthConfig(n_cases=10, malignant_fraction=0.3))
+    assert labels.count("malignant") == 3
+    assert synthetic.case_id(0) == "P001" and synthetic.case_id(95) == "P096"
+    assert [generate_case(TINY, i)["label"] for i in range(TINY.n_cases)] == case_labels(TINY)
+
+
+def test_sizes_span_the_papers_range_in_both_classes():
+    config = SynthConfig()
+    sizes, labels = lesion_sizes(config), np.array(case_labels(config))
+    assert sizes.min() == pytest.approx(35) and sizes.max() == pytest.approx(1175)
+    # the same log-spaced sizes in each class: size says nothing about the label
+    np.testing.assert_allclose(np.sort(sizes[labels == "malignant"]), np.sort(sizes[labels == "benign"]))
+    assert len(np.unique(np.round(sizes))) > 40  # shuffled quantiles, not a few values
+    assert not np.all(np.diff(sizes) > 0)
+
+
+def test_mask_matches_the_planned_size(small_cases):
+    for case in small_cases:
+        size = case["truth"]["size_full_px"]
+        rows, cols = np.nonzero(case["masks"]["cc"])
+        long_side = max(np.ptp(rows), np.ptp(cols)) + 1
+        assert abs(long_side / SMALL.scale - size) <= 2.5 / SMALL.scale, case["id"]
+
+
+def test_lesion_inside_the_breast_and_centres_on_it(small_cases):
+    for case in small_cases:
+        for view in VIEWS:
+            mask, breast = case["masks"][view], case["breasts"][view]
+            assert mask.any() and not (mask & ~breast).any(), (case["id"], view)
+            x, y = case["centres"][view]
+            ys, xs = np.nonzero(mask)
+            assert abs(x - xs.mean()) < 1.5 and abs(y - ys.mean()) < 1.5
+            bx, by = case["boxes"][view]
+            rows, cols = mask.shape
+            assert 0 <= bx < cols and 0 <= by < rows
+
+
+def test_storage_orientation_left_and_right():
+    seen = set()
+    for i in range(TINY.n_cases):
+        case = generate_case(TINY, i)
+        breast = case["breasts"]["cc"]
+        chest_wall_left = breast[:, 0].sum() > breast[:, -1].sum()
+        assert chest_wall_left == (case["laterality"] == "L"), case["id"]
+        seen.add(case["laterality"])
+    assert seen == {"L", "R"}
+
+
+def test_lesion_enhances_in_the_recombined_image(small_cases):
+    checked = 0
+    for case in small_cases:
+        for view in VIEWS:
+            if case["masks"][view].sum() >= 30:
+                assert _contrast(case, view) > 0, (case["id"], view)
+                checked += 1
+    assert checked >= 10
+
+
+def test_malignant_enhances_more_than_benign_at_low_difficulty(small_cases):
+    by_label = {"benign": [], "malignant": []}
+    for case in small_cases:
+        assert case["truth"]["typical_features"] == 4  # difficulty 0: every feature typical
+        by_label[case["label"]].append(np.mean([_contrast(case, v) for v in VIEWS]))
+    assert np.mean(by_label["malignant"]) > 1.3 * np.mean(by_label["benign"])
+    shapes = {c["label"]: set() for c in small_cases}
+    for case in small_cases:
+        shapes[case["label"]].add(case["truth"]["shape"])
+    assert shapes["benign"] <= {"oval", "round"} and shapes["malignant"] <= {"irregular", "spiculated"}
+
+
+def test_difficulty_one_makes_features_independent_of_the_label():
+    config = SynthConfig(n_cases=40, difficulty=1.0, scale=0.05)
+    rng_truth = [synthetic._draw_features(np.random.default_rng([1, i]), label, 1.0)[0]
+                 for i, label in enumerate(case_labels(config))]
+    typical = np.mean([sum(p[f] == label for f in synthetic.FEATURES) / 4
+                       for p, label in zip(rng_truth, case_labels(config))])
+    assert 0.35 < typical < 0.65
+
+
+def test_glandular_texture_is_rich_in_le_and_suppressed_in_recombined(small_cases):
+    ratios = []
+    for case in small_cases:
+        view = "cc"
+        breast = ndimage.binary_erosion(case["breasts"][view], iterations=25)
+        region = breast & ~ndimage.binary_dilation(case["masks"][view], iterations=6)
+        if region.sum() < 500:
+            continue
+        # both in attenuation units: ln(LE) is the LE projected attenuation, rec = A_HE - w A_LE
+        le = np.log(case["images"][f"le_{view}"]).astype(np.float64)
+        rec = case["images"][f"rec_{view}"].astype(np.float64)
+        hp = [(im - ndimage.gaussian_filter(im, 3.0))[region].std() for im in (le, rec)]
+        ratios.append(hp[0] / hp[1])
+    assert len(ratios) >= 6
+    assert np.median(ratios) > 10.0  # a wrong weight (e.g. 0.5) leaves ratios of ~3
+
+
+def test_recombined_is_the_weighted_log_subtraction():
+    case = generate_case(TINY, 0)
+    for view in VIEWS:
+        expected = recombine(case["images"][f"le_{view}"], case["images"][f"he_{view}"], case["weights"][view])
+        np.testing.assert_allclose(case["images"][f"rec_{view}"], expected, rtol=0, atol=1e-6)
+        assert 0.15 < case["weights"][view] < 0.35
+
+
+def test_iodine_attenuates_relatively_more_at_high_energy():
+    e_le, e_he = synthetic.effective_energy(29), synthetic.effective_energy(47)
+    assert e_le < synthetic.IODINE_K_EDGE_KEV < e_he
+    w = synthetic.cancelling_weight(e_le, e_he)
+    assert synthetic.mu_iodine(e_he) - w * synthetic.mu_iodine(e_le) > 0.015  # iodine survives
+    gland = synthetic.mu_gland(e_he) - w * synthetic.mu_gland(e_le)
+    fat = synthetic.mu_fat(e_he) - w * synthetic.mu_fat(e_le)
+    assert gland == pytest.approx(fat)  # glandular contrast cancels
+
+
+def test_written_data_set_loads_and_has_the_right_tags(written):
+    config, csv = written
+    table = load_cases(csv)
+    assert list(table["id"]) == [f"P00{i}" for i in range(1, 5)]
+    assert list(table["label"]) == case_labels(config)
+    meta = json.loads((csv.parent / "dataset.json").read_text())
+    assert meta["seed"] == 7 and meta["config"]["n_cases"] == 4 and meta["d2tl_version"]
+    assert [c["id"] for c in meta["cases"]] == list(table["id"])
+    energies = {"le": "LOW_ENERGY", "rec": "RECOMBINED", "he": "HIGH_ENERGY"}
+    for _, row in table.iterrows():
+        for view in VIEWS:
+            for mode, energy in energies.items():
+                ds = read_header(row[f"{mode}_{view}_path"])
+                assert ds.Modality == "MG"
+                assert ds.ViewPosition == view.upper()
+                assert ds.ImageLaterality == row["laterality"]
+                assert ds.ImageType[3] == energy
+                assert float(ds.PixelSpacing[0]) == pytest.approx(0.07 / config.scale)
+                assert ds.PatientID == row["id"]
+                assert f"_{row['laterality']}_" in row[f"{mode}_{view}_path"]
+
+
+def test_written_files_match_the_generated_case(written):
+    config, csv = written
+    table = load_cases(csv)
+    row = table.iloc[1]
+    case = generate_case(config, 1)
+    for view in VIEWS:
+        np.testing.assert_array_equal(read_mask(row[f"{view}_mask_path"]), case["masks"][view])
+        rec = read_dicom(row[f"rec_{view}_path"])
+        step = float(np.ptp(case["images"][f"rec_{view}"])) / 4095
+        np.testing.assert_allclose(rec, case["images"][f"rec_{view}"], atol=step)
+        assert (row[f"{view}_x"], row[f"{view}_y"]) == pytest.approx(case["boxes"][view], abs=0.01)
+        assert float(row[f"{view}_rec_weight"]) == pytest.approx(case["weights"][view], abs=1e-5)
+        # the reader's mirroring puts every chest wall at column 0
+        loaded = load_view(row, view)
+        assert loaded.mask is not None and loaded.mask.any()
+        assert loaded.le[:, 0].mean() > loaded.le[:, -1].mean()
+
+
+def test_refuses_to_overwrite(written, tmp_path):
+    config, csv = written
+    with pytest.raises(DataError, match=str(csv.parent)):
+        write_dataset(config, csv.parent)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    small = SynthConfig(n_cases=1, scale=0.05)
+    assert write_dataset(small, empty).is_file()  # an empty folder is fine
+    assert write_dataset(small, empty, overwrite=True).is_file()
+    with pytest.raises(DataError):
+        write_dataset(small, empty)
+
+
+def test_bad_configuration_is_refused():
+    for bad in ({"difficulty": 1.5}, {"scale": 0}, {"n_cases": 0}, {"size_range": (50, 20)}):
+        with pytest.raises(D2TLError):
+            SynthConfig(**bad)
+
+
+def test_command_writes_the_data_set(tmp_path, capsys):
+    out = tmp_path / "cli"
+    argv = ["synth", "--out", str(out), "--n", "2", "--scale", "0.05", "--seed", "5", "--workers", "1"]
+    assert main(argv) == 0
+    assert "wrote 2 cases" in capsys.readouterr().out
+    assert len(load_cases(out / "cases.csv")) == 2
+    assert main(argv) == 2  # refuses to overwrite
+    assert "not empty" in capsys.readouterr().err
+    assert main(argv + ["--overwrite", "--difficulty", "0.2"]) == 0
+    assert json.loads((out / "dataset.json").read_text())["config"]["difficulty"] == 0.2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["synth", "--help"])
+    assert exit_info.value.code == 0
+    assert "--difficulty" in capsys.readouterr().out
