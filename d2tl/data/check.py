@@ -1,0 +1,335 @@
+"""``python -m d2tl check-data CASES.csv [--split SPLIT.csv]``: a data set's integrity check.
+
+In the spirit of nnU-Net's dataset integrity check: before any training, read *every* image
+(decoding its pixels, not only its header) and list every problem found, not only the first:
+
+* each row: id present and unique, person (group) present, label benign/malignant,
+  laterality L/R, scale a positive number, box centres numbers, image paths present;
+* each image: the file exists and decodes; it is not blank (all one value);
+* each view: LE, recombined (or HE) and mask have one size; the box centre lies inside the
+  image and inside the breast -- within ``tolerance`` full-resolution px (default 10) of a
+  LE pixel above the LE image's air/breast threshold (:func:`breast_threshold`: Otsu, on a
+  log scale where that is lower), i.e. not in the background air; a mask, when given, is
+  not empty;
+* with ``--split``: every case in exactly one part (train/val/test), no person in two parts.
+
+Prints a summary (cases per label, persons, lateralities, image sizes and bit depths per
+image, masks, high-energy views, what was skipped and why, and the counts a CDD-CESM adapter
+report beside the table left out), then every problem. Exit status 0 when clean, 1 when
+there are problems; an unreadable case table or split file is bad input (one-line error,
+exit 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..views import IMAGES, LABELS, LATERALITIES, VIEWS
+from .cases import CENTRE_COLUMNS, FILE_COLUMNS, REQUIRED_COLUMNS
+
+PARTS = ("train", "val", "test")
+DEFAULT_TOLERANCE = 10.0  # full-resolution px
+
+
+@dataclasses.dataclass
+class CheckResult:
+    problems: list[str]
+    summary: dict
+    skipped: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def _resolve(base: Path, value: str) -> str:
+    if not value:
+        return ""
+    p = Path(os.path.expanduser(value))
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def bit_depth(path) -> str:
+    """Bits per pixel as stored: DICOM BitsStored, or the raster image's mode."""
+    from PIL import Image
+
+    from .images import _is_dicom
+    from . import dicom_io
+
+    path = Path(path)
+    if _is_dicom(path):
+        ds = dicom_io.read_header(path)
+        return f"{int(ds.get('BitsStored', ds.get('BitsAllocated', 0)))}-bit DICOM"
+    with Image.open(path) as im:
+        bits = {"1": 1, "L": 8, "P": 8, "LA": 8, "RGB": 8, "RGBA": 8, "CMYK": 8, "I;16": 16, "I;16B": 16,
+                "I;16L": 16, "I": 32, "F": 32}.get(im.mode, 0)
+        colour = "" if im.mode in ("1", "L", "I;16", "I;16B", "I;16L", "I", "F") else f" {im.mode}"
+        return f"{bits}-bit {im.format or path.suffix.lstrip('.').upper()}{colour}"
+
+
+def breast_threshold(image: np.ndarray) -> float:
+    """A grey level between the background air and the breast.
+
+    The smaller of Otsu's threshold on the intensities and Otsu's threshold on their
+    logarithm (after mapping the image's range to 0..1000). On a low-energy mammogram plain
+    Otsu often splits fatty from dense tissue instead of air from tissue; on the log scale the
+    tissue range is compressed and the split falls between air and fat.
+    """
+    from skimage.filters import threshold_otsu
+
+    sample = np.asarray(image[:: max(1, image.shape[0] // 512), :: max(1, image.shape[1] // 512)], np.float64)
+    lo, hi = float(sample.min()), float(sample.max())
+    if hi <= lo:
+        return hi
+    linear = float(threshold_otsu(sample))
+    scaled = np.log1p((sample - lo) * (1000.0 / (hi - lo)))
+    logarithmic = lo + float(np.expm1(threshold_otsu(scaled))) * (hi - lo) / 1000.0
+    return min(linear, logarithmic)
+
+
+def in_breast(le: np.ndarray, x: float, y: float, radius: float) -> tuple[bool, float, float]:
+    """Whether the breast reaches within ``radius`` px of (x, y) on the LE image.
+
+    Breast = pixels above :func:`breast_threshold`, opened with a 3x3 square so that lone
+    noisy air pixels (the threshold's histogram bin may reach into the air's range) do not
+    count. Returns (inside, threshold, value at the centre).
+    """
+    from scipy import ndimage as ndi
+
+    threshold = breast_threshold(le)
+    r = max(1, int(round(radius)))
+    cx, cy = int(round(x)), int(round(y))
+    pad = r + 2
+    y0, y1 = max(0, cy - pad), min(le.shape[0], cy + pad + 1)
+    x0, x1 = max(0, cx - pad), min(le.shape[1], cx + pad + 1)
+    tissue = ndi.binary_opening(le[y0:y1, x0:x1] > threshold, structure=np.ones((3, 3), bool))
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    near = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+    value = float(le[min(max(cy, 0), le.shape[0] - 1), min(max(cx, 0), le.shape[1] - 1)])
+    return bool(tissue[near].any()), threshold, value
+
+
+def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, progress=None) -> CheckResult:
+    """Check a case table and every image it names; see the module docstring."""
+    from .images import read_image
+
+    cases_csv = Path(cases_csv)
+    if not cases_csv.is_file():
+        raise DataError(f"case table {cases_csv} does not exist")
+    try:
+        table = pd.read_csv(cases_csv, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"case table {cases_csv} is not a readable CSV: {exc}") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(f"case table {cases_csv}: missing column(s) {', '.join(missing)}; "
+                        f"required: {', '.join(REQUIRED_COLUMNS)}")
+    if table.empty:
+        raise DataError(f"case table {cases_csv}: no cases")
+    for column in ("scale", *FILE_COLUMNS):
+        if column not in table.columns:
+            table[column] = ""
+    table = table.apply(lambda c: c.str.strip())
+    base = cases_csv.parent
+    problems, skipped = [], []
+    sizes, bits = defaultdict(Counter), defaultdict(Counter)
+    seen, masks, he_views = {}, 0, 0
+    for index, row in enumerate(table.to_dict("records")):
+        line = index + 2
+        cid = row["id"]
+        at = f"line {line} (patient {cid or '?'})"
+        if progress and index and index % 50 == 0:
+            progress(f"check-data: {index}/{len(table)} cases read")
+        if cid == "":
+            problems.append(f"line {line}: id is empty")
+        elif cid in seen:
+            problems.append(f"{at}: duplicate id (first on line {seen[cid]})")
+        else:
+            seen[cid] = line
+        if row["group"] == "":
+            problems.append(f"{at}: group (the person) is empty")
+        if row["label"] not in LABELS:
+            problems.append(f"{at}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+        if row["laterality"] not in LATERALITIES:
+            problems.append(f"{at}: laterality {row['laterality']!r} is not L or R")
+        scale = _number(row["scale"] or "1")
+        if scale is None or scale <= 0:
+            problems.append(f"{at}: scale {row['scale']!r} is not a positive number")
+            scale = 1.0
+        centres = {}
+        for column in CENTRE_COLUMNS:
+            centres[column] = _number(row[column])
+            if centres[column] is None:
+                problems.append(f"{at}: {column} {row[column]!r} is not a number")
+        for view in VIEWS:
+            paths = {key: _resolve(base, row[column]) for key, column in (
+                (f"le_{view}", f"le_{view}_path"), (f"rec_{view}", f"rec_{view}_path"),
+                (f"he_{view}", f"he_{view}_path"), (f"{view} mask", f"{view}_mask_path"))}
+            if not paths[f"le_{view}"]:
+                problems.append(f"{at}: le_{view}_path is empty")
+            if not paths[f"rec_{view}"] and not paths[f"he_{view}"]:
+                problems.append(f"{at}: rec_{view}_path is empty (and no he_{view}_path to compute it)")
+            if not paths[f"rec_{view}"] and paths[f"he_{view}"]:
+                he_views += 1
+            if paths[f"{view} mask"]:
+                masks += 1
+            pixels = {}
+            for key, path in paths.items():
+                if not path:
+                    continue
+                try:
+                    image = read_image(path)
+                except DataError as exc:
+                    problems.append(f"{at}, image {key}: {exc}")
+                    continue
+                except Exception as exc:  # a decoder's own error: still this file's problem
+                    problems.append(f"{at}, image {key}: file {path}: cannot be decoded ({type(exc).__name__}: {exc})")
+                    continue
+                pixels[key] = image
+                if "mask" not in key:
+                    sizes[key][f"{image.shape[1]}x{image.shape[0]}"] += 1
+                    try:
+                        bits[key][bit_depth(path)] += 1
+                    except Exception:  # noqa: BLE001 - the pixels decoded; the depth is only reported
+                        bits[key]["unknown"] += 1
+                    if float(image.max()) <= float(image.min()):
+                        problems.append(f"{at}, image {key}: file {path} is blank (every pixel {float(image.min()):g})")
+            shapes = {k: v.shape for k, v in pixels.items()}
+            if len(set(shapes.values())) > 1:
+                problems.append(f"{at}: the {view.upper()} images differ in size: " + ", ".join(
+                    f"{k} {s[1]}x{s[0]} ({paths[k]})" for k, s in shapes.items()))
+            x, y = centres[f"{view}_x"], centres[f"{view}_y"]
+            le = pixels.get(f"le_{view}")
+            if x is None or y is None:
+                skipped.append(f"{at}, {view.upper()}: box centre checks (centre is not a number)")
+            elif le is None:
+                skipped.append(f"{at}, {view.upper()}: box centre checks (no readable LE image)")
+            elif not (0 <= x < le.shape[1] and 0 <= y < le.shape[0]):
+                problems.append(f"{at}: {view.upper()} box centre ({x:g}, {y:g}) is outside the image "
+                                f"({le.shape[1]}x{le.shape[0]} px, {paths[f'le_{view}']})")
+            else:
+                inside, threshold, value = in_breast(le, x, y, tolerance * scale)
+                if not inside:
+                    problems.append(f"{at}: {view.upper()} box centre ({x:g}, {y:g}) lies in the background air of "
+                                    f"{paths[f'le_{view}']} (value {value:g}; no pixel within {tolerance * scale:g} px "
+                                    f"above the air/breast threshold {threshold:g})")
+            mask = pixels.get(f"{view} mask")
+            if mask is not None and not (mask > 0).any():
+                problems.append(f"{at}: {view.upper()} mask {paths[f'{view} mask']} is empty")
+    groups = table.groupby("group")["id"].agg(list)
+    summary = {
+        "cases": int(len(table)),
+        "labels": {label: int((table["label"] == label).sum()) for label in LABELS},
+        "invalid_labels": int((~table["label"].isin(LABELS)).sum()),
+        "persons": int(table["group"].nunique()),
+        "persons_with_several_cases": int((groups.map(len) > 1).sum()),
+        "persons_with_both_labels": int((table.groupby("group")["label"].nunique() > 1).sum()),
+        "laterality": {lat: int((table["laterality"] == lat).sum()) for lat in LATERALITIES},
+        "scale": sorted({row or "1" for row in table["scale"]}),
+        "image_sizes": {k: dict(sizes[k].most_common()) for k in (*IMAGES, *(f"he_{v}" for v in VIEWS)) if sizes[k]},
+        "bit_depths": {k: dict(bits[k]) for k in (*IMAGES, *(f"he_{v}" for v in VIEWS)) if bits[k]},
+        "views_with_mask": masks, "views_from_high_energy": he_views,
+    }
+    if split is not None:
+        summary["split"] = _check_split(split, table, problems)
+    report = cases_csv.with_name(cases_csv.stem + "-report.json")
+    if report.is_file():
+        try:
+            counts = json.loads(report.read_text()).get("left_out_counts")
+        except (json.JSONDecodeError, AttributeError):
+            counts = None
+        if counts:
+            summary["left_out_by_adapter"] = {"report": str(report), **{k: v for k, v in counts.items() if v}}
+    return CheckResult(problems=problems, summary=summary, skipped=skipped)
+
+
+def _number(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def _check_split(split, table: pd.DataFrame, problems: list) -> dict:
+    from .split import load_split
+
+    parts = load_split(split)  # unreadable -> DataError (bad input)
+    ids = table["id"]
+    missing = [i for i in ids if i not in parts.index]
+    extra = [i for i in parts.index if i not in set(ids)]
+    if missing:
+        problems.append(f"split {split}: {len(missing)} case(s) in no part: {', '.join(missing[:20])}"
+                        + (" ..." if len(missing) > 20 else ""))
+    if extra:
+        problems.append(f"split {split}: {len(extra)} id(s) not in the case table: {', '.join(extra[:20])}"
+                        + (" ..." if len(extra) > 20 else ""))
+    bad = sorted({p for p in parts if p not in PARTS})
+    if bad:
+        problems.append(f"split {split}: part(s) {', '.join(map(repr, bad))} are not one of {', '.join(PARTS)}")
+    assigned = table.assign(part=ids.map(parts))
+    for group, rows in assigned.dropna(subset=["part"]).groupby("group"):
+        if rows["part"].nunique() > 1:
+            where = ", ".join(f"{i} in {p}" for i, p in zip(rows["id"], rows["part"]))
+            problems.append(f"split {split}: person {group} is in {rows['part'].nunique()} parts ({where})")
+    counts = pd.crosstab(assigned["part"], assigned["label"]).reindex(columns=list(LABELS), fill_value=0)
+    order = [p for p in PARTS if p in counts.index] + sorted(p for p in counts.index if p not in PARTS)
+    return {part: {label: int(counts.loc[part, label]) for label in LABELS} for part in order}
+
+
+def format_summary(result: CheckResult, cases_csv) -> str:
+    s = result.summary
+    lines = [f"check-data {cases_csv}",
+             f"cases: {s['cases']} (" + ", ".join(f"{k} {v}" for k, v in s["labels"].items())
+             + (f", invalid label {s['invalid_labels']}" if s["invalid_labels"] else "") + ")",
+             f"persons: {s['persons']} ({s['persons_with_several_cases']} with several cases, "
+             f"{s['persons_with_both_labels']} with both labels)",
+             "laterality: " + ", ".join(f"{k} {v}" for k, v in s["laterality"].items()),
+             "scale: " + ", ".join(s["scale"])]
+    for key, sizes in s["image_sizes"].items():
+        shown = ", ".join(f"{size} x{n}" for size, n in list(sizes.items())[:4])
+        more = f", ... {len(sizes) - 4} more sizes" if len(sizes) > 4 else ""
+        lines.append(f"{key}: {shown}{more}; " + ", ".join(f"{b} x{n}" for b, n in s["bit_depths"].get(key, {}).items()))
+    lines.append(f"views with a lesion mask: {s['views_with_mask']}; views with HE instead of recombined: "
+                 f"{s['views_from_high_energy']}")
+    if "split" in s:
+        lines.append("split: " + "; ".join(f"{p} " + ", ".join(f"{k} {v}" for k, v in c.items())
+                                           for p, c in s["split"].items()))
+    if "left_out_by_adapter" in s:
+        left = {k: v for k, v in s["left_out_by_adapter"].items() if k != "report"}
+        lines.append("left out by the adapter: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in left.items())
+                     + f" (see {s['left_out_by_adapter']['report']})")
+    if result.skipped:
+        lines.append(f"checks skipped: {len(result.skipped)}")
+        lines += [f"  - {item}" for item in result.skipped]
+    else:
+        lines.append("checks skipped: none")
+    if result.problems:
+        lines.append(f"{len(result.problems)} problem(s):")
+        lines += [f"  - {p}" for p in result.problems]
+    else:
+        lines.append("no problems found")
+    return "\n".join(lines)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("cases", help="case table (CSV) to check")
+    parser.add_argument("--split", help="split CSV (id, part) to check for persons in two parts")
+    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+                        help="how far (full-resolution px) a box centre may be from the breast (default %(default)s)")
+
+
+def run(args) -> int:
+    result = check_cases(args.cases, args.split, args.tolerance,
+                         progress=lambda m: print(m, file=sys.stderr, flush=True))
+    print(format_summary(result, args.cases))
+    return 0 if result.clean else 1

@@ -1,0 +1,325 @@
+"""One's own CEDM data as DICOM files plus a small label CSV -> a case table.
+
+Layout: any folder tree of DICOM files (``.dcm``/``.dicom``/``.ima``, or any file that starts
+like DICOM), one file per image, plus a CSV with one row per case::
+
+    patient,label,cc_x,cc_y,mlo_x,mlo_y[,laterality][,group][,id][,cc_mask_path,mlo_mask_path]
+    ANON0001,malignant,812,1630,744,1702,L
+    ANON0002,benign,455,990,501,1210
+
+* ``patient`` matches the files' PatientID tag (``--patient-from folder``: the first folder
+  under the DICOM folder instead); ``label`` is benign or malignant; box centres are in the
+  view's stored pixel coordinates (x = column, y = row, as the file stores them, before the
+  mirroring of right breasts); ``laterality`` (L/R) is needed only when a patient has images
+  of both breasts; ``group`` (the person) defaults to the patient; ``id`` defaults to the
+  patient (``<patient>_<L|R>`` when the patient has two rows).
+* Each file's role comes from its tags: view from ViewPosition (CC, MLO; other views are
+  ignored), laterality from ImageLaterality (or Laterality; the two must agree), mode from
+  ImageType (``LOW_ENERGY``, ``RECOMBINED``/``SUBTRACTED`` or ``HIGH_ENERGY``, through
+  :func:`d2tl.data.dicom_io.image_type_mode`). A view needs one LE image and one recombined
+  image; a high-energy image stands in for a missing recombined one (the recombined image is
+  then computed on reading, see :func:`d2tl.data.images.recombine`).
+* Every problem -- an unreadable file (empty, not DICOM, truncated pixel data), a patient
+  whose four images cannot be identified (missing, duplicated, contradictory tags), a centre
+  outside its image -- is collected, and all are raised together as one :class:`DataError`
+  naming the patients and files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from ..errors import DataError
+from ..provenance import write_json
+from ..views import LABELS, LATERALITIES, VIEWS
+from .cases import validate_cases, write_cases
+from .dicom_io import image_type_mode
+
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".txt", ".csv", ".json", ".md", ".xlsx")
+VIEW_POSITIONS = {"CC": "cc", "MLO": "mlo"}
+CSV_REQUIRED = ("patient", "label", "cc_x", "cc_y", "mlo_x", "mlo_y")
+CSV_OPTIONAL = ("laterality", "group", "id", "cc_mask_path", "mlo_mask_path")
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+MAX_LISTED = 20  # problems listed in one error message
+
+
+@dataclasses.dataclass(frozen=True)
+class DicomImage:
+    path: Path
+    patient: str
+    view: str | None  # cc / mlo / None (other or absent)
+    laterality: str | None
+    mode: str | None  # le / rec / he / None
+    rows: int
+    cols: int
+    note: str = ""  # why the file cannot serve (contradictory tags, other view ...)
+
+
+def _candidates(folder: Path):
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or any(p.startswith(".") for p in path.relative_to(folder).parts):
+            continue
+        if path.name.upper() == "DICOMDIR":
+            continue
+        suffix = path.suffix.lower()
+        if suffix in DICOM_SUFFIXES:
+            yield path
+        elif suffix not in RASTER_SUFFIXES and path.stat().st_size >= 132 and pydicom.misc.is_dicom(str(path)):
+            yield path
+
+
+def read_dicom_file(path: Path, patient_from: str = "tag", root: Path | None = None) -> DicomImage | None:
+    """The identifying tags of one file, after checking that its pixel data is all there.
+
+    Returns None for DICOM objects that are not images (no pixel data, e.g. a structured
+    report). Raises :class:`DataError` naming the file when it cannot be read.
+    """
+    if path.stat().st_size == 0:
+        raise DataError(f"file {path}: empty file")
+    try:
+        ds = pydicom.dcmread(str(path))
+    except InvalidDicomError:
+        raise DataError(f"file {path}: not a DICOM file (no 'DICM' marker after the 128-byte preamble)") from None
+    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
+        raise DataError(f"file {path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from None
+    if str(ds.get("SOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
+        return None
+    if "PixelData" not in ds:
+        if "Rows" in ds:
+            raise DataError(f"file {path}: DICOM image without pixel data (truncated file?)")
+        return None
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if syntax is None or not getattr(syntax, "is_compressed", False):
+        bits = int(ds.get("BitsAllocated", 16) or 16)
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        samples = int(ds.get("SamplesPerPixel", 1) or 1)
+        expected = (rows * cols * frames * samples * bits + 7) // 8
+        if len(ds.PixelData) < expected:
+            raise DataError(f"file {path}: truncated: {len(ds.PixelData)} bytes of pixel data, "
+                            f"{expected} expected for {cols}x{rows} px at {bits} bits")
+    # (compressed pixel data is decoded by check-data, which reads every image)
+    if patient_from == "folder" and root is not None:
+        patient = path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else ""
+    else:
+        patient = str(ds.get("PatientID", "")).strip()
+    notes = []
+    position = str(ds.get("ViewPosition", "")).strip().upper()
+    view = VIEW_POSITIONS.get(position)
+    if view is None:
+        notes.append(f"ViewPosition {position or '(none)'!r} is neither CC nor MLO")
+    lats = {str(ds.get(k, "")).strip().upper() for k in ("ImageLaterality", "Laterality")} - {""}
+    laterality = None
+    if len(lats) > 1:
+        notes.append(f"ImageLaterality {ds.get('ImageLaterality')!r} and Laterality {ds.get('Laterality')!r} disagree")
+    elif lats and lats <= set(LATERALITIES):
+        laterality = lats.pop()
+    else:
+        notes.append(f"laterality {(lats.pop() if lats else '(none)')!r} is not L or R")
+    mode = image_type_mode(ds)
+    if mode is None:
+        notes.append(f"ImageType {list(ds.get('ImageType', []))} names no energy (LOW_ENERGY, HIGH_ENERGY, RECOMBINED)")
+    return DicomImage(path=path, patient=patient, view=view, laterality=laterality, mode=mode,
+                      rows=rows, cols=cols, note=", ".join(notes))
+
+
+def scan_folder(folder, patient_from: str = "tag", skip_unreadable: bool = False) -> tuple[list[DicomImage], dict]:
+    """Every DICOM image under ``folder``; raises one error listing every unreadable file
+    (unless ``skip_unreadable``, which lists them in the notes instead)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"DICOM folder {folder} does not exist")
+    images, unreadable, not_images = [], [], []
+    for path in _candidates(folder):
+        try:
+            image = read_dicom_file(path, patient_from, folder)
+        except DataError as exc:
+            unreadable.append(str(exc))
+            continue
+        if image is None:
+            not_images.append(str(path))
+        else:
+            images.append(image)
+    if unreadable and not skip_unreadable:
+        raise DataError(_listing(f"DICOM folder {folder}: {len(unreadable)} unreadable file(s)", unreadable))
+    return images, {"unreadable": unreadable, "not_images": not_images, "images": len(images)}
+
+
+def _listing(head: str, items: list[str]) -> str:
+    shown = items[:MAX_LISTED]
+    more = f"; ... and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+    return f"{head}: " + "; ".join(shown) + more
+
+
+def read_label_csv(path) -> pd.DataFrame:
+    """The small label CSV, columns named case-insensitively; errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"label CSV {path} does not exist")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"label CSV {path} is not a readable CSV: {exc}") from None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    missing = [c for c in CSV_REQUIRED if c not in table.columns]
+    if missing:
+        raise DataError(f"label CSV {path}: missing column(s) {', '.join(missing)}; required: "
+                        f"{', '.join(CSV_REQUIRED)}; optional: {', '.join(CSV_OPTIONAL)}")
+    for column in CSV_OPTIONAL:
+        if column not in table.columns:
+            table[column] = ""
+    table = table.apply(lambda c: c.str.strip())
+    if table.empty:
+        raise DataError(f"label CSV {path}: no rows")
+    return table
+
+
+def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
+                skip_unreadable: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Identify each CSV row's four images among the DICOM files; return (case table, report).
+
+    Writes the case table (and ``<stem>-report.json``) when ``out_csv`` is given.
+    """
+    labels_csv = Path(labels_csv)
+    rows = read_label_csv(labels_csv)
+    images, notes = scan_folder(dicom_dir, patient_from, skip_unreadable)
+    by_patient: dict[str, list[DicomImage]] = defaultdict(list)
+    for image in images:
+        by_patient[image.patient].append(image)
+    per_patient_rows = rows["patient"].value_counts()
+    problems, records, ignored = [], [], []
+    for index, row in enumerate(rows.to_dict("records")):
+        line = index + 2
+        patient = row["patient"]
+        at = f"{labels_csv} line {line} (patient {patient})"
+        if patient == "":
+            problems.append(f"{labels_csv} line {line}: column patient is empty")
+            continue
+        label = row["label"].lower()
+        if label not in LABELS:
+            problems.append(f"{at}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+        files = by_patient.get(patient, [])
+        if not files:
+            known = sorted(by_patient)[:5]
+            problems.append(f"{at}: no DICOM image with this patient "
+                            f"{'id' if patient_from == 'tag' else 'folder'} (found e.g. {known})")
+            continue
+        lat = row["laterality"].upper()
+        if lat and lat not in LATERALITIES:
+            problems.append(f"{at}: laterality {row['laterality']!r} is not L or R")
+            continue
+        if not lat:
+            sides = sorted({f.laterality for f in files if f.laterality})
+            if len(sides) != 1:
+                problems.append(f"{at}: " + (
+                    f"images of both breasts ({', '.join(f'{s}: {sum(f.laterality == s for f in files)} files' for s in sides)}), "
+                    "give the breast in a laterality column" if sides else
+                    "no file has a usable laterality: " + ", ".join(f"{f.path} ({f.note})" for f in files)))
+                continue
+            lat = sides[0]
+        record = {"id": row["id"] or (patient if per_patient_rows[patient] == 1 else f"{patient}_{lat}"),
+                  "group": row["group"] or patient, "label": label, "laterality": lat, "scale": 1,
+                  "cc_mask_path": row["cc_mask_path"], "mlo_mask_path": row["mlo_mask_path"]}
+        unclear = [f for f in files if f.note and f.laterality in (None, lat)]
+        ok = True
+        for view in VIEWS:
+            chosen, view_ok = {}, True
+            for mode in ("le", "rec", "he"):
+                hits = [f for f in files if f.view == view and f.laterality == lat and f.mode == mode and not f.note]
+                if len(hits) > 1:
+                    problems.append(f"{at}: {len(hits)} {mode.upper()} {view.upper()} images of the {lat} breast "
+                                    f"({', '.join(str(f.path) for f in hits)}), keep one")
+                    view_ok = False
+                elif hits:
+                    chosen[mode] = hits[0]
+            need = ["le"] + ([] if "rec" in chosen or "he" in chosen else ["rec"])
+            missing = [m for m in need if m not in chosen]
+            if missing and view_ok:
+                hint = (" (files whose role is unclear: " + ", ".join(f"{f.path} ({f.note})" for f in unclear) + ")") if unclear else ""
+                problems.append(f"{at}: no {' or '.join('recombined (or high-energy)' if m == 'rec' else 'low-energy' for m in missing)} "
+                                f"{view.upper()} image of the {lat} breast among {len(files)} file(s){hint}")
+                view_ok = False
+            if not view_ok:
+                ok = False
+                continue
+            for mode, column in (("le", f"le_{view}_path"), ("rec", f"rec_{view}_path"), ("he", f"he_{view}_path")):
+                record[column] = str(chosen[mode].path.resolve()) if mode in chosen else ""
+            sizes = {(f.rows, f.cols) for f in chosen.values()}
+            if len(sizes) > 1:
+                problems.append(f"{at}: the {view.upper()} images differ in size: " +
+                                ", ".join(f"{f.path} {f.cols}x{f.rows}" for f in chosen.values()))
+                ok = False
+                continue
+            rows_, cols_ = sizes.pop()
+            for axis, limit in (("x", cols_), ("y", rows_)):
+                value = row[f"{view}_{axis}"]
+                try:
+                    number = float(value)
+                except ValueError:
+                    problems.append(f"{at}, column {view}_{axis}: {value!r} is not a number")
+                    ok = False
+                    continue
+                if not 0 <= number < limit:
+                    problems.append(f"{at}, column {view}_{axis}: box centre {value} is outside the {view.upper()} "
+                                    f"image ({cols_}x{rows_} px, {chosen['le'].path})")
+                    ok = False
+                record[f"{view}_{axis}"] = value
+        if ok and label in LABELS:
+            records.append(record)
+    listed = set(rows["patient"])
+    for patient, files in sorted(by_patient.items()):
+        if patient not in listed:
+            ignored.append({"patient": patient, "files": len(files), "why": "not in the label CSV"})
+    ids = pd.Series([r["id"] for r in records])
+    for dup in sorted(set(ids[ids.duplicated()])):
+        problems.append(f"{labels_csv}: id {dup!r} names two cases; give an id column")
+    if problems:
+        raise DataError(_listing(f"cannot build a case table from {dicom_dir} and {labels_csv}: "
+                                 f"{len(problems)} problem(s)", problems))
+    base = Path(out_csv).parent if out_csv else labels_csv.parent
+    table = validate_cases(pd.DataFrame(records).astype(str), base=base, source="from-dicom case table",
+                           check_files=True)
+    report = {"dicom_dir": str(dicom_dir), "labels": str(labels_csv), "patient_from": patient_from,
+              "cases": int(len(table)), "labels_count": {k: int((table["label"] == k).sum()) for k in LABELS},
+              "persons": int(table["group"].nunique()),
+              "views_from_high_energy": int(sum((table[f"rec_{v}_path"] == "").sum() for v in VIEWS)),
+              "dicom_images": notes["images"], "not_images": notes["not_images"],
+              "unreadable_skipped": notes["unreadable"], "patients_ignored": ignored}
+    if out_csv:
+        out_csv = Path(out_csv)
+        write_cases(table, out_csv)
+        write_json(out_csv.with_name(out_csv.stem + "-report.json"), report)
+    return table, report
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--dicom-dir", required=True, help="folder of CEDM DICOM files (searched recursively)")
+    parser.add_argument("--labels", required=True, help="CSV: patient,label,cc_x,cc_y,mlo_x,mlo_y "
+                        "[,laterality,group,id,cc_mask_path,mlo_mask_path]")
+    parser.add_argument("--out", required=True, help="case table to write, e.g. data/mine/cases.csv")
+    parser.add_argument("--patient-from", choices=("tag", "folder"), default="tag",
+                        help="match the CSV's patient to the PatientID tag or to the first folder under "
+                             "--dicom-dir (default %(default)s)")
+    parser.add_argument("--skip-unreadable", action="store_true",
+                        help="list unreadable files in the report instead of stopping")
+
+
+def run(args) -> int:
+    table, report = build_cases(args.dicom_dir, args.labels, args.out, args.patient_from, args.skip_unreadable)
+    counts = ", ".join(f"{k} {v}" for k, v in report["labels_count"].items())
+    print(f"wrote {args.out}: {report['cases']} cases ({counts}) from {report['persons']} persons, "
+          f"{report['dicom_images']} DICOM images scanned")
+    if report["views_from_high_energy"]:
+        print(f"{report['views_from_high_energy']} views have HE instead of recombined images "
+              "(recombined is computed on reading)")
+    for key in ("not_images", "unreadable_skipped", "patients_ignored"):
+        if report[key]:
+            print(f"{key.replace('_', ' ')}: {len(report[key])} (see the report)")
+    return 0

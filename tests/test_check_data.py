@@ -1,0 +1,135 @@
+"""check-data: reads every image, lists every problem, exit 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from d2tl import cli
+from d2tl.data import check
+from d2tl.data.cases import write_cases
+from d2tl.data.dicom_io import write_mammogram
+from d2tl.errors import DataError
+
+ROWS, COLS = 60, 40
+
+
+def breast(seed):
+    """A breast against the left edge (x < ~30) on black air, 12-bit."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:ROWS, 0:COLS]
+    inside = (xx / 30.0) ** 2 + ((yy - ROWS / 2) / 26.0) ** 2 < 1
+    return np.where(inside, rng.integers(1500, 3500, (ROWS, COLS)), rng.integers(0, 40, (ROWS, COLS))).astype(np.uint16)
+
+
+def write_set(folder, n=4):
+    """``n`` clean cases (DICOM images, PNG masks), persons P0, P0, P1, P2 ...; return the CSV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i in range(n):
+        cid = f"C{i}"
+        rec = {"id": cid, "group": f"P{max(0, i - 1)}", "label": LABELS_CYCLE[i % 2], "laterality": "L", "scale": 1}
+        for view in ("cc", "mlo"):
+            for mode, energy in (("le", "LOW_ENERGY"), ("rec", "RECOMBINED")):
+                path = folder / f"{cid}_{mode}_{view}.dcm"
+                write_mammogram(path, breast(10 * i + len(view) + len(mode)), patient_id=cid, view=view,
+                                laterality="L", energy=energy)
+                rec[f"{mode}_{view}_path"] = path.name
+            rec[f"{view}_x"], rec[f"{view}_y"] = 12, 30
+            mask = np.zeros((ROWS, COLS), np.uint8)
+            mask[26:34, 8:16] = 255
+            Image.fromarray(mask).save(folder / f"{cid}_{view}_mask.png")
+            rec[f"{view}_mask_path"] = f"{cid}_{view}_mask.png"
+        records.append(rec)
+    csv = folder / "cases.csv"
+    write_cases(pd.DataFrame(records), csv)
+    return csv
+
+
+LABELS_CYCLE = ("benign", "malignant")
+
+
+def test_clean_set_passes_with_a_summary(tmp_path, capsys):
+    csv = write_set(tmp_path / "set")
+    split = tmp_path / "split.csv"
+    pd.DataFrame({"id": ["C0", "C1", "C2", "C3"], "part": ["train", "train", "val", "test"]}).to_csv(split, index=False)
+    assert cli.main(["check-data", str(csv), "--split", str(split)]) == 0
+    out = capsys.readouterr().out
+    assert "cases: 4 (benign 2, malignant 2)" in out
+    assert "persons: 3 (1 with several cases, 1 with both labels)" in out
+    assert "le_cc: 40x60 x4; 12-bit DICOM x4" in out
+    assert "views with a lesion mask: 8" in out
+    assert "split: train benign 1, malignant 1; val benign 1, malignant 0; test benign 0, malignant 1" in out
+    assert "no problems found" in out
+
+
+def test_every_problem_is_listed(tmp_path, capsys):
+    csv = write_set(tmp_path / "set", n=5)
+    folder = csv.parent
+    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    table.loc[0, "label"] = "maybe"
+    table.loc[1, "cc_x"], table.loc[1, "cc_y"] = "38", "2"  # inside the image, in the air, > 10 px from the breast
+    table.loc[1, "mlo_y"] = "75"  # outside the 60-row image
+    write_mammogram(folder / "small.dcm", breast(99)[:50], patient_id="C2", view="cc", laterality="L",
+                    energy="RECOMBINED")
+    table.loc[2, "rec_cc_path"] = "small.dcm"  # one view, two sizes
+    data = (folder / "C3_le_mlo.dcm").read_bytes()
+    (folder / "C3_le_mlo.dcm").write_bytes(data[: len(data) - 700])  # truncated
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(buffer, format="PNG")
+    (folder / "C3_rec_cc.dcm").write_bytes(buffer.getvalue())  # a PNG renamed .dcm
+    (folder / "C4_le_cc.dcm").write_bytes(b"")  # empty
+    Image.fromarray(np.zeros((ROWS, COLS), np.uint8)).save(folder / "C4_mlo_mask.png")  # empty mask
+    table.loc[4, "rec_mlo_path"] = "nowhere.dcm"
+    table.to_csv(csv, index=False)
+    split = tmp_path / "split.csv"
+    # C0 and C1 are the same person (P0) but land in two parts
+    pd.DataFrame({"id": ["C0", "C1", "C2", "C3", "C4"], "part": ["train", "val", "val", "test", "test"]}
+                 ).to_csv(split, index=False)
+    assert cli.main(["check-data", str(csv), "--split", str(split)]) == 1
+    out = capsys.readouterr().out
+    problems = out.split("problem(s):")[1].splitlines()
+    expected = [
+        "line 2 (patient C0): label 'maybe' is not one of benign, malignant",
+        "line 3 (patient C1): CC box centre (38, 2) lies in the background air of",
+        "line 3 (patient C1): MLO box centre (12, 75) is outside the image (40x60 px",
+        "line 4 (patient C2): the CC images differ in size: le_cc 40x60",
+        f"line 5 (patient C3), image le_mlo: file {folder / 'C3_le_mlo.dcm'}: cannot decode pixel data",
+        f"line 5 (patient C3), image rec_cc: file {folder / 'C3_rec_cc.dcm'}: not a readable DICOM file",
+        f"line 6 (patient C4), image le_cc: file {folder / 'C4_le_cc.dcm'}: not a readable DICOM file",
+        f"line 6 (patient C4), image rec_mlo: file {folder / 'nowhere.dcm'} does not exist",
+        f"line 6 (patient C4): MLO mask {folder / 'C4_mlo_mask.png'} is empty",
+        f"split {split}: person P0 is in 2 parts (C0 in train, C1 in val)",
+    ]
+    for text in expected:
+        assert sum(text in p for p in problems) == 1, (text, problems)
+    assert f"{len(expected)} problem(s):" in out
+    assert "checks skipped: 2" in out and "C4), CC: box centre checks (no readable LE image)" in out
+    assert "C3), MLO: box centre checks (no readable LE image)" in out
+
+
+def test_bad_input_is_a_one_line_error(tmp_path, capsys):
+    assert cli.main(["check-data", str(tmp_path / "none.csv")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: case table {tmp_path / 'none.csv'} does not exist"
+    bad = tmp_path / "cases.csv"
+    bad.write_text("id,label\nC0,benign\n")
+    assert cli.main(["check-data", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing column(s) group, laterality" in err
+    csv = write_set(tmp_path / "set", n=2)
+    (tmp_path / "split.csv").write_bytes(b"\xff\xfe\x00garbage")
+    assert cli.main(["check-data", str(csv), "--split", str(tmp_path / "split.csv")]) == 2
+    assert "split file" in capsys.readouterr().err
+
+
+def test_in_breast():
+    image = breast(0).astype(np.float32)
+    assert check.in_breast(image, 12, 30, 3)[0]
+    assert not check.in_breast(image, 38, 2, 3)[0]
+    assert check.in_breast(image, 33, 30, 5)[0]  # just outside the skin line, within tolerance
+    with pytest.raises(DataError, match="does not exist"):
+        check.check_cases("/nonexistent/cases.csv")
