@@ -1,0 +1,12 @@
+"""The conventional baseline of Sec. 4.6: texture and shape features of the segmented lesion,
+GLM-LASSO / SVM / random forest chosen on the same split as D2TL.
+
+Modules: :mod:`.features` (GLCM, Haralick, LBP, Gabor, cached per case), :mod:`.shape`
+(compactness, radial ratio, radial entropy, bending energy; mask perturbation),
+:mod:`.classify` (pipelines, validation-set selection, metrics), :mod:`.run` (the experiment and
+the ``python -m d2tl baseline`` command).
+"""
+
+from .classify import MODELS, binary_metrics, make_pipeline, select_and_fit  # noqa: F401
+from .features import FeatureConfig, case_features, extract_features, image_features  # noqa: F401
+from .shape import MaskPerturbation, ShapeConfig, shape_features  # noqa: F401
