@@ -16,7 +16,9 @@ def atomic_path(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The temporary name ends with the real name, so writers that insist on a suffix
+    # (Keras's ".weights.h5", ".keras") accept it.
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=f".tmp.{path.name}", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
     tmp = Path(tmp)

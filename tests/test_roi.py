@@ -138,4 +138,4 @@ def test_command_line_bad_input_is_one_line_without_traceback(tiny_cases, tmp_pa
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
     assert "line 3 (patient C01), column label: 'unknown'" in proc.stderr
-    assert not out.exists() and not list(tmp_path.glob(".rois.npz*"))
+    assert not out.exists() and not list(tmp_path.glob(".*.tmp.rois.npz"))
