@@ -1,0 +1,94 @@
+"""An experiment's whole configuration, as frozen dataclasses serialisable to JSON.
+
+The paper leaves the optimiser, learning rate, batch size and dropout rates open; our defaults
+and why:
+
+- Adam, learning rate 1e-4, constant: the common choice for fine-tuning ImageNet InceptionV3
+  on small medical data sets (a larger rate destroys the pretrained features in a few steps).
+- Batch size 16 cases (64 images): fits two InceptionV3s at 256 px on an 8 GB GPU like the
+  paper's GTX 1080.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .data.augment import AugmentConfig
+from .data.roi import RoiConfig
+from .errors import D2TLError
+from .model import ModelConfig
+from .paper import EPOCHS, RUNS
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    runs: int = RUNS
+    epochs: int = EPOCHS
+    batch_size: int = 16  # cases per step; each case is four images
+    optimizer: str = "adam"
+    learning_rate: float = 1e-4
+    schedule: str = "constant"
+    seed: int = 0  # run r is seeded with seed * 1000 + r
+    deterministic: bool = True  # deterministic kernels (same seed, same history on CPU)
+
+    def __post_init__(self):
+        if self.runs < 1 or self.epochs < 1 or self.batch_size < 1:
+            raise D2TLError("runs, epochs and batch size must be at least 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise D2TLError(f"optimizer {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise D2TLError(f"schedule {self.schedule!r} is not one of {', '.join(SCHEDULES)}")
+        if not self.learning_rate > 0:
+            raise D2TLError(f"learning rate must be positive, got {self.learning_rate}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that determines a trained result (with the data set's fingerprint)."""
+
+    model: ModelConfig = ModelConfig()
+    roi: RoiConfig = RoiConfig()
+    augment: AugmentConfig = AugmentConfig()
+    train: TrainConfig = TrainConfig()
+    split_seed: int = 0
+    shift_seed: int = 0  # directions of the box shift (Sec. 4.2 repeats use 0..9)
+    augment_seed: int = 0
+    preset: str = "paper"
+
+    def __post_init__(self):
+        if self.model.input_size != self.roi.input_size:
+            raise D2TLError(f"model input {self.model.input_size} px != ROI input {self.roi.input_size} px; "
+                            "build configurations with experiment_config()")
+
+    def to_dict(self) -> dict:
+        return {"model": self.model.to_dict(), "roi": self.roi.to_dict(), "augment": self.augment.to_dict(),
+                "train": dataclasses.asdict(self.train), "split_seed": self.split_seed,
+                "shift_seed": self.shift_seed, "augment_seed": self.augment_seed, "preset": self.preset}
+
+    def replace(self, **changes) -> "ExperimentConfig":
+        """A copy with top-level or nested changes, e.g. ``replace(model={"tuning": "semi"})``."""
+        fields = {}
+        for name, value in changes.items():
+            if isinstance(value, dict):
+                value = dataclasses.replace(getattr(self, name), **value)
+            fields[name] = value
+        if "roi" in fields or "model" in fields:
+            roi = fields.get("roi", self.roi)
+            fields["model"] = dataclasses.replace(fields.get("model", self.model), input_size=roi.input_size)
+        return dataclasses.replace(self, **fields)
+
+
+def experiment_config(*, model: dict | None = None, roi: dict | None = None, augment: dict | None = None,
+                      train: dict | None = None, **top) -> ExperimentConfig:
+    """Build a consistent configuration (the model's input side follows the ROI's)."""
+    try:
+        roi_config = RoiConfig(**(roi or {}))
+        augment_config = AugmentConfig(**(augment or {}))
+    except (TypeError, ValueError) as exc:
+        raise D2TLError(str(exc)) from None
+    model_config = ModelConfig(**{**(model or {}), "input_size": roi_config.input_size})
+    return ExperimentConfig(model=model_config, roi=roi_config, augment=augment_config,
+                            train=TrainConfig(**(train or {})), **top)

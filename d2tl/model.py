@@ -1,0 +1,166 @@
+"""The D2TL model and its variants, with the Keras functional API and InceptionV3.
+
+``dual_mode`` (the paper's D2TL, Fig. 4)::
+
+    le_cc  ─┐                                   rec_cc  ─┐
+            ├─ InceptionV3 "backbone_le" ─┐              ├─ InceptionV3 "backbone_rec" ─┐
+    le_mlo ─┘  (one network, both views)  │     rec_mlo ─┘                              │
+            concat 2x2048 -> dropout -> dense 512 (abstraction_le)    the same for rec  │
+                          └──────────── concat 1024 -> dropout -> dense 2, softmax ─────┘
+
+``simple_pooling`` shares one InceptionV3 across all four images (same head); ``separate`` gives
+each image its own InceptionV3 (the paper's third design, described but not tested there).
+Inputs are single-channel ROIs in [0, 1]; the model itself repeats grey to 3 channels and applies
+InceptionV3's input scaling ([-1, 1]), so data code never needs to know the backbone.
+"include_top=False" with global average pooling is our reading of "we trim several uppermost
+layers of each InceptionV3" (2048-D per view, 4096-D per mode).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+from pathlib import Path
+
+import keras
+from keras import layers
+
+from .errors import D2TLError
+from .views import IMAGES, MODES, VIEWS
+
+ARCHITECTURES = ("dual_mode", "simple_pooling", "separate")
+TUNINGS = ("full", "semi")
+HEAD_LAYERS = ("abstraction_le", "abstraction_rec", "output")  # trainable under semi-tune
+
+# Keras's own ImageNet file for InceptionV3 without its top (see keras.applications.inception_v3).
+IMAGENET_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+IMAGENET_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+                + IMAGENET_FILE)
+IMAGENET_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and its hyper-parameters.
+
+    The paper gives neither dropout rates nor the activation of the 512-D abstraction layers;
+    we use 0.5 (the usual rate before dense layers, as in InceptionV3's own auxiliary head)
+    and ReLU.
+    """
+
+    architecture: str = "dual_mode"
+    input_size: int = 256
+    weights: str = "auto"  # imagenet | random | auto | path to a weights file of InceptionV3 (no top)
+    tuning: str = "full"
+    feature_dropout: float = 0.5  # on each mode's 4096-D feature
+    head_dropout: float = 0.5  # on the concatenated 1024-D abstraction
+    dense_units: int = 512
+    dense_activation: str = "relu"
+
+    def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise D2TLError(f"architecture {self.architecture!r} is not one of {', '.join(ARCHITECTURES)}")
+        if self.tuning not in TUNINGS:
+            raise D2TLError(f"tuning {self.tuning!r} is not one of {', '.join(TUNINGS)}")
+        if self.input_size < 75:
+            raise D2TLError(f"input size {self.input_size} px is below InceptionV3's minimum of 75 px")
+        for name in ("feature_dropout", "head_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise D2TLError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def keras_cache_dir() -> Path:
+    """Where Keras keeps downloaded files: ``$KERAS_HOME`` or ``~/.keras``."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+
+
+def imagenet_weights_path() -> str:
+    """The ImageNet weights file, from Keras's cache or downloaded by Keras; a clear error offline."""
+    target = keras_cache_dir() / "models" / IMAGENET_FILE
+    try:
+        return keras.utils.get_file(IMAGENET_FILE, IMAGENET_URL, cache_subdir="models", file_hash=IMAGENET_MD5)
+    except Exception as exc:  # urllib, HTTP and hash errors all mean "not available here"
+        raise D2TLError(
+            f"ImageNet weights for InceptionV3 are not available ({type(exc).__name__}: {exc}). "
+            f"Download {IMAGENET_URL} on a machine with network access and put it at {target} "
+            f"(or set KERAS_HOME), or pass --weights PATH to that file, or --weights random"
+        ) from None
+
+
+def resolve_weights(spec: str) -> tuple[str | None, str]:
+    """(argument for ``InceptionV3(weights=...)``, description of the source actually used)."""
+    if spec == "random":
+        return None, "random"
+    if spec == "imagenet":
+        path = imagenet_weights_path()
+        return path, f"imagenet ({path})"
+    if spec == "auto":
+        try:
+            path = imagenet_weights_path()
+        except D2TLError as exc:
+            print(f"WARNING: --weights auto: using RANDOM initialisation, not ImageNet. {exc}",
+                  file=sys.stderr, flush=True)
+            return None, "random (auto: ImageNet weights unavailable)"
+        return path, f"imagenet ({path})"
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise D2TLError(f"weights file {path} does not exist (use imagenet, random, auto or a path)")
+    return str(path), f"file ({path.resolve()})"
+
+
+def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
+    """InceptionV3 without its top, global-average pooled to 2048-D."""
+    try:
+        return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
+                                              input_shape=(input_size, input_size, 3), name=name)
+    except (ValueError, OSError) as exc:
+        raise D2TLError(f"cannot load InceptionV3 weights from {weights}: {exc}") from None
+
+
+def build_model(config: ModelConfig) -> tuple[keras.Model, str]:
+    """The model for ``config`` and the weights source actually used (for provenance)."""
+    weights, source = resolve_weights(config.weights)
+    s = config.input_size
+    inputs = {key: keras.Input((s, s, 1), name=key) for key in IMAGES}
+    to_rgb = layers.Concatenate(axis=-1, name="grey_to_rgb")
+    to_inception_range = layers.Rescaling(2.0, offset=-1.0, name="inception_scaling")  # [0,1] -> [-1,1]
+
+    if config.architecture == "dual_mode":
+        backbone_of = {key: f"backbone_{key.split('_')[0]}" for key in IMAGES}
+    elif config.architecture == "simple_pooling":
+        backbone_of = {key: "backbone" for key in IMAGES}
+    else:
+        backbone_of = {key: f"backbone_{key}" for key in IMAGES}
+    backbones = {name: build_backbone(s, weights, name) for name in dict.fromkeys(backbone_of.values())}
+    frozen = config.tuning == "semi"
+    for backbone in backbones.values():
+        backbone.trainable = not frozen  # frozen BatchNormalization runs in inference mode in Keras 3
+
+    features = {}
+    for key in IMAGES:
+        x = to_inception_range(to_rgb([inputs[key]] * 3))
+        features[key] = backbones[backbone_of[key]](x, training=False if frozen else None)
+
+    abstractions = []
+    for mode in MODES:
+        x = layers.Concatenate(name=f"feature_{mode}")([features[f"{mode}_{view}"] for view in VIEWS])
+        x = layers.Dropout(config.feature_dropout, name=f"dropout_{mode}")(x)
+        abstractions.append(layers.Dense(config.dense_units, activation=config.dense_activation,
+                                         name=f"abstraction_{mode}")(x))
+    x = layers.Concatenate(name="abstraction")(abstractions)
+    x = layers.Dropout(config.head_dropout, name="dropout_head")(x)
+    outputs = layers.Dense(2, activation="softmax", name="output")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs, name=config.architecture)
+    return model, source
+
+
+def parameter_counts(model: keras.Model) -> dict:
+    """Total, trainable and non-trainable parameter counts."""
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    total = sum(math.prod(w.shape) for w in model.weights)
+    return {"total": total, "trainable": trainable, "non_trainable": total - trainable}

@@ -1,0 +1,427 @@
+"""The paper's training protocol: R runs x E epochs, best-validation selection, resumable.
+
+Each epoch trains on the augmented training set in random order and evaluates the augmented
+validation set. Each run keeps its checkpoint with the best validation accuracy; the reported
+model is the best of those over all runs. Tie rule: higher validation accuracy, then lower
+validation loss, then the earlier run, then the earlier epoch. Beyond the paper, each run's
+best checkpoint is also evaluated on the test set, and the spread of those results is reported.
+
+Results go to ``OUT/<hash>/`` where the hash covers the configuration and the case table's
+content, so a repeated command finds its finished runs and resumes at the first unfinished
+one (a run is finished when its ``summary.json`` exists), and a different configuration never
+overwrites another's results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import atomic_path, write_text
+from .config import ExperimentConfig
+from .data.augment import augment_cases
+from .data.cases import load_cases
+from .data.roi import RoiSet, extract_rois
+from .data.split import save_split, split_cases
+from .errors import D2TLError
+from .evaluate import binary_metrics, summarise_runs
+from .provenance import config_hash, dataset_info, provenance, write_json
+from .views import IMAGES, LABELS
+
+FINISHED = "metrics.json"
+
+
+@dataclasses.dataclass
+class Arrays:
+    """Model inputs (dict of four (n, s, s, 1) arrays), labels and case ids of one part."""
+
+    x: dict
+    y: np.ndarray
+    ids: list
+
+    def __len__(self):
+        return len(self.y)
+
+
+@dataclasses.dataclass
+class Data:
+    train: Arrays
+    val: Arrays
+    test: Arrays
+    parts: pd.Series  # "train" / "val" / "test" per case, indexed like the case table
+    seconds: dict
+
+
+def prepare_data(table: pd.DataFrame, config: ExperimentConfig, rois: RoiSet | None = None) -> Data:
+    """Split, cut ROIs and augment (train and validation only) for one configuration."""
+    times = {}
+    start = time.perf_counter()
+    parts = split_cases(table, seed=config.split_seed)
+    times["split"] = time.perf_counter() - start
+    if rois is None:
+        start = time.perf_counter()
+        rois = extract_rois(table, config.roi, seed=config.shift_seed)
+        times["rois"] = time.perf_counter() - start
+    start = time.perf_counter()
+    out = {}
+    for i, part in enumerate(("train", "val", "test")):
+        ids = list(table["id"][parts == part])
+        subset = rois.subset(ids)
+        if part == "test":
+            out[part] = Arrays(subset.arrays, subset.labels, ids)
+        else:
+            x, y, source = augment_cases(subset.arrays, subset.labels, config.augment,
+                                         seed=config.augment_seed * 10 + i)
+            out[part] = Arrays(x, y, [ids[j] for j in source])
+    times["augment"] = time.perf_counter() - start
+    return Data(**out, parts=parts, seconds=times)
+
+
+def _one_hot(y: np.ndarray) -> np.ndarray:
+    return np.eye(len(LABELS), dtype=np.float32)[y]
+
+
+def better(a: dict, b: dict | None) -> bool:
+    """Is checkpoint ``a`` better than ``b`` by the selection rule (accuracy, then loss)?
+
+    Run and epoch order break remaining ties, because candidates are visited in that order
+    and only a strictly better one replaces the incumbent.
+    """
+    if b is None:
+        return True
+    if a["val_accuracy"] != b["val_accuracy"]:
+        return a["val_accuracy"] > b["val_accuracy"]
+    return a["val_loss"] < b["val_loss"]
+
+
+def select_best(candidates: list[dict]) -> dict:
+    """The best of per-run (or per-epoch) records, visited in run and epoch order."""
+    best = None
+    for c in sorted(candidates, key=lambda c: (c.get("run", 0), c.get("epoch", 0))):
+        if better(c, best):
+            best = c
+    return best
+
+
+def _make_optimizer(train, total_steps: int):
+    import keras
+
+    lr = train.learning_rate
+    if train.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, total_steps))
+    return {"adam": keras.optimizers.Adam, "sgd": lambda learning_rate: keras.optimizers.SGD(
+        learning_rate, momentum=0.9), "rmsprop": keras.optimizers.RMSprop}[train.optimizer](learning_rate=lr)
+
+
+def _callbacks(run: int, epochs: int, log=print):
+    import keras
+
+    class BestCheckpoint(keras.callbacks.Callback):
+        """Keeps the weights of the epoch that is best by :func:`better` (in memory)."""
+
+        def __init__(self):
+            super().__init__()
+            self.best, self.weights = None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            record = {"epoch": epoch + 1, "val_accuracy": float(logs["val_accuracy"]),
+                      "val_loss": float(logs["val_loss"])}
+            if better(record, self.best):
+                self.best, self.weights = record, self.model.get_weights()
+
+    class EpochLog(keras.callbacks.Callback):
+        """One line per epoch, and the epoch's wall time in the history."""
+
+        def __init__(self):
+            super().__init__()
+            self.rows = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            seconds = time.perf_counter() - self._start
+            row = {"run": run, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}, "seconds": seconds}
+            self.rows.append(row)
+            log(f"run {run} epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} acc {row['accuracy']:.3f} "
+                f"val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.3f} ({seconds:.1f} s)")
+
+    return BestCheckpoint(), EpochLog()
+
+
+_TF_SEEDED = False
+
+
+def _seed_everything(seed: int, deterministic: bool) -> None:
+    """Seed Python, NumPy and Keras's global seed generator for one run.
+
+    ``keras.utils.set_random_seed`` also calls ``tf.random.set_seed``, and every change of
+    TensorFlow's global seed makes every ``tf.function`` retrace (minutes for two InceptionV3s
+    on a CPU). Nothing of ours draws from TensorFlow's global seed (initialisers and dropout use
+    Keras seed generators; the epoch order is drawn with NumPy), so it is set once per process
+    and the rest of ``set_random_seed`` is done here.
+    """
+    import keras
+
+    global _TF_SEEDED
+    if not _TF_SEEDED:
+        keras.utils.set_random_seed(seed)
+        if deterministic and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf  # the one backend-specific switch: deterministic kernels
+
+            tf.config.experimental.enable_op_determinism()
+        _TF_SEEDED = True
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+        from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+    except ImportError:  # a Keras without these internals: correct, only slower
+        keras.utils.set_random_seed(seed)
+        return
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def predict_proba(model, x: dict, batch_size: int = 32) -> np.ndarray:
+    """Malignancy probability per case."""
+    return np.asarray(model.predict({k: x[k] for k in IMAGES}, batch_size=batch_size, verbose=0))[:, 1]
+
+
+# Tracing the training step of two InceptionV3s takes minutes on a CPU, far more than a quick
+# run's epochs, so one compiled model serves every run (and every configuration) with the same
+# graph. Each run then copies in the weights of a freshly built model and resets the
+# optimiser and dropout seed states, which is exactly "a new model per run" without re-tracing.
+_COMPILED: dict = {}
+
+
+def _graph_key(config: ExperimentConfig, total_steps: int) -> str:
+    model = {k: v for k, v in config.model.to_dict().items() if k != "weights"}
+    train = {k: getattr(config.train, k) for k in ("optimizer", "learning_rate", "schedule")}
+    return config_hash({"model": model, "train": train,
+                        "steps": total_steps if config.train.schedule != "constant" else None})
+
+
+def compiled_model(config: ExperimentConfig, total_steps: int):
+    """The process's compiled model for ``config``'s graph (built once), and its optimiser's
+    initial state."""
+    from .model import build_model
+
+    key = _graph_key(config, total_steps)
+    if key not in _COMPILED:
+        model, _ = build_model(dataclasses.replace(config.model, weights="random"))
+        optimizer = _make_optimizer(config.train, total_steps)
+        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"],
+                      jit_compile=False)
+        optimizer.build(model.trainable_variables)
+        _COMPILED[key] = (model, [v.numpy() for v in optimizer.variables])
+    return _COMPILED[key]
+
+
+def fresh_start(config: ExperimentConfig, seed: int, total_steps: int):
+    """The compiled model, set to the state a newly built model would have under ``seed``."""
+    from .model import build_model
+
+    _seed_everything(seed, config.train.deterministic)
+    fresh, weights_source = build_model(config.model)
+    model, optimizer_state = compiled_model(config, total_steps)
+    model.set_weights(fresh.get_weights())
+    for variable, value in zip(model.optimizer.variables, optimizer_state):
+        variable.assign(value)
+    for layer in fresh.layers:
+        if hasattr(layer, "seed_generator"):
+            model.get_layer(layer.name).seed_generator.state.assign(layer.seed_generator.state.value)
+    del fresh
+    return model, weights_source
+
+
+def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log=print) -> dict:
+    """Train one run; write its history, best weights and summary; return the summary."""
+    train = config.train
+    total_steps = train.epochs * int(np.ceil(len(data.train) / train.batch_size))
+    model, weights_source = fresh_start(config, train.seed * 1000 + run, total_steps)
+    best, epochs_log = _callbacks(run, train.epochs, log)
+    order_rng = np.random.default_rng(train.seed * 1000 + run)
+    y_train, validation = _one_hot(data.train.y), (data.val.x, _one_hot(data.val.y))
+    start = time.perf_counter()
+    for epoch in range(train.epochs):
+        # Patients in a new random order each epoch, drawn here rather than by fit(shuffle=True)
+        # so the order depends on the run's seed only (see _seed_everything).
+        order = order_rng.permutation(len(data.train))
+        model.fit({k: v[order] for k, v in data.train.x.items()}, y_train[order], batch_size=train.batch_size,
+                  initial_epoch=epoch, epochs=epoch + 1, shuffle=False, validation_data=validation,
+                  callbacks=[best, epochs_log], verbose=0)
+    seconds = time.perf_counter() - start
+    model.set_weights(best.weights)
+    p_test = predict_proba(model, data.test.x)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(run_dir / "best.weights.h5") as tmp:
+        model.save_weights(tmp)
+    pd.DataFrame(epochs_log.rows).to_csv(run_dir / "history.csv", index=False)
+    summary = {"run": run, "epoch": best.best["epoch"], "val_accuracy": best.best["val_accuracy"],
+               "val_loss": best.best["val_loss"], "train_seconds": seconds,
+               "mean_epoch_seconds": float(np.mean([r["seconds"] for r in epochs_log.rows])),
+               "weights_source": weights_source, "test": binary_metrics(data.test.y, p_test),
+               "test_probabilities": p_test.tolist()}
+    write_json(run_dir / "summary.json", summary)  # written last: it marks the run finished
+    return summary
+
+
+def run_dir_for(config: ExperimentConfig, cases_csv, out) -> Path:
+    """``out/<hash of configuration and case table>``."""
+    key = {"config": config.to_dict(), "cases_sha256": dataset_info(cases_csv)["cases_sha256"]}
+    return Path(out) / config_hash(key)
+
+
+def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=None, rois=None) -> dict:
+    """Run (or resume, or just read back) the whole protocol for one configuration."""
+    cases_csv = Path(cases_csv)
+    directory = run_dir_for(config, cases_csv, out)
+    if (directory / FINISHED).is_file():
+        log(f"finished result found: {directory} (delete it to recompute)")
+        return json.loads((directory / FINISHED).read_text())
+    table = load_cases(cases_csv) if table is None else table
+    data = prepare_data(table, config, rois)
+    directory.mkdir(parents=True, exist_ok=True)
+    dataset = dataset_info(cases_csv, table)
+    config_file = directory / "config.json"
+    if config_file.is_file():
+        if json.loads(config_file.read_text())["config"] != json.loads(json.dumps(config.to_dict())):
+            raise D2TLError(f"{directory} holds another configuration; refusing to mix results")
+    else:
+        write_json(config_file, {"config": config.to_dict(), "dataset": dataset})
+    save_split(data.parts, table, directory / "split.csv")
+    log(f"{config.model.architecture}, {config.model.tuning}-tune, box {config.roi.box} px "
+        f"(input {config.roi.input_size} px), shift {config.roi.shift:g} px: "
+        f"{len(data.train)} train / {len(data.val)} val augmented samples, {len(data.test)} test cases; "
+        f"{config.train.runs} runs x {config.train.epochs} epochs -> {directory}")
+    summaries = []
+    for run in range(config.train.runs):
+        run_dir = directory / f"run_{run:02d}"
+        if (run_dir / "summary.json").is_file():
+            summaries.append(json.loads((run_dir / "summary.json").read_text()))
+            log(f"run {run}: finished earlier, reused")
+            continue
+        summaries.append(train_run(config, data, run, run_dir, log))
+    return finish(config, directory, data, summaries, dataset, log)
+
+
+def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: dict, log=print) -> dict:
+    """Select the reported model, save it and write predictions, tables and metrics."""
+    chosen = select_best(summaries)
+    total_steps = config.train.epochs * int(np.ceil(len(data.train) / config.train.batch_size))
+    model, _ = compiled_model(config, total_steps)
+    model.load_weights(directory / f"run_{chosen['run']:02d}" / "best.weights.h5")
+    p_test = predict_proba(model, data.test.x)
+    with atomic_path(directory / "model.keras") as tmp:
+        model.save(tmp)
+    weights_sources = sorted({s["weights_source"] for s in summaries})
+    write_json(directory / "model.d2tl.json", {"config": config.to_dict(), "weights_source": weights_sources,
+                                               "selected_run": chosen["run"], "selected_epoch": chosen["epoch"]})
+    predictions = pd.DataFrame({"id": data.test.ids, "label": [LABELS[i] for i in data.test.y],
+                                "p_malignant": p_test,
+                                "predicted": [LABELS[int(p >= 0.5)] for p in p_test]})
+    predictions.to_csv(directory / "predictions.csv", index=False)
+    histories = [pd.read_csv(directory / f"run_{s['run']:02d}" / "history.csv") for s in summaries]
+    pd.concat(histories).to_csv(directory / "history.csv", index=False)
+    runs = pd.DataFrame([{"run": s["run"], "best_epoch": s["epoch"], "val_accuracy": s["val_accuracy"],
+                          "val_loss": s["val_loss"], **{f"test_{k}": s["test"][k] for k in
+                                                        ("accuracy", "sensitivity", "specificity", "auc")},
+                          "train_seconds": s["train_seconds"], "mean_epoch_seconds": s["mean_epoch_seconds"]}
+                         for s in summaries])
+    runs.to_csv(directory / "runs.csv", index=False)
+    metrics = {
+        "selected": {"run": chosen["run"], "epoch": chosen["epoch"], "val_accuracy": chosen["val_accuracy"],
+                     "val_loss": chosen["val_loss"], "test": binary_metrics(data.test.y, p_test)},
+        "per_run_test": summarise_runs([s["test"] for s in summaries]),
+        "train_seconds": float(sum(s["train_seconds"] for s in summaries)),
+        "mean_epoch_seconds": float(np.mean([s["mean_epoch_seconds"] for s in summaries])),
+        "data_seconds": data.seconds,
+        "directory": str(directory),
+        "provenance": provenance(config=config.to_dict(), seed=config.train.seed, preset=config.preset,
+                                 dataset=dataset, weights_source=", ".join(weights_sources)),
+    }
+    write_json(directory / FINISHED, metrics)
+    t = metrics["selected"]["test"]
+    log(f"selected run {chosen['run']} epoch {chosen['epoch']} (val acc {chosen['val_accuracy']:.3f}): "
+        f"test accuracy {t['accuracy']:.3f}, sensitivity {t['sensitivity']:.3f}, "
+        f"specificity {t['specificity']:.3f}, AUC {t['auc'] if t['auc'] is None else round(t['auc'], 3)}")
+    return metrics
+
+
+def log_to_stdout(line: str) -> None:
+    print(line, flush=True)
+    sys.stdout.flush()
+
+
+DEFAULT_CASES = "data/synthetic/cases.csv"
+
+
+def add_arguments(parser) -> None:
+    from .model import ARCHITECTURES, TUNINGS
+    from .presets import PRESETS
+    from .config import OPTIMIZERS, SCHEDULES
+
+    parser.add_argument("--cases", default=DEFAULT_CASES, help=f"case table CSV (default {DEFAULT_CASES})")
+    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                        help="paper: 10 runs x 100 epochs, full-size inputs; quick: reduced (default)")
+    parser.add_argument("--out", default="results/train", help="results folder; one sub-folder per configuration")
+    g = parser.add_argument_group("model")
+    g.add_argument("--architecture", default="dual_mode", choices=ARCHITECTURES)
+    g.add_argument("--tuning", default="full", choices=TUNINGS, help="full: all layers; semi: the 3 dense layers")
+    g.add_argument("--weights", default="auto",
+                   help="imagenet, random, auto (ImageNet if available, else random, said loudly) or a weights file")
+    g.add_argument("--feature-dropout", type=float, default=0.5)
+    g.add_argument("--head-dropout", type=float, default=0.5)
+    g = parser.add_argument_group("boxes")
+    g.add_argument("--box", type=int, default=256, help="box side, full-resolution px")
+    g.add_argument("--shift", type=float, default=0.0, help="box centre shift, full-resolution px")
+    g.add_argument("--shift-seed", type=int, default=0, help="seed of the shift directions")
+    g.add_argument("--input-scale", type=float, help="model input side / box side (preset's if omitted)")
+    g = parser.add_argument_group("training")
+    g.add_argument("--runs", type=int, help="runs (preset's if omitted)")
+    g.add_argument("--epochs", type=int, help="epochs per run (preset's if omitted)")
+    g.add_argument("--batch-size", type=int, help="cases per step (preset's if omitted)")
+    g.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
+    g.add_argument("--lr", type=float, default=1e-4, help="learning rate")
+    g.add_argument("--schedule", default="constant", choices=SCHEDULES)
+    g.add_argument("--seed", type=int, default=0, help="run r uses seed*1000+r")
+    g.add_argument("--split-seed", type=int, default=0)
+    g.add_argument("--augment-seed", type=int, default=0)
+    g.add_argument("--alternatives", type=int, default=5, help="augmented alternatives per image (paper: 5)")
+
+
+def config_from_args(args) -> ExperimentConfig:
+    from .config import experiment_config
+    from .presets import preset
+
+    p = preset(args.preset)
+    pick = lambda value, key: p[key] if value is None else value  # noqa: E731
+    return experiment_config(
+        model={"architecture": args.architecture, "tuning": args.tuning, "weights": args.weights,
+               "feature_dropout": args.feature_dropout, "head_dropout": args.head_dropout},
+        roi={"box": args.box, "shift": args.shift, "input_scale": pick(args.input_scale, "input_scale")},
+        augment={"alternatives": args.alternatives},
+        train={"runs": pick(args.runs, "runs"), "epochs": pick(args.epochs, "epochs"),
+               "batch_size": pick(args.batch_size, "batch_size"), "optimizer": args.optimizer,
+               "learning_rate": args.lr, "schedule": args.schedule, "seed": args.seed},
+        split_seed=args.split_seed, shift_seed=args.shift_seed, augment_seed=args.augment_seed,
+        preset=args.preset)
+
+
+def run(args) -> int:
+    config = config_from_args(args)
+    if not Path(args.cases).is_file():
+        hint = " (write the synthetic data set first: python -m d2tl synth)" if args.cases == DEFAULT_CASES else ""
+        raise D2TLError(f"case table {args.cases} does not exist{hint}")
+    metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout)
+    print(f"results: {metrics['directory']}")
+    return 0
