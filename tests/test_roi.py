@@ -12,6 +12,9 @@ from d2tl.data.roi import RoiConfig, cut_box, extract_case, extract_rois, normal
 
 from conftest import coordinate_image, write_tiny_cases
 
+# Geometry tests compare with whole-image min-max normalisation.
+WHOLE = {"normalise_on": "image", "intensity_percentiles": (0.0, 100.0)}
+
 
 def test_cut_box_is_centred_and_padded():
     image = coordinate_image(20, 30)
@@ -57,7 +60,7 @@ def _table(tmp_path, records):
 def test_shift_moves_both_modes_of_a_view_together(tmp_path):
     image = coordinate_image(60, 50).astype(np.uint16)
     table = _table(tmp_path, [_write_case(tmp_path, "A", "L", image)])
-    config = RoiConfig(box=80, shift=10, input_scale=1.0)
+    config = RoiConfig(box=80, shift=10, input_scale=1.0, **WHOLE)
     rois = extract_rois(table, config, seed=3)
     offsets = rois.offsets[0]
     np.testing.assert_allclose(np.linalg.norm(offsets, axis=-1), 10)
@@ -66,7 +69,7 @@ def test_shift_moves_both_modes_of_a_view_together(tmp_path):
         np.testing.assert_allclose(rois.arrays[f"le_{view}"], rois.arrays[f"rec_{view}"], atol=1e-6)
     # The shifted box is the box cut at the moved centre.
     row = table.iloc[0]
-    moved = extract_case(row, RoiConfig(box=80), offsets=None)
+    moved = extract_case(row, RoiConfig(box=80, **WHOLE), offsets=None)
     assert not np.allclose(moved["le_cc"], rois.arrays["le_cc"][0, :, :, 0])
     expected = cut_box(normalise(image.astype(np.float32)), (20 + offsets[0, 0], 25 + offsets[0, 1]), 80)
     np.testing.assert_allclose(rois.arrays["le_cc"][0, :, :, 0], expected, atol=1e-6)
@@ -88,7 +91,7 @@ def test_right_breast_roi_equals_mirrored_left(tmp_path):
     image = coordinate_image(60, 50).astype(np.uint16)
     left = _write_case(tmp_path, "L1", "L", image, centres=((12, 25), (40, 30)))
     right = _write_case(tmp_path, "R1", "R", image[:, ::-1].copy(), centres=((50 - 1 - 12, 25), (50 - 1 - 40, 30)))
-    rois = extract_rois(_table(tmp_path, [left, right]), RoiConfig(box=16, input_scale=1.0))
+    rois = extract_rois(_table(tmp_path, [left, right]), RoiConfig(box=16, input_scale=1.0, **WHOLE))
     for key, arrays in rois.arrays.items():
         assert arrays.shape == (2, 75, 75, 1)
         np.testing.assert_allclose(arrays[0], arrays[1], atol=1e-6)
@@ -97,7 +100,7 @@ def test_right_breast_roi_equals_mirrored_left(tmp_path):
 def test_scale_converts_box_to_image_pixels(tmp_path):
     image = coordinate_image(60, 50).astype(np.uint16)
     table = _table(tmp_path, [_write_case(tmp_path, "S", "L", image, scale=0.25)])
-    rois = extract_rois(table, RoiConfig(box=80, input_scale=1.0))
+    rois = extract_rois(table, RoiConfig(box=80, input_scale=1.0, **WHOLE))
     # 80 full-resolution px at scale 0.25 is a 20 px box, enlarged to 80: its corners hold the
     # values of the 20 px box's corners.
     roi = rois.arrays["le_cc"][0, :, :, 0]
@@ -139,3 +142,16 @@ def test_command_line_bad_input_is_one_line_without_traceback(tiny_cases, tmp_pa
     assert proc.stderr.strip().count("\n") == 0
     assert "line 3 (patient C01), column label: 'unknown'" in proc.stderr
     assert not out.exists() and not list(tmp_path.glob(".*.tmp.rois.npz"))
+
+
+def test_breast_normalisation_ignores_air():
+    image = np.zeros((60, 60), np.float32)
+    image[:, :30] = 1000.0 + np.random.default_rng(0).normal(0, 1, (60, 30))  # breast
+    image[20:30, 10:20] += 50.0  # enhancing lesion, small against the air/breast step
+    region = image > 500
+    whole, breast = normalise(image), normalise(image, (0.0, 100.0), region)
+    lesion, tissue = (slice(20, 30), slice(10, 20)), (slice(40, 50), slice(10, 20))
+    assert whole[lesion].mean() - whole[tissue].mean() < 0.06
+    assert breast[lesion].mean() - breast[tissue].mean() > 0.8
+    with pytest.raises(ValueError, match="normalise_on"):
+        RoiConfig(normalise_on="box")

@@ -135,14 +135,16 @@ def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, lat
 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = MAMMOGRAPHY_FOR_PRESENTATION
-    meta.MediaStorageSOPInstanceUID = generate_uid()
+    # UIDs derived from the content's identity, so a data set written twice is byte-identical.
+    identity = [str(patient_id), view, laterality, energy, study_uid or ""]
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=identity + ["instance"])
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     now = datetime.datetime(2000, 1, 1)  # fixed: files are reproducible from the seed
     ds.SOPClassUID = MAMMOGRAPHY_FOR_PRESENTATION
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = study_uid or generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
+    ds.StudyInstanceUID = study_uid or generate_uid(entropy_srcs=[str(patient_id), "study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=identity + ["series"])
     ds.Modality = "MG"
     ds.PatientID = str(patient_id)
     ds.PatientName = str(patient_id)

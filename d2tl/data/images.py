@@ -22,7 +22,7 @@ from . import dicom_io
 from .cases import centre, image_path_column, mask_path_column
 
 RASTER_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
-DEFAULT_RECOMBINE_WEIGHT = 0.5
+DEFAULT_RECOMBINE_WEIGHT = 0.25  # glandular HE/LE attenuation ratio, typical
 Image.MAX_IMAGE_PIXELS = None  # full-field mammograms are large; they are trusted local files
 
 
@@ -79,15 +79,25 @@ def read_mask(path) -> np.ndarray:
 def recombine(le: np.ndarray, he: np.ndarray, weight: float = DEFAULT_RECOMBINE_WEIGHT) -> np.ndarray:
     """Recombined image by weighted log subtraction: ``ln(HE) - weight * ln(LE)``.
 
-    Vendors cancel the glandular-tissue contrast by choosing ``weight`` as the ratio of that
-    tissue's effective attenuation at HE and LE; larger output = more iodine. Intensities are
-    clipped to 1e-6 before the logarithm. Inputs are detector intensities (not log images).
+    Inputs are for-presentation images where larger means more attenuation (inverse
+    transmission I0/I, as our synthetic data stores them), so their logarithms are
+    attenuation line integrals; ``weight`` is the ratio of glandular tissue's effective
+    attenuation at HE and LE (about 0.22-0.26 for 26-32 / 45-49 kVp spectra), which cancels
+    glandular contrast and leaves iodine positive. A case table may give the weight per view
+    (``cc_rec_weight``, ``mlo_rec_weight``). Values are clipped to 1e-6 before the logarithm.
     """
     le = np.clip(np.asarray(le, dtype=np.float32), 1e-6, None)
     he = np.clip(np.asarray(he, dtype=np.float32), 1e-6, None)
     if le.shape != he.shape:
         raise ValueError(f"LE {le.shape} and HE {he.shape} images differ in size")
     return (np.log(he) - np.float32(weight) * np.log(le)).astype(np.float32)
+
+
+def breast_mask(image: np.ndarray) -> np.ndarray:
+    """Pixels brighter than the air/breast threshold (see ``check.breast_threshold``)."""
+    from .check import breast_threshold
+
+    return image > breast_threshold(image)
 
 
 def mirror_x(x: float, width: int) -> float:
@@ -137,7 +147,8 @@ def load_view(row, view: str, recombine_weight: float = DEFAULT_RECOMBINE_WEIGHT
         if he.shape != le.shape:
             raise DataError(f"{where(case_id, f'he_{view}', row[f'he_{view}_path'])}: "
                             f"{he.shape[1]}x{he.shape[0]} px, but the LE image is {le.shape[1]}x{le.shape[0]} px")
-        rec = recombine(le, he, recombine_weight)
+        weight = row.get(f"{view}_rec_weight", "") if hasattr(row, "get") else ""
+        rec = recombine(le, he, float(weight) if str(weight).strip() not in ("", "nan") else recombine_weight)
     if rec.shape != le.shape:
         raise DataError(f"{where(case_id, f'rec_{view}', rec_path)}: {rec.shape[1]}x{rec.shape[0]} px, "
                         f"but the LE image {le_path} is {le.shape[1]}x{le.shape[0]} px")

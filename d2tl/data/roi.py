@@ -1,8 +1,8 @@
 """ROI boxes: one uni-size square box per view, shared by the view's LE and recombined images.
 
 Sizes and shifts are in full-resolution pixels (the paper's); a case's ``scale`` converts
-them to its image pixels. Each full image is first normalised to [0, 1] (its own
-``intensity_percentiles``), then the box is cut, padded with 0 where it leaves the image, and
+them to its image pixels. Each full image is first normalised to [0, 1] by percentiles of its breast
+pixels (``normalise_on``, ``intensity_percentiles``), then the box is cut, padded with 0 where it leaves the image, and
 resized to the model input side with bilinear interpolation (anti-aliased when shrinking).
 InceptionV3 needs at least 75 px, so a 64 px box is enlarged to 75 px (``d2tl.paper.MIN_INPUT``).
 
@@ -21,7 +21,7 @@ from skimage.transform import resize
 
 from ..paper import DEFAULT_BOX, MIN_INPUT
 from ..views import IMAGES, LABELS, MODES, VIEWS
-from .images import DEFAULT_RECOMBINE_WEIGHT, load_view
+from .images import DEFAULT_RECOMBINE_WEIGHT, breast_mask, load_view
 
 
 
@@ -33,7 +33,8 @@ class RoiConfig:
     box: int = DEFAULT_BOX
     shift: float = 0.0
     input_scale: float = 1.0
-    intensity_percentiles: tuple[float, float] = (0.0, 100.0)
+    intensity_percentiles: tuple[float, float] = (0.5, 99.9)
+    normalise_on: str = "breast"  # "breast": percentiles of breast pixels (LE threshold); "image": all pixels
     recombine_weight: float = DEFAULT_RECOMBINE_WEIGHT
 
     def __post_init__(self):
@@ -43,6 +44,8 @@ class RoiConfig:
             raise ValueError(f"shift must be >= 0, got {self.shift}")
         if not self.input_scale > 0:
             raise ValueError(f"input_scale must be positive, got {self.input_scale}")
+        if self.normalise_on not in ("breast", "image"):
+            raise ValueError(f"normalise_on must be 'breast' or 'image', got {self.normalise_on!r}")
         lo, hi = self.intensity_percentiles
         if not 0 <= lo < hi <= 100:
             raise ValueError(f"intensity_percentiles must satisfy 0 <= lo < hi <= 100, got {lo, hi}")
@@ -84,9 +87,15 @@ def shift_offsets(rng: np.random.Generator, n_cases: int, shift: float) -> np.nd
     return shift * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
 
 
-def normalise(image: np.ndarray, percentiles=(0.0, 100.0)) -> np.ndarray:
-    """Map an image to [0, 1] by its own percentiles (min and max by default)."""
-    lo, hi = np.percentile(image, percentiles) if tuple(percentiles) != (0.0, 100.0) else (image.min(), image.max())
+def normalise(image: np.ndarray, percentiles=(0.0, 100.0), region: np.ndarray | None = None) -> np.ndarray:
+    """Map an image to [0, 1] by percentiles of its pixels (of ``region``'s pixels if given).
+
+    Normalising on breast pixels matters for recombined images: there the air/breast step is
+    several times the lesion's enhancement, and a whole-image range would squeeze the lesion
+    into a few percent of [0, 1].
+    """
+    values = image[region] if region is not None and region.any() else image
+    lo, hi = np.percentile(values, percentiles) if tuple(percentiles) != (0.0, 100.0) else (values.min(), values.max())
     if hi <= lo:
         return np.zeros_like(image, dtype=np.float32)
     return np.clip((image - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
@@ -128,8 +137,9 @@ def extract_case(row, config: RoiConfig, offsets: np.ndarray | None = None) -> d
         x, y = images.centre
         if offsets is not None:
             x, y = x + offsets[v, 0] * images.scale, y + offsets[v, 1] * images.scale
+        region = breast_mask(images.le) if config.normalise_on == "breast" else None
         for mode in MODES:
-            image = normalise(images.image(mode), config.intensity_percentiles)
+            image = normalise(images.image(mode), config.intensity_percentiles, region)
             out[f"{mode}_{view}"] = resize_square(cut_box(image, (x, y), side), config.input_size)
     return out
 
