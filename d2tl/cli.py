@@ -25,6 +25,7 @@ COMMANDS = {
     "train": ("d2tl.train", "train D2TL (or a variant) with the paper's protocol; resumable"),
     "predict": ("d2tl.predict", "per-case malignancy probabilities from a saved model"),
     "baseline": ("d2tl.baseline.run", "the conventional texture+shape baseline (Sec. 4.6)"),
+    "explain": ("d2tl.explain", "pixel influence and Grad-CAM overlays of one case from a saved model"),
 }
 
 
