@@ -237,7 +237,11 @@ def test_command_writes_the_data_set(tmp_path, capsys):
     assert main(argv) == 0
     assert "wrote 2 cases" in capsys.readouterr().out
     assert len(load_cases(out / "cases.csv")) == 2
-    assert main(argv) == 2  # refuses to overwrite
+    before = (out / "cases.csv").stat().st_mtime_ns
+    assert main(argv) == 0  # the same data set is already there: nothing to do
+    assert "already holds this data set" in capsys.readouterr().out
+    assert (out / "cases.csv").stat().st_mtime_ns == before
+    assert main(argv + ["--difficulty", "0.2"]) == 2  # another configuration: refuses to overwrite
     assert "not empty" in capsys.readouterr().err
     assert main(argv + ["--overwrite", "--difficulty", "0.2"]) == 0
     assert json.loads((out / "dataset.json").read_text())["config"]["difficulty"] == 0.2

@@ -999,6 +999,17 @@ def run(args) -> int:
                          scale=args.scale, difficulty=args.difficulty, placement_jitter=args.placement_jitter,
                          write_he=args.write_he)
     workers = args.workers or min(4, os.cpu_count() or 1)
+    existing = Path(args.out) / "dataset.json"
+    if not args.overwrite and existing.is_file() and (Path(args.out) / "cases.csv").is_file():
+        try:
+            same = json.loads(existing.read_text()).get("config") == json.loads(json.dumps(config.to_dict()))
+        except json.JSONDecodeError:
+            same = False
+        if same:
+            print(f"{args.out}/ already holds this data set (same configuration); nothing to do "
+                  f"(--overwrite to write it again)")
+            print(f"case table: {Path(args.out) / 'cases.csv'}")
+            return 0
     start = time.perf_counter()
     csv = write_dataset(config, args.out, overwrite=args.overwrite, workers=workers)
     seconds = time.perf_counter() - start
