@@ -1,0 +1,802 @@
+"""The paper's experiments, Sec. 4.1-4.4, as library code behind ``experiments/<section>.py``.
+
+Each section declares its training configurations (:func:`plan`), trains them with
+:func:`d2tl.train.run_experiment` (or reads them back), analyses them (:func:`analyse`) and writes
+``OUT/<section>/`` (:mod:`d2tl.report`). One :class:`Context` serves every section of a process:
+
+- one results store, ``OUT/runs/<hash>/``, shared by all sections: a configuration that several
+  sections use (box 256, dual-mode, full-tune, default weights) is trained once and found by the
+  others, in this process or a later one (a finished hash folder is never recomputed);
+- the case table is read once and ROIs are cut once per ROI configuration;
+- the same split (``split_seed``) everywhere, as the conventional baseline uses too.
+
+Sections, with what each varies from the default configuration (:meth:`Context.base`):
+
+=============  ===========================================================================
+box_size       box 64, 128, 256, 512 px (Sec. 4.1, Fig. 7)
+box_shift      box centre moved 10, 20, 40 px in a random direction shared by a view's two
+               images, ``shift_repeats`` new directions each (``shift_seed`` = repeat); the
+               original placement is the default (Sec. 4.2, Fig. 8)
+pooling        simple pooling (one InceptionV3 for all four images) vs dual-mode (Sec. 4.3, Fig. 9)
+tuning         semi-tune (only the three dense layers) vs full-tune (Sec. 4.4, Fig. 10)
+random_init    random vs ImageNet initialisation, full-tune, ``random_init_epochs`` (Sec. 4.4)
+=============  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import ExperimentConfig, experiment_config
+from .errors import D2TLError
+from .paper import BOX_SIZES, DEFAULT_BOX, REPORTED, SHIFTS, SPLIT_SIZES
+from .presets import PRESETS, preset as preset_settings
+from .provenance import config_hash, dataset_info
+
+DEFAULT_CASES = "data/synthetic/cases.csv"
+DEFAULT_OUT = "results"
+RUNS_FOLDER = "runs"  # OUT/runs/<hash>: every trained configuration, shared by all sections
+
+ORDER = ("box_size", "box_shift", "pooling", "tuning", "random_init")
+INFO = {  # section -> (paper section, figure, title)
+    "box_size": ("4.1", "Fig. 7", "Box size"),
+    "box_shift": ("4.2", "Fig. 8", "Box shift"),
+    "pooling": ("4.3", "Fig. 9", "Dual-mode vs simple pooling"),
+    "tuning": ("4.4", "Fig. 10", "Full-tune vs semi-tune"),
+    "random_init": ("4.4", "learning curves", "ImageNet vs random initialisation"),
+}
+FIGURES = {"box_size": "fig7_box_size.png", "box_shift": "fig8_box_shift.png", "pooling": "fig9_pooling.png",
+           "tuning": "fig10_tuning.png", "random_init": "random_init_learning_curves.png"}
+TEST_USED = ("Welch's two-sample t-test, two-sided (scipy.stats.ttest_ind(equal_var=False)), on the test "
+             "accuracies of the repeats; Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu), as a check")
+METRICS = ("accuracy", "sensitivity", "specificity", "auc")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------- context
+
+@dataclasses.dataclass
+class Record:
+    """What happened to one training configuration in this process."""
+
+    directory: Path
+    status: str  # "trained", "resumed", "finished earlier", "trained earlier in this process"
+    seconds: float
+    new_graph: bool | None = None  # this configuration compiled a new model graph (its time includes it)
+    first_use: str = ""  # the section and label that first asked for it in this process
+
+
+class Context:
+    """Shared state of the sections run in one process (see the module docstring).
+
+    ``settings`` replaces the named preset's values (for tests; the name is then recorded as
+    given, e.g. ``"tiny"``, never as a real preset); besides a preset's keys it may hold
+    ``weights`` (the default configuration's, ``auto`` when absent).
+    """
+
+    def __init__(self, cases=DEFAULT_CASES, preset: str = "quick", out=DEFAULT_OUT, log=print,
+                 settings: dict | None = None, replace: bool = False, rois_kept: int = 3):
+        self.cases = Path(cases)
+        if not self.cases.is_file():
+            hint = " (write the synthetic data set first: python -m d2tl synth)" if str(cases) == DEFAULT_CASES else ""
+            raise D2TLError(f"case table {cases} does not exist{hint}")
+        self.preset = preset
+        self.settings = dict(settings) if settings is not None else preset_settings(preset)
+        missing = {"runs", "epochs", "input_scale", "shift_repeats", "random_init_epochs", "batch_size",
+                   "alternatives"} - set(self.settings)
+        if missing:
+            raise D2TLError(f"preset settings lack {', '.join(sorted(missing))}")
+        self.out = Path(out)
+        self.store = self.out / RUNS_FOLDER
+        self.log = log
+        self.replace = replace
+        self.records: dict[str, Record] = {}
+        self._table = None
+        self._dataset = None
+        self._rois: collections.OrderedDict = collections.OrderedDict()
+        self._rois_kept = rois_kept
+        self._auto_source = None
+
+    # -- data --
+    @property
+    def table(self) -> pd.DataFrame:
+        if self._table is None:
+            from .data.cases import load_cases
+
+            self._table = load_cases(self.cases)
+        return self._table
+
+    @property
+    def dataset(self) -> dict:
+        if self._dataset is None:
+            self._dataset = dataset_info(self.cases, self.table)
+        return self._dataset
+
+    def rois(self, config: ExperimentConfig):
+        """ROIs for ``config``'s box placement, cut once (the last few are kept in memory)."""
+        from .data.roi import extract_rois
+
+        key = (config.roi, config.shift_seed if config.roi.shift else 0)
+        if key not in self._rois:
+            start = time.perf_counter()
+            self._rois[key] = extract_rois(self.table, config.roi, seed=config.shift_seed)
+            self.log(f"ROIs: box {config.roi.box} px, shift {config.roi.shift:g} px (seed {config.shift_seed}), "
+                     f"{config.roi.input_size} px inputs, {len(self.table)} cases in "
+                     f"{time.perf_counter() - start:.1f} s")
+        self._rois.move_to_end(key)
+        default = (self.base().roi, 0)  # used by every section: kept
+        for old in [k for k in self._rois if k not in (key, default)][:max(0, len(self._rois) - self._rois_kept)]:
+            del self._rois[old]
+        return self._rois[key]
+
+    # -- configurations --
+    def base(self) -> ExperimentConfig:
+        """The paper's default configuration under this preset: dual-mode, full-tune, default
+        (``auto``) weights, box 256 px, no shift."""
+        s = self.settings
+        return experiment_config(
+            model={"architecture": "dual_mode", "tuning": "full", "weights": s.get("weights", "auto")},
+            roi={"box": DEFAULT_BOX, "shift": 0.0, "input_scale": s["input_scale"]},
+            augment={"alternatives": s["alternatives"]},
+            train={"runs": s["runs"], "epochs": s["epochs"], "batch_size": s["batch_size"]},
+            preset=self.preset)
+
+    def directory(self, config: ExperimentConfig) -> Path:
+        from .train import run_dir_for
+
+        return run_dir_for(config, self.cases, self.store)
+
+    def finished(self, config: ExperimentConfig) -> bool:
+        from .train import FINISHED
+
+        return (self.directory(config) / FINISHED).is_file()
+
+    def auto_weights_source(self) -> str:
+        """What the default configuration's weights setting (``auto`` unless the settings say
+        otherwise) gives on this machine: ImageNet, or random where ImageNet is unavailable."""
+        if self._auto_source is None:
+            from .model import resolve_weights
+
+            self._auto_source = resolve_weights(self.settings.get("weights", "auto"))[1]
+        return self._auto_source
+
+    def auto_is_random(self) -> bool:
+        return self.auto_weights_source().startswith("random")
+
+    # -- training --
+    def train(self, config: ExperimentConfig, label: str = "") -> dict:
+        """Train ``config`` (or read back its finished result); one store for all sections."""
+        from . import train as training
+        from .train import run_experiment
+
+        directory = self.directory(config)
+        key = str(directory)
+        if key in self.records and self.finished(config):
+            self.log(f"[{label}] same configuration as {self.records[key].first_use} ({directory.name}): "
+                     "trained once, reused")
+            return json.loads((directory / training.FINISHED).read_text())
+        finished, resumable = self.finished(config), directory.is_dir()
+        graphs = len(getattr(training, "_COMPILED", {}))
+        start = time.perf_counter()
+        prefix = f"[{label}] " if label else ""
+        metrics = run_experiment(config, self.cases, self.store, log=lambda line: self.log(prefix + line),
+                                 table=self.table, rois=None if finished else self.rois(config))
+        seconds = time.perf_counter() - start
+        status = "finished earlier" if finished else ("resumed" if resumable else "trained")
+        self.records[key] = Record(directory, status, seconds,
+                                   None if finished else len(getattr(training, "_COMPILED", {})) > graphs, label)
+        return metrics
+
+
+# --------------------------------------------------------------------------------- plans
+
+@dataclasses.dataclass
+class Planned:
+    """One training configuration of a section."""
+
+    label: str
+    config: ExperimentConfig
+    columns: dict  # what distinguishes it in the section's table, e.g. {"box": 64}
+    substitute: ExperimentConfig | None = None  # train this one instead (identical in effect)
+    note: str = ""
+
+    @property
+    def trained_config(self) -> ExperimentConfig:
+        return self.substitute or self.config
+
+
+def plan(section: str, ctx: Context) -> list[Planned]:
+    """The training configurations of ``section``, in the order they are trained."""
+    base = ctx.base()
+    s = ctx.settings
+    if section == "box_size":
+        return [Planned(f"box {b}", base.replace(roi={"box": b}), {"box": b}) for b in BOX_SIZES]
+    if section == "box_shift":
+        out = [Planned("original", base, {"shift": 0, "repeat": 0}, note="the default configuration")]
+        for shift in SHIFTS:
+            for r in range(s["shift_repeats"]):
+                out.append(Planned(f"shift {shift} px #{r + 1}", base.replace(roi={"shift": float(shift)}, shift_seed=r),
+                                   {"shift": shift, "repeat": r + 1}))
+        return out
+    if section == "pooling":
+        return [Planned("dual-mode (D2TL)", base, {"architecture": "dual_mode"}),
+                Planned("simple pooling", base.replace(model={"architecture": "simple_pooling"}),
+                        {"architecture": "simple_pooling"})]
+    if section == "tuning":
+        return [Planned("full-tune (D2TL)", base, {"tuning": "full"}),
+                Planned("semi-tune", base.replace(model={"tuning": "semi"}), {"tuning": "semi"})]
+    if section == "random_init":
+        imagenet = base.replace(train={"epochs": s["random_init_epochs"]})
+        random = imagenet.replace(model={"weights": "random"})
+        arms = [Planned("ImageNet (default weights)", imagenet, {"initialisation": "imagenet"})]
+        if ctx.auto_is_random():
+            arms.append(Planned("random", random, {"initialisation": "random"}, substitute=imagenet,
+                                note="not trained separately: ImageNet weights are unavailable here, so the "
+                                     "ImageNet arm already is random initialisation with the same seeds "
+                                     "(an identical training); the comparison is void on this machine"))
+        else:
+            arms.append(Planned("random", random, {"initialisation": "random"}))
+        return arms
+    raise D2TLError(f"unknown section {section!r}; choose one of {', '.join(ORDER)}")
+
+
+def graph_of(config: ExperimentConfig) -> tuple:
+    """What makes a compiled model graph (weights do not)."""
+    m = config.model
+    return (m.architecture, m.tuning, m.input_size, m.feature_dropout, m.head_dropout, m.dense_units,
+            config.train.optimizer, config.train.learning_rate, config.train.schedule)
+
+
+def graph_name(config: ExperimentConfig) -> str:
+    return f"{config.model.architecture}/{config.model.tuning}-tune@{config.model.input_size}px"
+
+
+# --------------------------------------------------------------------------------- statistics
+
+def compare_samples(a, b) -> dict:
+    """Welch's t-test and Mann-Whitney U (both two-sided) of samples ``a`` and ``b``.
+
+    p-values are None where a test is undefined (fewer than 2 values in a sample for Welch's
+    test; both samples constant, where Welch's statistic is 0/0), with the reason in ``note``.
+    """
+    from scipy import stats
+
+    a = np.asarray([x for x in a if x is not None], dtype=float)
+    b = np.asarray([x for x in b if x is not None], dtype=float)
+    out = {"n_a": int(len(a)), "n_b": int(len(b)),
+           "mean_a": float(a.mean()) if len(a) else None, "mean_b": float(b.mean()) if len(b) else None,
+           "sd_a": float(a.std(ddof=1)) if len(a) > 1 else None, "sd_b": float(b.std(ddof=1)) if len(b) > 1 else None,
+           "welch_t": None, "welch_p": None, "mannwhitney_u": None, "mannwhitney_p": None, "note": ""}
+    notes = []
+    if len(a) < 2 or len(b) < 2:
+        notes.append("Welch's test needs at least 2 repeats per group")
+    elif a.std() == 0 and b.std() == 0:
+        notes.append("Welch's test undefined: both groups constant")
+    else:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # scipy's precision note on near-constant data
+            r = stats.ttest_ind(a, b, equal_var=False)
+        if np.isfinite(r.pvalue):
+            out["welch_t"], out["welch_p"] = float(r.statistic), float(r.pvalue)
+        else:
+            notes.append("Welch's test undefined")
+    if len(a) and len(b):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            u = stats.mannwhitneyu(a, b, alternative="two-sided")
+        if np.isfinite(u.pvalue):
+            out["mannwhitney_u"], out["mannwhitney_p"] = float(u.statistic), float(u.pvalue)
+    out["note"] = "; ".join(notes)
+    return out
+
+
+def first_epoch_reaching(history: pd.DataFrame, level: float = 0.9, column: str = "accuracy") -> int | None:
+    """The first epoch (1-based) whose ``column`` is at least ``level``; None if none is."""
+    hit = history.loc[history[column] >= level, "epoch"]
+    return int(hit.min()) if len(hit) else None
+
+
+def last_epochs_mean(history: pd.DataFrame, column: str, n: int = 10) -> float:
+    """Mean of ``column`` over the last ``n`` epochs (all epochs when there are fewer)."""
+    h = history.sort_values("epoch")
+    return float(h[column].tail(n).mean())
+
+
+def steady_epoch_seconds(history: pd.DataFrame) -> float:
+    """Mean epoch wall time without the first epoch of the first run, which may include the
+    one-off compilation of the model graph (when it is the only epoch, it is used as is)."""
+    h = history.sort_values(["run", "epoch"])
+    rest = h.iloc[1:] if len(h) > 1 else h
+    return float(rest["seconds"].mean())
+
+
+# --------------------------------------------------------------------------------- results
+
+def read_history(directory: Path) -> pd.DataFrame:
+    path = Path(directory) / "history.csv"
+    return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=["run", "epoch", "accuracy", "seconds"])
+
+
+def config_row(planned: Planned, metrics: dict, directory: Path, record: Record | None,
+               label: str = "") -> dict:
+    """One table row: what the configuration is, its selected model's test metrics, per-run
+    spread, timing and provenance."""
+    c = planned.config
+    t = metrics["selected"]["test"]
+    history = read_history(directory)
+    steady = steady_epoch_seconds(history) if len(history) else None
+    runs, epochs = planned.trained_config.train.runs, planned.trained_config.train.epochs
+    per_run = metrics.get("per_run_test", {})
+    row = {"label": planned.label, **planned.columns,
+           "architecture": c.model.architecture, "tuning": c.model.tuning, "weights": c.model.weights,
+           "weights_source": metrics["provenance"].get("weights_source"),
+           "box": c.roi.box, "input_px": c.roi.input_size, "shift": c.roi.shift, "shift_seed": c.shift_seed,
+           "runs": runs, "epochs": epochs,
+           **{m: t.get(m) for m in METRICS},
+           **{k: t["confusion_matrix"][k] for k in ("tn", "fp", "fn", "tp")},
+           "selected_run": metrics["selected"]["run"], "selected_epoch": metrics["selected"]["epoch"],
+           "val_accuracy": metrics["selected"]["val_accuracy"],
+           **{f"runs_{m}_mean": (per_run.get(m) or {}).get("mean") for m in ("accuracy", "sensitivity", "specificity")},
+           **{f"runs_{m}_sd": (per_run.get(m) or {}).get("sd") for m in ("accuracy", "sensitivity", "specificity")},
+           "train_seconds": metrics["train_seconds"],
+           "steady_epoch_seconds": steady,
+           "steady_train_seconds": None if steady is None else steady * runs * epochs,
+           "hash": directory.name,
+           "status": _status(record, label),
+           "compiled_graph_here": record.new_graph if record else None,
+           "note": planned.note}
+    return row
+
+
+def _status(record: Record | None, label: str) -> str:
+    if record is None:
+        return "finished earlier"
+    if record.first_use and record.first_use != label:
+        return f"shared with {record.first_use} (trained once)" if record.status != "finished earlier" \
+            else f"finished earlier (shared with {record.first_use})"
+    return record.status
+
+
+@dataclasses.dataclass
+class SectionResult:
+    name: str
+    folder: Path
+    table: pd.DataFrame  # one row per planned configuration
+    comparison: list  # rows {"quantity", "paper", "ours"} for the side-by-side
+    notes: list
+    extra: dict  # section-specific numbers (p-values, parameter counts, learning-curve stats)
+    histories: pd.DataFrame
+    provenance: dict
+    seconds: float
+    figures: list = dataclasses.field(default_factory=list)
+    tables: dict = dataclasses.field(default_factory=dict)  # extra CSV tables: name -> DataFrame
+
+    def summary(self) -> dict:
+        number, figure, title = INFO[self.name]
+        return {"section": self.name, "paper_section": number, "figure": figure, "title": title,
+                "comparison": self.comparison, "notes": self.notes, "extra": self.extra,
+                "folder": str(self.folder), "figures": [str(f) for f in self.figures],
+                "seconds": self.seconds, "preset": self.provenance.get("preset"),
+                "weights_sources": self.provenance.get("weights_sources"),
+                "dataset": self.provenance.get("dataset")}
+
+
+def pct(value, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def triple(row) -> str:
+    """``acc / sens / spec`` as percentages."""
+    return " / ".join(pct(row.get(m)) for m in ("accuracy", "sensitivity", "specificity"))
+
+
+def pvalue(p) -> str:
+    if p is None:
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _seconds(value) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value:.1f} s"
+
+
+def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame, histories: pd.DataFrame):
+    """(comparison rows, notes, extra numbers, extra tables) of one section."""
+    comparison, notes, extra, tables = [], [], {}, {}
+    by = lambda label: rows.loc[rows["label"] == label].iloc[0]  # noqa: E731
+    one_class = rows.loc[(rows["tp"] + rows["fp"] == 0) | (rows["tn"] + rows["fn"] == 0), "label"].tolist()
+    extra["one_class_configurations"] = one_class
+    if one_class:
+        notes.append(f"{len(one_class)} of {len(rows)} configurations ({', '.join(one_class)}) call every test case "
+                     "the same class: their accuracy is the class balance and their sensitivity/specificity "
+                     "100%/0% or 0%/100%, which shows no learning (expected of a few epochs from random weights).")
+    preset_note = ("all boxes are resized to the same input side here, so training time does not "
+                   "follow the box size" if rows["input_px"].nunique() == 1 and section == "box_size" else "")
+    if section == "box_size":
+        paper256 = REPORTED["box_size"][256]
+        for _, r in rows.iterrows():
+            paper = {64: "below box 256 on every metric", 128: "below box 256 on every metric",
+                     256: triple(paper256), 512: "accuracy lower, sensitivity above 80%, specificity much lower"}
+            comparison.append({"quantity": f"box {r['box']} px: test acc / sens / spec",
+                               "paper": paper.get(int(r["box"]), "n/a"), "ours": triple(r)})
+        times = ", ".join(f"{int(r['box'])}: {_seconds(r['steady_train_seconds'])}" for _, r in rows.iterrows())
+        comparison.append({"quantity": "training time per box", "paper": "grows with box size",
+                           "ours": times + (" (same input side for every box: see note)" if preset_note else "")})
+        best = rows.loc[rows["accuracy"].idxmax()]
+        extra["best_box_by_test_accuracy"] = int(best["box"])
+        if preset_note:
+            notes.append(f"Inputs: {preset_note}.")
+    elif section == "box_shift":
+        groups = {shift: rows.loc[rows["shift"] == shift] for shift in (0, *SHIFTS)}
+        summary = []
+        for shift, g in groups.items():
+            entry = {"shift": shift, "n": int(len(g))}
+            for m in ("accuracy", "sensitivity", "specificity", "auc"):
+                values = g[m].dropna().astype(float)
+                entry[f"{m}_mean"] = float(values.mean()) if len(values) else None
+                entry[f"{m}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else None
+            summary.append(entry)
+        summary = pd.DataFrame(summary)
+        tables["shift_summary"] = summary
+        tests = []
+        for a, b in ((10, 20), (40, 20)):
+            result = compare_samples(groups[a]["accuracy"], groups[b]["accuracy"])
+            tests.append({"comparison": f"{a} px vs {b} px", "metric": "test accuracy", **result})
+        tests = pd.DataFrame(tests)
+        tables["p_values"] = tests
+        extra["p_values"] = tests.to_dict(orient="records")
+        extra["test_used"] = TEST_USED
+        s20 = summary.set_index("shift").loc[20]
+        paper20 = REPORTED["box_shift"][20]
+        comparison.append({"quantity": "original placement: test acc / sens / spec",
+                           "paper": f"{triple(REPORTED['box_size'][256])} (box 256, Sec. 4.1)",
+                           "ours": triple(by("original"))})
+        for shift in SHIFTS:
+            s = summary.set_index("shift").loc[shift]
+            comparison.append({"quantity": f"{shift} px shift: test acc / sens / spec (mean of {int(s['n'])} repeats)",
+                               "paper": triple(paper20) if shift == 20 else "n/a (figure only)",
+                               "ours": " / ".join(pct(s[f"{m}_mean"]) for m in ("accuracy", "sensitivity", "specificity"))})
+        for (_, t), key in zip(tests.iterrows(), ("p_10_vs_20", "p_40_vs_20")):
+            reported = REPORTED["box_shift"][key]
+            comparison.append({"quantity": f"p, test accuracy, {t['comparison']}",
+                               "paper": reported if isinstance(reported, str) else f"{reported:.3f}",
+                               "ours": f"Welch {pvalue(t['welch_p'])}, Mann-Whitney {pvalue(t['mannwhitney_p'])}"
+                                       + (f" ({t['note']})" if t["note"] else "")})
+        notes.append(f"Test: {TEST_USED}. The paper does not name its test.")
+        notes.append("Each repeat draws new shift directions (shift_seed = repeat - 1), one per case and view, "
+                     "shared by the view's LE and recombined images; training seeds are the same in every repeat.")
+        del s20
+    elif section == "pooling":
+        dual, simple = by("dual-mode (D2TL)"), by("simple pooling")
+        ratio = (dual["steady_train_seconds"] / simple["steady_train_seconds"]
+                 if dual["steady_train_seconds"] and simple["steady_train_seconds"] else None)
+        extra["time_ratio_dual_over_simple"] = ratio
+        comparison += [
+            {"quantity": "D2TL (dual-mode): test acc / sens / spec", "paper": triple(REPORTED["box_size"][256]),
+             "ours": triple(dual)},
+            {"quantity": "simple pooling: test acc / sens / spec", "paper": "accuracy and sensitivity below D2TL",
+             "ours": triple(simple)},
+            {"quantity": "training time, dual-mode / simple pooling", "paper": "about 2x",
+             "ours": "n/a" if ratio is None else f"{ratio:.2f}x ({_seconds(dual['steady_train_seconds'])} vs "
+                                                 f"{_seconds(simple['steady_train_seconds'])})"}]
+        notes.append("Both models push all four images through InceptionV3 (simple pooling shares one network, "
+                     "dual-mode has one per mode), so their arithmetic per step is the same; only the parameter "
+                     "count differs. Times are steady-state epoch times x epochs x runs (the epoch that compiled "
+                     "the graph is left out).")
+    elif section == "tuning":
+        full, semi = by("full-tune (D2TL)"), by("semi-tune")
+        counts = parameter_counts_by_tuning(ctx.base())
+        ratio = counts["full"]["trainable"] / counts["semi"]["trainable"]
+        extra["parameters"] = counts
+        extra["trainable_ratio"] = ratio
+        stated = REPORTED["tuning"]["param_ratio_stated"]
+        tables["parameters"] = pd.DataFrame([{"tuning": k, **v} for k, v in counts.items()])
+        comparison += [
+            {"quantity": "full-tune (D2TL): test acc / sens / spec", "paper": triple(REPORTED["box_size"][256]),
+             "ours": triple(full)},
+            {"quantity": "semi-tune: test acc / sens / spec", "paper": "accuracy much lower, specificity 0%",
+             "ours": triple(semi)},
+            {"quantity": "trainable parameters, full / semi",
+             "paper": f"about {stated}x", "ours": f"{ratio:.1f}x ({counts['full']['trainable']:,} / "
+                                                   f"{counts['semi']['trainable']:,})"}]
+        if abs(ratio - stated) > 1:
+            notes.append(f"Inconsistency with the paper: it says full-tune tunes about {stated} times as many "
+                         f"parameters as semi-tune; the model it describes (two InceptionV3s without their top, "
+                         f"2048-D per view, two 512-D dense layers, a 2-way output) gives {ratio:.1f}x "
+                         f"({counts['full']['trainable']:,} vs {counts['semi']['trainable']:,}). We report what the "
+                         "described model has.")
+        notes.append("Semi-tune freezes both InceptionV3s (their batch normalisation runs in inference mode) "
+                     "and trains only abstraction_le, abstraction_rec and the output layer.")
+    elif section == "random_init":
+        stats_rows = []
+        for p in plans:
+            r = by(p.label)
+            h = histories.loc[histories["label"] == p.label]
+            per_run = []
+            for run, hr in h.groupby("run"):
+                per_run.append({"run": int(run), "epoch_90": first_epoch_reaching(hr, 0.9, "accuracy"),
+                                "last10_train": last_epochs_mean(hr, "accuracy"),
+                                "last10_val": last_epochs_mean(hr, "val_accuracy")})
+            per_run = pd.DataFrame(per_run)
+            reached = per_run["epoch_90"].dropna()
+            stats_rows.append({"label": p.label, "initialisation": p.columns["initialisation"],
+                               "weights_source": r["weights_source"], "epochs": int(r["epochs"]),
+                               "runs": int(r["runs"]), "runs_reaching_90": int(len(reached)),
+                               "epoch_90_median": float(reached.median()) if len(reached) else None,
+                               "epoch_90_per_run": per_run["epoch_90"].tolist(),
+                               "last10_train_accuracy": float(per_run["last10_train"].mean()),
+                               "last10_val_accuracy": float(per_run["last10_val"].mean()),
+                               "last_n_epochs": int(min(10, r["epochs"]))})
+        learning = pd.DataFrame(stats_rows)
+        tables["learning"] = learning
+        extra["learning"] = stats_rows
+        rep = REPORTED["random_init"]
+        for s in stats_rows:
+            key = s["initialisation"]
+            e90 = "not reached" if s["epoch_90_median"] is None else f"epoch {s['epoch_90_median']:.0f}"
+            comparison.append({"quantity": f"{key}: first epoch with 90% training accuracy",
+                               "paper": f"epoch ~{rep['epoch_90pct_train_acc'][key]}",
+                               "ours": f"{e90} (of {s['epochs']}; {s['runs_reaching_90']}/{s['runs']} runs reach it)"})
+            pt, pv = rep["last10_train_val_acc"][key]
+            comparison.append({"quantity": f"{key}: mean train / val accuracy, last {s['last_n_epochs']} epochs",
+                               "paper": f"{pct(pt, 2)} / {pct(pv, 2)} (last 10 of 200)",
+                               "ours": f"{pct(s['last10_train_accuracy'], 2)} / {pct(s['last10_val_accuracy'], 2)}"})
+        for p in plans:
+            comparison.append({"quantity": f"{p.columns['initialisation']}: test acc / sens / spec",
+                               "paper": "n/a", "ours": triple(by(p.label))})
+            if p.note:
+                notes.append(f"{p.label}: {p.note}.")
+        notes.append("Training accuracy is Keras's running accuracy over each epoch's augmented training set "
+                     "(dropout active); validation accuracy is on the augmented validation set.")
+    return comparison, notes, extra, tables
+
+
+_PARAMETER_COUNTS: dict = {}
+
+
+def parameter_counts_by_tuning(base: ExperimentConfig) -> dict:
+    """Total / trainable / non-trainable parameters of the model under full- and semi-tune
+    (built with random weights: the counts do not depend on the weights or the input side)."""
+    from .model import build_model, parameter_counts
+
+    model_config = dataclasses.replace(base.model, weights="random")
+    key = json.dumps(dataclasses.asdict(model_config), sort_keys=True)
+    if key not in _PARAMETER_COUNTS:
+        counts = {}
+        for tuning in ("full", "semi"):
+            model, _ = build_model(dataclasses.replace(model_config, tuning=tuning))
+            counts[tuning] = {k: int(v) for k, v in parameter_counts(model).items()}
+            del model
+        _PARAMETER_COUNTS[key] = counts
+    return {k: dict(v) for k, v in _PARAMETER_COUNTS[key].items()}
+
+
+# --------------------------------------------------------------------------------- running
+
+def section_folder(ctx: Context, section: str) -> Path:
+    return ctx.out / section
+
+
+def fingerprint(ctx: Context, section: str, plans: list[Planned]) -> str:
+    """Identifies a section report: section, data set and every configuration it shows."""
+    return config_hash({"section": section, "cases_sha256": ctx.dataset["cases_sha256"],
+                        "configs": [p.config.to_dict() for p in plans]})
+
+
+def check_folder(ctx: Context, section: str, plans: list[Planned]) -> str:
+    """The report fingerprint; refuse to overwrite a report made from other configurations."""
+    digest = fingerprint(ctx, section, plans)
+    prov = section_folder(ctx, section) / "provenance.json"
+    if prov.is_file() and not ctx.replace:
+        try:
+            recorded = json.loads(prov.read_text()).get("report_fingerprint")
+        except (OSError, json.JSONDecodeError):
+            recorded = None
+        if recorded != digest:
+            raise D2TLError(f"{prov.parent} holds a report made from other configurations or data "
+                            f"(fingerprint {recorded}, this one {digest}); refusing to overwrite it. "
+                            f"Choose another --out, or pass --replace (trained results in "
+                            f"{ctx.store} are never replaced either way)")
+    return digest
+
+
+def run_section(section: str, ctx: Context) -> SectionResult:
+    """Train (or reuse) every configuration of ``section``, analyse, write ``OUT/<section>/``."""
+    from . import report
+
+    start = time.perf_counter()
+    number, figure, title = INFO[section]
+    plans = plan(section, ctx)
+    digest = check_folder(ctx, section, plans)
+    ctx.log(f"== Sec. {number} {title} ({figure}): {len(plans)} configurations, preset {ctx.preset}")
+    rows, histories = [], []
+    for p in plans:
+        label = f"{section}: {p.label}"
+        metrics = ctx.train(p.trained_config, label=label)
+        directory = ctx.directory(p.trained_config)
+        rows.append(config_row(p, metrics, directory, ctx.records.get(str(directory)), label))
+        histories.append(read_history(directory).assign(label=p.label))
+    rows = pd.DataFrame(rows)
+    histories = pd.concat(histories, ignore_index=True)
+    comparison, notes, extra, tables = analyse(section, ctx, plans, rows, histories)
+    prov = report.section_provenance(ctx, section, plans, rows, digest)
+    result = SectionResult(section, section_folder(ctx, section), rows, comparison, notes, extra, histories,
+                           prov, 0.0, tables=tables)
+    result.seconds = time.perf_counter() - start
+    report.write_section(result)
+    ctx.log(f"== Sec. {number} done in {result.seconds:.0f} s -> {result.folder}")
+    return result
+
+
+# --------------------------------------------------------------------------------- dry run
+
+# Cost model for the --dry-run estimate, in units of one measured eager forward pass of a
+# single InceptionV3 over 16 images of 75 px (about 0.5 s on the 2-core CPU these were fitted
+# on). Per graph: compiling the training, evaluation and prediction steps; per training step:
+# 64 images (16 cases x 4) forward and backward; per configuration: building a fresh model,
+# saving and reloading weights and the selected model. Times scale with the input area.
+COST_UNITS = {
+    "compile": {("dual_mode", "full"): 270.0, ("simple_pooling", "full"): 220.0, ("separate", "full"): 400.0,
+                ("dual_mode", "semi"): 110.0, ("simple_pooling", "semi"): 100.0, ("separate", "semi"): 200.0},
+    "step": {"full": 4.5, "semi": 0.8},  # per training step of 16 cases at 75 px
+    "eval_case": 0.12,  # validation / test forward per case at 75 px
+    "per_run": 15.0,  # fresh model, weights in and out
+    "per_config": 35.0,  # selected model reloaded, predicted, saved
+}
+
+
+def measure_unit(log=print) -> float:
+    """Seconds of one eager forward pass of InceptionV3 over 16 images of 75 px (a few seconds)."""
+    import keras
+
+    model = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg", input_shape=(75, 75, 3))
+    x = np.random.default_rng(0).random((16, 75, 75, 3), dtype=np.float32)
+    model(x, training=False)  # warm-up
+    times = []
+    for _ in range(2):
+        t = time.perf_counter()
+        model(x, training=False)
+        times.append(time.perf_counter() - t)
+    return float(min(times))
+
+
+def estimate_seconds(configs: list[ExperimentConfig], n_cases: dict, unit: float) -> tuple[float, dict]:
+    """Estimated wall time of training ``configs`` (distinct, not yet finished) in one process."""
+    graphs, per_config = {}, {}
+    total = 0.0
+    for c in configs:
+        area = (c.model.input_size / 75) ** 2
+        g = graph_of(c)
+        if g not in graphs:
+            graphs[g] = COST_UNITS["compile"].get((c.model.architecture, c.model.tuning), 300.0) * unit
+            total += graphs[g]
+        steps = math.ceil(n_cases["train"] * c.augment.copies / c.train.batch_size)
+        epoch = (steps * COST_UNITS["step"][c.model.tuning] + n_cases["val"] * c.augment.copies
+                 * COST_UNITS["eval_case"]) * unit * area
+        seconds = (c.train.runs * (c.train.epochs * epoch + COST_UNITS["per_run"] * unit)
+                   + (COST_UNITS["per_config"] + n_cases["test"] * COST_UNITS["eval_case"]) * unit)
+        per_config[config_hash(c.to_dict())] = seconds
+        total += seconds
+    return total, {"graphs": graphs, "per_config": per_config}
+
+
+def split_counts(table: pd.DataFrame) -> dict:
+    from .data.split import part_targets
+
+    targets = part_targets(table["label"].value_counts().to_dict(), SPLIT_SIZES)
+    return {part: int(sum(v.values())) for part, v in targets.items()}
+
+
+def describe(c: ExperimentConfig) -> str:
+    return (f"{c.model.architecture}, {c.model.tuning}-tune, weights {c.model.weights}, box {c.roi.box} px "
+            f"-> {c.roi.input_size} px, shift {c.roi.shift:g} px (seed {c.shift_seed}), "
+            f"{c.train.runs} run(s) x {c.train.epochs} epoch(s), {c.augment.copies} augmented copies")
+
+
+def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict | None = None,
+               out=print) -> float:
+    """Print every training configuration of ``sections`` (shared ones once), what is already
+    finished, the model graphs to compile, and an estimated time; returns the estimate (s)."""
+    s = ctx.settings
+    out(f"Plan: preset {ctx.preset} (runs {s['runs']}, epochs {s['epochs']}, input scale {s['input_scale']:.4g}, "
+        f"shift repeats {s['shift_repeats']}, random-init epochs {s['random_init_epochs']}, batch {s['batch_size']} "
+        f"cases, {s['alternatives']} augmented alternative(s) per image)")
+    out(f"Data: {ctx.cases} ({ctx.dataset.get('name')}, {len(ctx.table)} cases); trained results in {ctx.store}; "
+        f"weights=auto gives: {ctx.auto_weights_source()}")
+    seen: dict[str, str] = {}
+    to_train: list[ExperimentConfig] = []
+    for section in sections:
+        number, figure, title = INFO[section]
+        out(f"\nSec. {number} {title} ({figure}) -> {section_folder(ctx, section)}")
+        for p in plan(section, ctx):
+            c = p.trained_config
+            key = str(ctx.directory(c))
+            if p.substitute is not None:
+                state = f"uses {ctx.directory(c).name} instead ({p.note})"
+            elif key in seen:
+                state = f"shared: trained once, for {seen[key]}"
+            elif ctx.finished(c):
+                state = "finished earlier: reused"
+            else:
+                state = "to train"
+                to_train.append(c)
+            seen.setdefault(key, f"{section}: {p.label}")
+            out(f"  {p.label:<28} {describe(p.config)}  [{ctx.directory(c).name}: {state}]")
+    graphs = sorted({graph_name(c) for c in to_train})
+    out(f"\n{len(to_train)} configuration(s) to train; model graphs to compile (once each): "
+        f"{', '.join(graphs) if graphs else 'none'}")
+    if not measure:
+        return float("nan")
+    start = time.perf_counter()
+    unit = measure_unit()
+    total, parts = estimate_seconds(to_train, split_counts(ctx.table), unit)
+    for name, seconds in (extra_seconds or {}).items():
+        total += seconds
+        out(f"plus {name}: about {seconds / 60:.1f} min")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    out(f"Estimated time: about {total / 60:.0f} min ({sum(parts['graphs'].values()) / 60:.1f} min compiling "
+        f"{len(parts['graphs'])} graph(s)); measured here in {time.perf_counter() - start:.0f} s: one InceptionV3 "
+        f"forward pass of 16 x 75 px images takes {unit:.2f} s (load average {load:.2f}); a rough guide, "
+        "fitted on a 2-core CPU")
+    return total
+
+
+# --------------------------------------------------------------------------------- command line
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cases", default=DEFAULT_CASES, help=f"case table CSV (default {DEFAULT_CASES}); "
+                        "any table d2tl reads, e.g. one made by python -m d2tl cdd-cesm")
+    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                        help="paper: 10 runs x 100 epochs, full-size inputs, 10 shift repeats, 200 random-init "
+                        "epochs (a GPU); quick (default): reduced, for a CPU -- never paper numbers")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"results root (default {DEFAULT_OUT}): reports in "
+                        f"OUT/<section>/, trained configurations in OUT/{RUNS_FOLDER}/<hash>/")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time; train nothing")
+    parser.add_argument("--replace", action="store_true", help="replace a section report made from other "
+                        "configurations (trained results are never replaced)")
+
+
+def make_context(args, log=None) -> Context:
+    return Context(args.cases, args.preset, args.out, log=log or _log_line, replace=args.replace)
+
+
+def _log_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def main(section: str, argv=None, doc: str | None = None) -> int:
+    """The command line of ``experiments/<section>.py``."""
+    parser = argparse.ArgumentParser(description=(doc or section).splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        ctx = make_context(args)
+        if args.dry_run:
+            print_plan(ctx, [section])
+            return 0
+        result = run_section(section, ctx)
+        from .report import comparison_markdown
+
+        print(comparison_markdown(result.summary()))
+        return 0
+    except D2TLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

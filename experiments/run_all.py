@@ -1,0 +1,176 @@
+"""Every section of the paper in order, in one process, and ``OUT/SUMMARY.md``.
+
+    python experiments/run_all.py --preset quick      # about 15 min on a 2-core CPU (synthetic data)
+    python experiments/run_all.py --dry-run           # the plan and an estimated time; trains nothing
+    python experiments/run_all.py --preset paper      # the full protocol: a GPU, many hours
+
+Order: Sec. 4.1 box size, 4.2 box shift, 4.3 pooling, 4.4 tuning, 4.4 random initialisation
+(``experiments/<section>.py``), then the conventional baseline of Sec. 4.6 (``d2tl.baseline``, on
+the same split, with our D2TL result beside it) and, when ``experiments/interpretation.py`` is
+there, the interpretation of Sec. 4.5 on the default model. One process, so each model graph is
+compiled once and each shared configuration trained once (``OUT/runs/<hash>/``).
+
+``OUT/SUMMARY.md``: for each section, the paper's numbers and ours side by side, the preset, the
+data set and the weights source actually used; ``OUT/run_all.json``: the same with timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from d2tl import sections  # noqa: E402
+from d2tl.errors import D2TLError  # noqa: E402
+from d2tl.provenance import write_json  # noqa: E402
+
+
+def _section_module(name: str):
+    return importlib.import_module(f"experiments.{name}")
+
+
+def interpretation_available() -> bool:
+    return (ROOT / "experiments" / "interpretation.py").is_file()
+
+
+def run_baseline(ctx: sections.Context, jobs: int | None = None) -> dict:
+    """Sec. 4.6 with the existing baseline code, D2TL's default result on the same split beside it."""
+    from d2tl.baseline.run import PRESETS as BASELINE_PRESETS
+    from d2tl.baseline.run import BaselineConfig, run_baseline as baseline
+
+    preset = ctx.preset if ctx.preset in BASELINE_PRESETS else "quick"
+    d2tl_metrics = ctx.directory(ctx.base()) / "metrics.json"
+    try:
+        result = baseline(ctx.cases, BaselineConfig(preset=preset), out=ctx.out / "baseline",
+                          jobs=jobs or min(4, os.cpu_count() or 1),
+                          d2tl_metrics=str(d2tl_metrics) if d2tl_metrics.is_file() else "auto")
+    except D2TLError as exc:
+        ctx.log(f"baseline not run: {exc}")
+        return {"error": str(exc)}
+    rows = result.table.to_dict(orient="records")
+    return {"preset": preset, "folder": Path(result.folder).as_posix(), "rows": rows,
+            "d2tl_metrics": result.provenance.get("d2tl_metrics")}
+
+
+def run_interpretation(ctx: sections.Context) -> dict | None:
+    """Sec. 4.5 on the default configuration's model, when ``experiments/interpretation.py`` exists."""
+    if not interpretation_available():
+        return None
+    module = _section_module("interpretation")
+    model = ctx.directory(ctx.base()) / "model.keras"
+    out = ctx.out / "interpretation" / ctx.preset
+    try:
+        from d2tl.explain import PRESET_SETTINGS
+
+        preset = ctx.preset if ctx.preset in PRESET_SETTINGS else "quick"
+    except ImportError:
+        preset = "quick"
+    try:
+        summary = module.run_interpretation(str(model), str(ctx.cases), str(out), preset)
+    except D2TLError as exc:
+        ctx.log(f"interpretation not run: {exc}")
+        return {"error": str(exc)}
+    return {**summary, "out": Path(out).as_posix()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    sections.add_arguments(parser)
+    parser.add_argument("--sections", default=",".join(sections.ORDER),
+                        help=f"comma-separated subset of {','.join(sections.ORDER)} (default: all)")
+    parser.add_argument("--skip-baseline", action="store_true", help="leave out the conventional baseline (Sec. 4.6)")
+    parser.add_argument("--skip-interpretation", action="store_true", help="leave out the interpretation (Sec. 4.5)")
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in sections.ORDER]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(sections.ORDER)}")
+    try:
+        return run_all(args, chosen)
+    except D2TLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
+    """Run ``chosen`` sections, the baseline and the interpretation (as ``args`` say) in one
+    process and write the summary; ``ctx`` (default: from ``args``) for tests."""
+    start = time.perf_counter()
+    load = {"start": _load()}
+    ctx = ctx or sections.make_context(args, log=log)
+    if args.dry_run:
+        extra = {}
+        if not args.skip_baseline:
+            extra["the conventional baseline (features cached per case after the first run)"] = \
+                0.8 * len(ctx.table) / min(2, os.cpu_count() or 1) + 10
+        if not args.skip_interpretation and interpretation_available():
+            extra["the interpretation (Sec. 4.5)"] = 150.0
+        sections.print_plan(ctx, chosen, extra_seconds=extra)
+        return 0
+    results, timings = [], {}
+    for name in chosen:
+        t = time.perf_counter()
+        results.append(_section_module(name).run(ctx).summary())
+        timings[name] = time.perf_counter() - t
+    baseline = interpretation = None
+    if not args.skip_baseline:
+        t = time.perf_counter()
+        ctx.log("== Sec. 4.6 conventional baseline")
+        baseline = run_baseline(ctx)
+        timings["baseline"] = time.perf_counter() - t
+    if not args.skip_interpretation and interpretation_available():
+        t = time.perf_counter()
+        ctx.log("== Sec. 4.5 interpretation")
+        try:
+            interpretation = run_interpretation(ctx)
+        except Exception as exc:  # a colleague's section must not lose the rest of the report
+            traceback.print_exc()
+            interpretation = {"error": f"{type(exc).__name__}: {exc}"}
+        timings["interpretation"] = time.perf_counter() - t
+    wall = time.perf_counter() - start
+    load["end"] = _load()
+    notes = [f"One results store, `{Path(ctx.store).as_posix()}/` (not committed: model files), shared by all "
+             "sections: a configuration used by several sections is trained once.",
+             f"`weights=auto` gave: {ctx.auto_weights_source()}."]
+    if ctx.auto_is_random():
+        notes.append("ImageNet weights were not available on this machine, so every model here, D2TL included, "
+                     "started from random weights: the paper's transfer learning is not reproduced by this run.")
+    text = sections_summary(ctx, results, baseline, interpretation, wall, load, notes)
+    write_json(ctx.out / "run_all.json", {"preset": ctx.preset, "settings": ctx.settings, "dataset": ctx.dataset,
+                                          "wall_seconds": wall, "seconds": timings, "load_average": load,
+                                          "cpus": os.cpu_count(), "sections": results,
+                                          "records": {Path(k).name: {"status": r.status, "seconds": r.seconds,
+                                                                     "compiled_graph": r.new_graph,
+                                                                     "first_use": r.first_use}
+                                                      for k, r in ctx.records.items()}})
+    print(text)
+    print(f"run_all: {wall / 60:.1f} min; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+          + f"; load average {load}")
+    return 0
+
+
+def sections_summary(ctx, results, baseline, interpretation, wall, load, notes) -> str:
+    from d2tl.report import write_summary
+
+    return write_summary(ctx.out / "SUMMARY.md", preset=ctx.preset, settings=ctx.settings, dataset=ctx.dataset,
+                         sections=results, baseline=baseline, interpretation=interpretation, wall_seconds=wall,
+                         load=load, notes=notes)
+
+
+def _load():
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

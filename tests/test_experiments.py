@@ -1,0 +1,215 @@
+"""The section scripts (Sec. 4.1-4.4) and run_all, end to end on a tiny data set.
+
+Compiling the training step of two real InceptionV3s costs about two minutes per graph on a
+2-core CPU, and the sections need three graphs (dual-mode, simple pooling, semi-tune). So the
+end-to-end tests of every script swap InceptionV3 for a tiny stand-in CNN (``stub_backbone``:
+same inputs, same heads, same training, evaluation and reports; only the backbone differs), with
+the process's compiled-model cache isolated so no stand-in leaks into a real model. One test
+runs a section with the real InceptionV3 (dual-mode, full-tune, 75 px: one graph, shared with
+any other test of the session that uses it), and the parameter-count test builds the real
+models (no training).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import write_tiny_cases
+from d2tl import sections
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras on NumPy 2, thousands per step
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RANDOM = "random"
+# Not a user-facing preset: a few patients, 75 px, 1 run, 1 epoch, 1 augmented copy, random
+# weights (no download attempt), 2 shift repeats (the fewest that give a p-value).
+TINY = {"runs": 1, "epochs": 1, "input_scale": 75 / 512, "shift_repeats": 2, "random_init_epochs": 1,
+        "batch_size": 4, "alternatives": 1, "weights": RANDOM}
+FILES = {  # section -> files its folder must hold besides the figure
+    "box_size": ["box_size.csv", "box_size.md"],
+    "box_shift": ["box_shift.csv", "box_shift.md", "p_values.csv", "shift_summary.csv"],
+    "pooling": ["pooling.csv", "pooling.md"],
+    "tuning": ["tuning.csv", "tuning.md", "parameters.csv"],
+    "random_init": ["random_init.csv", "random_init.md", "learning.csv"],
+}
+
+
+def script(name: str):
+    return importlib.import_module(f"experiments.{name}")
+
+
+def stub_backbone(input_size, weights, name):
+    """A tiny CNN in InceptionV3's place (8-D pooled feature instead of 2048-D)."""
+    import keras
+
+    inputs = keras.Input((input_size, input_size, 3))
+    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(8)(x), name=name)
+
+
+# --- real InceptionV3 (first in the file: the stand-in below stays in place until the module ends)
+
+def test_parameter_counts_of_the_real_model(tiny, tmp_path):
+    """The paper's 'about 5x' against the described model (two InceptionV3s, no top)."""
+    ctx = sections.Context(tiny, "tiny", tmp_path, log=lambda line: None, settings=TINY)
+    counts = sections.parameter_counts_by_tuning(ctx.base())
+    assert counts["full"]["trainable"] == 47_734_082 and counts["semi"]["trainable"] == 4_197_378
+    assert counts["full"]["trainable"] / counts["semi"]["trainable"] == pytest.approx(11.37, abs=0.01)
+
+
+def test_a_section_with_the_real_inception(tiny, tmp_path):
+    """random_init with the real InceptionV3 (dual-mode, full-tune, 75 px), 1 epoch."""
+    ctx = sections.Context(tiny, "tiny", tmp_path / "real", log=lambda line: None, settings=TINY)
+    result = script("random_init").run(ctx)
+    assert len(result.table) == 2 and result.table["hash"].nunique() == 1  # both arms: one training
+    assert (tmp_path / "real" / "random_init" / sections.FIGURES["random_init"]).is_file()
+    assert (ctx.directory(ctx.base()) / "model.keras").is_file()
+
+
+# --- every script with the stand-in backbone
+
+@pytest.fixture(scope="module")
+def stub():
+    """InceptionV3 swapped for :func:`stub_backbone`, with the compiled-model and parameter-count
+    caches isolated (restored afterwards)."""
+    import d2tl.model
+    import d2tl.train
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(d2tl.model, "build_backbone", stub_backbone)
+        mp.setattr(d2tl.train, "_COMPILED", {})
+        mp.setattr(sections, "_PARAMETER_COUNTS", {})
+        yield
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Eight patients (4 benign, 4 malignant: split 2/1/1 per label) with masks."""
+    return write_tiny_cases(tmp_path_factory.mktemp("tiny-sections"), n=8)
+
+
+@pytest.fixture(scope="module")
+def trained(stub, tiny, tmp_path_factory):
+    """Every section run once in one context (one store), counting the trainings."""
+    import d2tl.train
+
+    out = tmp_path_factory.mktemp("sections-out")
+    calls = []
+    original = d2tl.train.train_run
+
+    def counting(config, data, run, run_dir, log=print):
+        calls.append(Path(run_dir).parent.name)
+        return original(config, data, run, run_dir, log)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(d2tl.train, "train_run", counting)
+        ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY)
+        results = {name: script(name).run(ctx) for name in sections.ORDER}
+    return {"ctx": ctx, "out": out, "results": results, "calls": calls, "cases": tiny}
+
+
+@pytest.mark.parametrize("name", sections.ORDER)
+def test_each_script_writes_table_figure_and_provenance(trained, name):
+    folder = trained["out"] / name
+    result = trained["results"][name]
+    assert result.folder == folder
+    for file in [*FILES[name], sections.FIGURES[name], "history.csv", "summary.json", "provenance.json"]:
+        assert (folder / file).is_file() and (folder / file).stat().st_size > 0, file
+    prov = json.loads((folder / "provenance.json").read_text())
+    assert prov["preset"] == "tiny" and prov["paper_run"] is False
+    assert prov["weights_sources"] == ["random"]
+    assert prov["dataset"]["n_cases"] == 8
+    assert len(prov["config"]["configurations"]) == len(result.table)
+    md = (folder / f"{name}.md").read_text()
+    assert "| quantity | paper | ours |" in md and "Preset **tiny**" in md
+    assert {"accuracy", "sensitivity", "specificity", "hash", "weights_source"} <= set(result.table.columns)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["comparison"] and summary["preset"] == "tiny"
+
+
+def test_shared_configuration_is_trained_once(trained):
+    calls, ctx = trained["calls"], trained["ctx"]
+    assert len(calls) == len(set(calls))  # no configuration trained twice
+    default = ctx.directory(ctx.base()).name
+    assert calls.count(default) == 1
+    assert len(calls) == 4 + 3 * TINY["shift_repeats"] + 2  # boxes, shifts, simple pooling, semi-tune
+    for name in ("box_shift", "pooling", "tuning", "random_init"):
+        row = trained["results"][name].table.query("hash == @default").iloc[0]
+        assert row["status"].startswith("shared with box_size: box 256"), row["status"]
+
+
+def test_a_new_process_finds_the_finished_results(trained, monkeypatch):
+    import d2tl.train
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished configuration was trained again")
+
+    monkeypatch.setattr(d2tl.train, "train_run", fail)
+    ctx = sections.Context(trained["cases"], "tiny", trained["out"], log=lambda line: None, settings=TINY)
+    result = script("pooling").run(ctx)
+    assert set(result.table["status"]) == {"finished earlier"}
+
+
+def test_a_report_of_another_configuration_is_not_overwritten(trained, monkeypatch):
+    import d2tl.train
+    from d2tl.errors import D2TLError
+
+    other = sections.Context(trained["cases"], "tiny", trained["out"], log=lambda line: None,
+                             settings={**TINY, "epochs": 2})
+    monkeypatch.setattr(d2tl.train, "train_run", lambda *a, **k: pytest.fail("must refuse before training"))
+    with pytest.raises(D2TLError, match="refusing to overwrite"):
+        script("tuning").run(other)
+
+
+def test_box_shift_p_values_are_welch_and_mann_whitney(trained):
+    result = trained["results"]["box_shift"]
+    tests = result.tables["p_values"]
+    assert list(tests["comparison"]) == ["10 px vs 20 px", "40 px vs 20 px"]
+    assert (tests["n_a"] == TINY["shift_repeats"]).all() and (tests["n_b"] == TINY["shift_repeats"]).all()
+    assert "Welch" in result.extra["test_used"] and "Mann-Whitney" in result.extra["test_used"]
+    assert set(result.table.query("shift == 20")["shift_seed"]) == {0, 1}
+
+
+def test_random_init_reports_learning_statistics(trained):
+    result = trained["results"]["random_init"]
+    learning = result.extra["learning"]
+    assert [s["initialisation"] for s in learning] == ["imagenet", "random"]
+    for s in learning:
+        assert s["last_n_epochs"] == 1 and 0 <= s["last10_train_accuracy"] <= 1
+    assert any("void" in n for n in result.notes)  # both arms are random initialisation here
+
+
+def test_run_all_writes_the_summary(stub, tiny, tmp_path):
+    run_all = script("run_all")
+    out = tmp_path / "all"
+    ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY)
+    args = run_all.argparse.Namespace(dry_run=False, skip_baseline=False, skip_interpretation=True)
+    assert run_all.run_all(args, list(sections.ORDER), ctx=ctx) == 0
+    text = (out / "SUMMARY.md").read_text()
+    assert "| preset | tiny:" in text and "| weights source | random |" in text
+    assert "8 cases" in text and "not the paper's numbers" in text
+    for number in ("4.1", "4.2", "4.3", "4.4", "4.6"):
+        assert f"## Sec. {number}" in text
+    assert "| D2TL |" in text  # our D2TL result beside the baseline, on the same split
+    record = json.loads((out / "run_all.json").read_text())
+    assert record["preset"] == "tiny" and set(record["seconds"]) >= set(sections.ORDER) | {"baseline"}
+
+
+def test_dry_run_prints_the_plan_and_trains_nothing(tiny, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sections.Context, "auto_weights_source", lambda self: "random (offline test)")
+    out = tmp_path / "dry"
+    assert script("box_shift").main(["--cases", str(tiny), "--out", str(out), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "Plan: preset quick" in text and "Estimated time" in text
+    assert "shared: trained once, for box_shift: original" not in text  # one section: nothing shared
+    assert text.count("[") >= 7 and "shift 40 px #2" in text
+    assert not out.exists()

@@ -1,0 +1,161 @@
+"""Section statistics, plans and reports without training (fast)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from d2tl import sections
+from d2tl.errors import D2TLError
+from d2tl.paper import BOX_SIZES
+from d2tl.presets import PRESETS
+from d2tl.report import comparison_markdown, write_summary
+
+# Welch's t-test, "example 1" of the Wikipedia article: t = -2.46, df = 24.9, p = 0.021.
+WELCH_A = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4]
+WELCH_B = [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4]
+
+
+def test_p_values_match_scipy_and_a_published_example():
+    r = sections.compare_samples(WELCH_A, WELCH_B)
+    expected = stats.ttest_ind(WELCH_A, WELCH_B, equal_var=False)
+    assert r["welch_t"] == pytest.approx(expected.statistic)
+    assert r["welch_p"] == pytest.approx(expected.pvalue)
+    assert r["welch_t"] == pytest.approx(-2.46, abs=0.005) and r["welch_p"] == pytest.approx(0.021, abs=0.0005)
+    mw = stats.mannwhitneyu(WELCH_A, WELCH_B, alternative="two-sided")
+    assert r["mannwhitney_u"] == pytest.approx(mw.statistic) and r["mannwhitney_p"] == pytest.approx(mw.pvalue)
+    assert (r["n_a"], r["n_b"]) == (15, 15) and r["note"] == ""
+
+
+def test_p_values_on_test_accuracies_of_repeats():
+    ten, twenty = [0.8, 0.75, 0.85, 0.8], [0.6, 0.65, 0.55, 0.7]
+    r = sections.compare_samples(ten, twenty)
+    assert r["welch_p"] == pytest.approx(stats.ttest_ind(ten, twenty, equal_var=False).pvalue)
+    assert r["mean_a"] == pytest.approx(0.8) and r["mean_b"] == pytest.approx(0.625)
+
+
+def test_p_values_undefined_cases_are_none_with_a_reason():
+    one = sections.compare_samples([0.8], [0.7, 0.6])
+    assert one["welch_p"] is None and "at least 2" in one["note"]
+    constant = sections.compare_samples([0.5, 0.5], [0.5, 0.5])
+    assert constant["welch_p"] is None and "constant" in constant["note"]
+    assert sections.pvalue(None) == "n/a" and sections.pvalue(0.0004) == "< 0.001" and sections.pvalue(0.487) == "0.487"
+
+
+def _history():
+    return pd.DataFrame({"run": [0] * 5 + [1] * 5, "epoch": list(range(1, 6)) * 2,
+                         "accuracy": [0.5, 0.7, 0.91, 0.95, 0.99, 0.5, 0.6, 0.8, 0.85, 0.9],
+                         "val_accuracy": [0.5, 0.5, 0.6, 0.7, 0.8] * 2,
+                         "seconds": [100.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]})
+
+
+def test_learning_curve_statistics():
+    h = _history()
+    assert sections.first_epoch_reaching(h[h.run == 0]) == 3
+    assert sections.first_epoch_reaching(h[h.run == 1]) == 5
+    assert sections.first_epoch_reaching(h[h.run == 1], 0.95) is None
+    assert sections.last_epochs_mean(h[h.run == 0], "accuracy", n=2) == pytest.approx(0.97)
+    assert sections.last_epochs_mean(h[h.run == 0], "val_accuracy") == pytest.approx(0.62)  # fewer than 10 epochs
+    # the first epoch (graph compilation) is left out of the steady-state epoch time
+    assert sections.steady_epoch_seconds(h) == pytest.approx(2.0)
+
+
+def test_presets():
+    paper, quick = PRESETS["paper"], PRESETS["quick"]
+    assert (paper["runs"], paper["epochs"], paper["shift_repeats"], paper["random_init_epochs"]) == (10, 100, 10, 200)
+    assert paper["input_scale"] == 1.0 and paper["alternatives"] == 5
+    from d2tl.data.roi import RoiConfig
+
+    # every box of the quick preset gives the same (smallest) input, so one graph serves them all
+    assert {RoiConfig(box=b, input_scale=quick["input_scale"]).input_size for b in BOX_SIZES} == {75}
+    assert quick["random_init_epochs"] == quick["epochs"]  # the ImageNet arm is the default configuration
+
+
+@pytest.fixture
+def ctx(tiny_cases, tmp_path):
+    c = sections.Context(tiny_cases, "quick", tmp_path / "out", log=lambda line: None)
+    c._auto_source = "random (auto: ImageNet weights unavailable)"  # as offline; no download attempt
+    return c
+
+
+def test_shared_configuration_has_one_result_folder(ctx):
+    default = ctx.directory(ctx.base())
+    users = []
+    for name in sections.ORDER:
+        for p in sections.plan(name, ctx):
+            if ctx.directory(p.trained_config) == default:
+                users.append(name)
+    assert set(users) == set(sections.ORDER)  # every section shows the default configuration
+    dirs = [ctx.directory(p.trained_config) for name in sections.ORDER for p in sections.plan(name, ctx)]
+    quick = PRESETS["quick"]
+    assert len(set(dirs)) == 4 + 3 * quick["shift_repeats"] + 2  # boxes, shifts, simple pooling, semi-tune
+
+
+def test_random_init_plan_with_and_without_imagenet(ctx, monkeypatch):
+    monkeypatch.setattr(ctx, "_auto_source", "imagenet (/somewhere/weights.h5)")
+    arms = sections.plan("random_init", ctx)
+    assert [a.config.model.weights for a in arms] == ["auto", "random"]
+    assert all(a.substitute is None for a in arms)
+    monkeypatch.setattr(ctx, "_auto_source", "random (auto: ImageNet weights unavailable)")
+    arms = sections.plan("random_init", ctx)
+    assert arms[1].substitute == arms[0].config and "void" in arms[1].note
+
+
+def test_shift_plan_draws_new_directions_per_repeat(ctx):
+    shifts = sections.plan("box_shift", ctx)
+    assert shifts[0].config == ctx.base()
+    twenty = [p.config for p in shifts if p.columns["shift"] == 20]
+    assert len(twenty) == PRESETS["quick"]["shift_repeats"]
+    assert len({c.shift_seed for c in twenty}) == len(twenty) and all(c.roi.shift == 20 for c in twenty)
+
+
+def test_report_folder_is_not_overwritten_by_another_configuration(ctx, tmp_path):
+    plans = sections.plan("pooling", ctx)
+    folder = sections.section_folder(ctx, "pooling")
+    folder.mkdir(parents=True)
+    (folder / "provenance.json").write_text(json.dumps({"report_fingerprint": "something-else"}))
+    with pytest.raises(D2TLError, match="refusing to overwrite"):
+        sections.check_folder(ctx, "pooling", plans)
+    ctx.replace = True
+    assert sections.check_folder(ctx, "pooling", plans) == sections.fingerprint(ctx, "pooling", plans)
+
+
+def test_estimate_grows_with_work(ctx):
+    counts = {"train": 60, "val": 16, "test": 20}
+    base = ctx.base()
+    one, _ = sections.estimate_seconds([base], counts, unit=0.5)
+    more, parts = sections.estimate_seconds([base, base.replace(roi={"box": 64})], counts, unit=0.5)
+    assert more > one > 0 and len(parts["graphs"]) == 1  # the second configuration shares the graph
+    longer, _ = sections.estimate_seconds([base.replace(train={"epochs": 20})], counts, unit=0.5)
+    assert longer > one
+
+
+def _fake_section(weights="random (auto: ImageNet weights unavailable)"):
+    return {"section": "pooling", "paper_section": "4.3", "figure": "Fig. 9", "title": "Dual-mode vs simple pooling",
+            "comparison": [{"quantity": "training time, dual-mode / simple pooling", "paper": "about 2x",
+                            "ours": "1.05x"}],
+            "notes": ["a note"], "folder": "results/pooling", "figures": ["results/pooling/fig9_pooling.png"],
+            "weights_sources": [weights], "preset": "quick"}
+
+
+def test_summary_names_preset_data_and_weights_source(tmp_path):
+    dataset = {"name": "synthetic", "cases": "data/synthetic/cases.csv", "n_cases": 96,
+               "labels": {"benign": 48, "malignant": 48}, "cases_sha256": "abc"}
+    text = write_summary(tmp_path / "SUMMARY.md", preset="quick", settings=PRESETS["quick"], dataset=dataset,
+                         sections=[_fake_section()], baseline={"error": "no masks"}, interpretation=None,
+                         wall_seconds=600.0, load={"start": [1.0], "end": [2.0]})
+    assert (tmp_path / "SUMMARY.md").read_text() == text
+    assert "| preset | quick:" in text and "not the paper's numbers" in text
+    assert "| weights source | random (auto: ImageNet weights unavailable) |" in text
+    assert "synthetic" in text and "96 cases" in text and "10.0 min" in text
+    assert "| training time, dual-mode / simple pooling | about 2x | 1.05x |" in text
+    assert "Sec. 4.6" in text and "Not run: no masks" in text
+    assert comparison_markdown(_fake_section()).startswith("## Sec. 4.3 Dual-mode vs simple pooling (Fig. 9)")
+    paper = write_summary(tmp_path / "S2.md", preset="paper", settings=PRESETS["paper"], dataset=dataset,
+                          sections=[_fake_section("imagenet (/k/w.h5)")], baseline=None, interpretation=None,
+                          wall_seconds=1.0, load={})
+    assert "not the paper's numbers" not in paper and "imagenet (/k/w.h5)" in paper
