@@ -48,6 +48,7 @@ from .provenance import config_hash, dataset_info
 DEFAULT_CASES = "data/synthetic/cases.csv"
 DEFAULT_OUT = "results"
 RUNS_FOLDER = "runs"  # OUT/runs/<hash>: every trained configuration, shared by all sections
+CACHE_FOLDER = "cache"  # OUT/cache/rois: ROI arrays, keyed by data set, box and shift
 
 ORDER = ("box_size", "box_shift", "pooling", "tuning", "random_init")
 INFO = {  # section -> (paper section, figure, title)
@@ -111,6 +112,7 @@ class Context:
         self._rois: collections.OrderedDict = collections.OrderedDict()
         self._rois_kept = rois_kept
         self._auto_source = None
+        self._roi_cache = None
 
     # -- data --
     @property
@@ -127,19 +129,38 @@ class Context:
             self._dataset = dataset_info(self.cases, self.table)
         return self._dataset
 
-    def rois(self, config: ExperimentConfig):
-        """ROIs for ``config``'s box placement, cut once (the last few are kept in memory)."""
-        from .data.roi import extract_rois
+    @property
+    def roi_cache(self):
+        """ROI arrays on disk (``OUT/cache/rois``): later processes skip image decoding."""
+        if self._roi_cache is None:
+            from .data.roi_cache import RoiCache
 
-        key = (config.roi, config.shift_seed if config.roi.shift else 0)
+            self._roi_cache = RoiCache(self.out / CACHE_FOLDER / "rois", self.cases, self.table, log=self.log)
+        return self._roi_cache
+
+    @staticmethod
+    def _roi_key(config: ExperimentConfig) -> tuple:
+        return config.roi, config.shift_seed if config.roi.shift else 0
+
+    def prefetch_rois(self, configs) -> None:
+        """Cut (or read back) the ROIs of all ``configs`` not yet finished, decoding each image once."""
+        wanted = list(dict.fromkeys(self._roi_key(c) for c in configs if not self.finished(c)))
+        wanted = [k for k in wanted if k not in self._rois]
+        if wanted:
+            self.roi_cache.get_many(wanted)  # stored on disk; read back one at a time by rois()
+
+    def rois(self, config: ExperimentConfig):
+        """ROIs for ``config``'s box placement, from the disk cache or cut once (the last few
+        are kept in memory)."""
+        key = self._roi_key(config)
         if key not in self._rois:
             start = time.perf_counter()
-            self._rois[key] = extract_rois(self.table, config.roi, seed=config.shift_seed)
-            self.log(f"ROIs: box {config.roi.box} px, shift {config.roi.shift:g} px (seed {config.shift_seed}), "
-                     f"{config.roi.input_size} px inputs, {len(self.table)} cases in "
+            self._rois[key] = self.roi_cache.get(*key)
+            self.log(f"ROIs: box {config.roi.box} px, shift {config.roi.shift:g} px (seed {key[1]}), "
+                     f"{config.roi.input_size} px inputs, {len(self.table)} cases ready in "
                      f"{time.perf_counter() - start:.1f} s")
         self._rois.move_to_end(key)
-        default = (self.base().roi, 0)  # used by every section: kept
+        default = self._roi_key(self.base())  # used by every section: kept
         for old in [k for k in self._rois if k not in (key, default)][:max(0, len(self._rois) - self._rois_kept)]:
             del self._rois[old]
         return self._rois[key]
@@ -626,6 +647,7 @@ def run_section(section: str, ctx: Context) -> SectionResult:
     plans = plan(section, ctx)
     digest = check_folder(ctx, section, plans)
     ctx.log(f"== Sec. {number} {title} ({figure}): {len(plans)} configurations, preset {ctx.preset}")
+    ctx.prefetch_rois([p.trained_config for p in plans])
     rows, histories = [], []
     for p in plans:
         label = f"{section}: {p.label}"
@@ -647,51 +669,70 @@ def run_section(section: str, ctx: Context) -> SectionResult:
 
 # --------------------------------------------------------------------------------- dry run
 
-# Cost model for the --dry-run estimate, in units of one measured eager forward pass of a
-# single InceptionV3 over 16 images of 75 px (about 0.5 s on the 2-core CPU these were fitted
-# on). Per graph: compiling the training, evaluation and prediction steps; per training step:
-# 64 images (16 cases x 4) forward and backward; per configuration: building a fresh model,
-# saving and reloading weights and the selected model. Times scale with the input area.
-COST_UNITS = {
-    "compile": {("dual_mode", "full"): 270.0, ("simple_pooling", "full"): 220.0, ("separate", "full"): 400.0,
-                ("dual_mode", "semi"): 110.0, ("simple_pooling", "semi"): 100.0, ("separate", "semi"): 200.0},
-    "step": {"full": 4.5, "semi": 0.8},  # per training step of 16 cases at 75 px
-    "eval_case": 0.12,  # validation / test forward per case at 75 px
-    "per_run": 15.0,  # fresh model, weights in and out
-    "per_config": 35.0,  # selected model reloaded, predicted, saved
-}
+# The --dry-run estimate is built from a short measurement on this machine: the forward time
+# of one InceptionV3 per image at every input side the plan needs (graph mode, after its trace),
+# and the time to build one. A training step costs 3 forward passes of its images (forward plus
+# the input and weight gradients: d2tl.flops.TRAIN_FACTOR); semi-tune, through cached backbone
+# features, one forward pass of every image per run. Compiling a training graph is not
+# measured (it would take the minutes it estimates); these are our CPU figures (TensorFlow 2.21,
+# 2 cores): far less on a workstation.
+COMPILE_SECONDS = {"full": 130.0, "semi": 50.0}  # per model graph: tracing train, test and predict steps
+PER_RUN_SAVES = 2.0  # seconds per run: best weights out and back in
 
 
-def measure_unit(log=print) -> float:
-    """Seconds of one eager forward pass of InceptionV3 over 16 images of 75 px (a few seconds)."""
+def measure_forward(sizes, batch: int = 8, log=None) -> dict:
+    """Seconds per image of one InceptionV3 forward pass at each input side (graph mode, best of 2
+    after a warm-up), and seconds to build one (key ``"build"``)."""
     import keras
 
-    model = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg", input_shape=(75, 75, 3))
-    x = np.random.default_rng(0).random((16, 75, 75, 3), dtype=np.float32)
-    model(x, training=False)  # warm-up
-    times = []
-    for _ in range(2):
-        t = time.perf_counter()
-        model(x, training=False)
-        times.append(time.perf_counter() - t)
-    return float(min(times))
+    out = {}
+    for size in sorted(set(sizes)):
+        start = time.perf_counter()
+        model = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg",
+                                               input_shape=(size, size, 3))
+        out.setdefault("build", time.perf_counter() - start)
+        x = np.random.default_rng(0).random((batch, size, size, 3), dtype=np.float32)
+        model.predict(x, batch_size=batch, verbose=0)  # trace
+        times = []
+        for _ in range(2):
+            t = time.perf_counter()
+            model.predict(x, batch_size=batch, verbose=0)
+            times.append(time.perf_counter() - t)
+        out[size] = min(times) / batch
+        if log:
+            log(f"  measured: InceptionV3 forward at {size} px, {1000 * out[size]:.1f} ms per image")
+        del model
+    return out
 
 
-def estimate_seconds(configs: list[ExperimentConfig], n_cases: dict, unit: float) -> tuple[float, dict]:
-    """Estimated wall time of training ``configs`` (distinct, not yet finished) in one process."""
+def backbones_of(c: ExperimentConfig) -> int:
+    return {"dual_mode": 2, "simple_pooling": 1, "separate": 4}[c.model.architecture]
+
+
+def estimate_seconds(configs: list[ExperimentConfig], n_cases: dict, forward: dict,
+                     semi_cached: bool = True) -> tuple[float, dict]:
+    """Estimated wall time of training ``configs`` (distinct, not yet finished) in one process,
+    from measured per-image forward times ``forward[input side]`` (see :func:`measure_forward`)."""
+    from .flops import TRAIN_FACTOR
+    from .views import IMAGES
+
     graphs, per_config = {}, {}
     total = 0.0
+    images = len(IMAGES)
     for c in configs:
-        area = (c.model.input_size / 75) ** 2
         g = graph_of(c)
         if g not in graphs:
-            graphs[g] = COST_UNITS["compile"].get((c.model.architecture, c.model.tuning), 300.0) * unit
+            graphs[g] = COMPILE_SECONDS.get(c.model.tuning, COMPILE_SECONDS["full"])
             total += graphs[g]
-        steps = math.ceil(n_cases["train"] * c.augment.copies / c.train.batch_size)
-        epoch = (steps * COST_UNITS["step"][c.model.tuning] + n_cases["val"] * c.augment.copies
-                 * COST_UNITS["eval_case"]) * unit * area
-        seconds = (c.train.runs * (c.train.epochs * epoch + COST_UNITS["per_run"] * unit)
-                   + (COST_UNITS["per_config"] + n_cases["test"] * COST_UNITS["eval_case"]) * unit)
+        f = forward[c.model.input_size] * images  # one case, four images
+        train, val, test = (n_cases["train"] * c.augment.copies, n_cases["val"] * c.augment.copies, n_cases["test"])
+        if c.model.tuning == "semi" and semi_cached:
+            per_run = (train + val + test) * f  # features once; the head's epochs are negligible
+        else:
+            per_epoch = train * f * (TRAIN_FACTOR if c.model.tuning == "full" else 1) + val * f
+            per_run = c.train.epochs * per_epoch + test * f
+        per_run += backbones_of(c) * forward.get("build", 3.0) + PER_RUN_SAVES
+        seconds = c.train.runs * per_run + test * f + backbones_of(c) * forward.get("build", 3.0)
         per_config[config_hash(c.to_dict())] = seconds
         total += seconds
     return total, {"graphs": graphs, "per_config": per_config}
@@ -745,16 +786,17 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
     if not measure:
         return float("nan")
     start = time.perf_counter()
-    unit = measure_unit()
-    total, parts = estimate_seconds(to_train, split_counts(ctx.table), unit)
+    forward = measure_forward({c.model.input_size for c in to_train} or {75}, log=out)
+    total, parts = estimate_seconds(to_train, split_counts(ctx.table), forward)
     for name, seconds in (extra_seconds or {}).items():
         total += seconds
         out(f"plus {name}: about {seconds / 60:.1f} min")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    out(f"Estimated time: about {total / 60:.0f} min ({sum(parts['graphs'].values()) / 60:.1f} min compiling "
-        f"{len(parts['graphs'])} graph(s)); measured here in {time.perf_counter() - start:.0f} s: one InceptionV3 "
-        f"forward pass of 16 x 75 px images takes {unit:.2f} s (load average {load:.2f}); a rough guide, "
-        "fitted on a 2-core CPU")
+    hours = f" ({total / 3600:.1f} h)" if total > 5400 else ""
+    out(f"Estimated time on this machine: about {total / 60:.0f} min{hours}, of which "
+        f"{sum(parts['graphs'].values()) / 60:.1f} min compiling {len(parts['graphs'])} graph(s) (our 2-core CPU "
+        f"figure); measured here in {time.perf_counter() - start:.0f} s (load average {load:.2f}) from InceptionV3 "
+        "forward passes; a training step counted as 3 forward passes of its images; semi-tune through cached features")
     return total
 
 

@@ -144,11 +144,18 @@ def _callbacks(run: int, epochs: int, log=print):
             self.rows = []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
+            self._start, self._val_seconds = time.perf_counter(), 0.0
+
+        def on_test_begin(self, logs=None):
+            self._val_start = time.perf_counter()
+
+        def on_test_end(self, logs=None):
+            self._val_seconds += time.perf_counter() - self._val_start
 
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self._start
-            row = {"run": run, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}, "seconds": seconds}
+            row = {"run": run, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}, "seconds": seconds,
+                   "val_seconds": self._val_seconds}
             self.rows.append(row)
             log(f"run {run} epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} acc {row['accuracy']:.3f} "
                 f"val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.3f} ({seconds:.1f} s)")
@@ -422,6 +429,12 @@ def run(args) -> int:
     if not Path(args.cases).is_file():
         hint = " (write the synthetic data set first: python -m d2tl synth)" if args.cases == DEFAULT_CASES else ""
         raise D2TLError(f"case table {args.cases} does not exist{hint}")
-    metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout)
+    table, rois = load_cases(args.cases), None
+    if not (run_dir_for(config, args.cases, args.out) / FINISHED).is_file():
+        from .data.roi_cache import RoiCache
+
+        rois = RoiCache(Path(args.out) / "cache" / "rois", args.cases, table, log=log_to_stdout).get(
+            config.roi, config.shift_seed)
+    metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout, table=table, rois=rois)
     print(f"results: {metrics['directory']}")
     return 0

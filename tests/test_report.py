@@ -127,11 +127,20 @@ def test_report_folder_is_not_overwritten_by_another_configuration(ctx, tmp_path
 def test_estimate_grows_with_work(ctx):
     counts = {"train": 60, "val": 16, "test": 20}
     base = ctx.base()
-    one, _ = sections.estimate_seconds([base], counts, unit=0.5)
-    more, parts = sections.estimate_seconds([base, base.replace(roi={"box": 64})], counts, unit=0.5)
+    forward = {75: 0.01, 128: 0.03, "build": 2.0}
+    one, _ = sections.estimate_seconds([base], counts, forward)
+    more, parts = sections.estimate_seconds([base, base.replace(roi={"box": 64})], counts, forward)
     assert more > one > 0 and len(parts["graphs"]) == 1  # the second configuration shares the graph
-    longer, _ = sections.estimate_seconds([base.replace(train={"epochs": 20})], counts, unit=0.5)
+    longer, _ = sections.estimate_seconds([base.replace(train={"epochs": 20})], counts, forward)
     assert longer > one
+    # a training step is 3 forward passes: ten more epochs add 10 x (3 train + 1 val) forward passes
+    ten = sections.estimate_seconds([base.replace(train={"epochs": base.train.epochs + 10})], counts, forward)[0]
+    per_epoch = (counts["train"] * 3 + counts["val"]) * base.augment.copies * 4 * forward[base.model.input_size]
+    assert ten - one == pytest.approx(10 * base.train.runs * per_epoch)
+    # semi-tune through cached features: one forward pass per image and run, whatever the epochs
+    semi = base.replace(model={"tuning": "semi"})
+    assert sections.estimate_seconds([semi], counts, forward)[0] == pytest.approx(
+        sections.estimate_seconds([semi.replace(train={"epochs": 99})], counts, forward)[0])
 
 
 def _fake_section(weights="random (auto: ImageNet weights unavailable)"):

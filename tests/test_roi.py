@@ -155,3 +155,41 @@ def test_breast_normalisation_ignores_air():
     assert breast[lesion].mean() - breast[tissue].mean() > 0.8
     with pytest.raises(ValueError, match="normalise_on"):
         RoiConfig(normalise_on="box")
+
+
+def test_many_requests_match_single_extractions(tiny_cases):
+    from d2tl.data.cases import load_cases
+    from d2tl.data.roi import extract_rois_many
+
+    table = load_cases(tiny_cases)
+    requests = [(RoiConfig(box=64), 0), (RoiConfig(box=96, shift=10.0), 3), (RoiConfig(box=64, shift=10.0), 4)]
+    for together, (config, seed) in zip(extract_rois_many(table, requests), requests):
+        alone = extract_rois(table, config, seed=seed)
+        assert together.ids == alone.ids and (together.offsets == alone.offsets).all()
+        for key in alone.arrays:
+            np.testing.assert_array_equal(together.arrays[key], alone.arrays[key])
+
+
+def test_roi_cache_reads_back_and_notices_changes(tiny_cases, tmp_path):
+    import os
+
+    from d2tl.data.cases import load_cases
+    from d2tl.data.roi_cache import RoiCache
+
+    table = load_cases(tiny_cases)
+    config, moved = RoiConfig(box=64), RoiConfig(box=64, shift=20.0)
+    first = RoiCache(tmp_path / "c", tiny_cases, table)
+    a = first.get(config)
+    assert (first.hits, first.misses) == (0, 1)
+    second = RoiCache(tmp_path / "c", tiny_cases, table)
+    b = second.get(config)
+    assert (second.hits, second.misses) == (1, 0)
+    assert b.ids == a.ids and all((b.arrays[k] == a.arrays[k]).all() for k in a.arrays)
+    # the shift seed matters only when there is a shift
+    assert second.key(config, 0) == second.key(config, 7)
+    assert second.key(moved, 0) != second.key(moved, 7) != second.key(config, 0)
+    # a rewritten image file (new size or time) gives a new key: never a stale array
+    path = table["le_cc_path"].iloc[0]
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert RoiCache(tmp_path / "c", tiny_cases, table).key(config, 0) != second.key(config, 0)

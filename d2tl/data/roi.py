@@ -130,31 +130,61 @@ def box_side_px(config: RoiConfig, scale: float) -> int:
 
 def extract_case(row, config: RoiConfig, offsets: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The four (s, s) ROIs of one case-table row; ``offsets`` is (2 views, 2) in full-res px."""
-    out = {}
+    return extract_case_many(row, [(config, offsets)])[0]
+
+
+def _normalisation(config: RoiConfig) -> tuple:
+    return config.recombine_weight, config.normalise_on, tuple(config.intensity_percentiles)
+
+
+def extract_case_many(row, requests) -> list[dict[str, np.ndarray]]:
+    """The four ROIs of one case for each ``(config, offsets)`` in ``requests``.
+
+    Each view is decoded, masked and normalised once per normalisation setting and then cut
+    for every request: decoding dominates, so several box sizes or shifts cost little more
+    than one.
+    """
+    out = [{} for _ in requests]
     for v, view in enumerate(VIEWS):
-        images = load_view(row, view, recombine_weight=config.recombine_weight, with_mask=False)
-        side = box_side_px(config, images.scale)
-        x, y = images.centre
-        if offsets is not None:
-            x, y = x + offsets[v, 0] * images.scale, y + offsets[v, 1] * images.scale
-        region = breast_mask(images.le) if config.normalise_on == "breast" else None
-        for mode in MODES:
-            image = normalise(images.image(mode), config.intensity_percentiles, region)
-            out[f"{mode}_{view}"] = resize_square(cut_box(image, (x, y), side), config.input_size)
+        prepared = {}
+        for i, (config, offsets) in enumerate(requests):
+            norm = _normalisation(config)
+            if norm not in prepared:
+                images = load_view(row, view, recombine_weight=config.recombine_weight, with_mask=False)
+                region = breast_mask(images.le) if config.normalise_on == "breast" else None
+                prepared[norm] = (images, {mode: normalise(images.image(mode), config.intensity_percentiles, region)
+                                           for mode in MODES})
+            images, normalised = prepared[norm]
+            side = box_side_px(config, images.scale)
+            x, y = images.centre
+            if offsets is not None:
+                x, y = x + offsets[v, 0] * images.scale, y + offsets[v, 1] * images.scale
+            for mode in MODES:
+                out[i][f"{mode}_{view}"] = resize_square(cut_box(normalised[mode], (x, y), side), config.input_size)
     return out
 
 
 def extract_rois(table: pd.DataFrame, config: RoiConfig = RoiConfig(), seed: int = 0) -> RoiSet:
     """ROIs of every case in ``table``; the shift directions come from ``seed``."""
+    return extract_rois_many(table, [(config, seed)])[0]
+
+
+def extract_rois_many(table: pd.DataFrame, requests) -> list[RoiSet]:
+    """ROIs of every case for each ``(config, shift seed)`` in ``requests``, decoding each image
+    once (see :func:`extract_case_many`)."""
     n = len(table)
-    offsets = shift_offsets(np.random.default_rng(seed), n, config.shift) if config.shift else np.zeros((n, len(VIEWS), 2))
-    s = config.input_size
-    arrays = {key: np.empty((n, s, s, 1), dtype=np.float32) for key in IMAGES}
+    offsets = [shift_offsets(np.random.default_rng(seed), n, config.shift) if config.shift
+               else np.zeros((n, len(VIEWS), 2)) for config, seed in requests]
+    arrays = [{key: np.empty((n, config.input_size, config.input_size, 1), dtype=np.float32) for key in IMAGES}
+              for config, _ in requests]
     for i, (_, row) in enumerate(table.iterrows()):
-        for key, roi in extract_case(row, config, offsets[i]).items():
-            arrays[key][i, :, :, 0] = roi
+        cut = extract_case_many(row, [(config, offsets[j][i]) for j, (config, _) in enumerate(requests)])
+        for j, rois in enumerate(cut):
+            for key, roi in rois.items():
+                arrays[j][key][i, :, :, 0] = roi
     labels = np.array([LABELS.index(label) for label in table["label"]], dtype=np.int64)
-    return RoiSet(ids=list(table["id"]), labels=labels, arrays=arrays, offsets=offsets, config=config)
+    return [RoiSet(ids=list(table["id"]), labels=labels.copy(), arrays=arrays[j], offsets=offsets[j], config=config)
+            for j, (config, _) in enumerate(requests)]
 
 
 def save_rois(rois: RoiSet, path) -> None:
