@@ -7,6 +7,8 @@ and why:
   on small medical data sets (a larger rate destroys the pretrained features in a few steps).
 - Batch size 16 cases (64 images): fits two InceptionV3s at 256 px on an 8 GB GPU like the
   paper's GTX 1080.
+- float32 without XLA, as the paper's Keras 2 would have run; ``precision`` and ``jit_compile``
+  (see :mod:`d2tl.execution` and docs/gpu.md) change the numbers, so they are hashed too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import dataclasses
 from .data.augment import AugmentConfig
 from .data.roi import RoiConfig
 from .errors import D2TLError
+from .execution import PRECISIONS
 from .model import ModelConfig
 from .paper import EPOCHS, RUNS
 
@@ -33,6 +36,8 @@ class TrainConfig:
     schedule: str = "constant"
     seed: int = 0  # run r is seeded with seed * 1000 + r
     deterministic: bool = True  # deterministic kernels (same seed, same history on CPU)
+    precision: str = "float32"  # float32 | mixed (float16 compute) | bfloat16 (bfloat16 compute)
+    jit_compile: bool = False  # XLA-compiled steps (always on under the JAX backend)
 
     def __post_init__(self):
         if self.runs < 1 or self.epochs < 1 or self.batch_size < 1:
@@ -43,6 +48,11 @@ class TrainConfig:
             raise D2TLError(f"schedule {self.schedule!r} is not one of {', '.join(SCHEDULES)}")
         if not self.learning_rate > 0:
             raise D2TLError(f"learning rate must be positive, got {self.learning_rate}")
+        if self.precision not in PRECISIONS:
+            raise D2TLError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        for name in ("deterministic", "jit_compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise D2TLError(f"{name} must be True or False, got {getattr(self, name)!r}")
 
 
 @dataclasses.dataclass(frozen=True)

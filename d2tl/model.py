@@ -154,7 +154,8 @@ def build_model(config: ModelConfig) -> tuple[keras.Model, str]:
                                          name=f"abstraction_{mode}")(x))
     x = layers.Concatenate(name="abstraction")(abstractions)
     x = layers.Dropout(config.head_dropout, name="dropout_head")(x)
-    outputs = layers.Dense(2, activation="softmax", name="output")(x)
+    # float32 even under a mixed dtype policy (d2tl.execution): a float16 softmax saturates.
+    outputs = layers.Dense(2, activation="softmax", name="output", dtype="float32")(x)
     model = keras.Model(inputs=inputs, outputs=outputs, name=config.architecture)
     return model, source
 

@@ -212,29 +212,48 @@ _COMPILED: dict = {}
 
 def _graph_key(config: ExperimentConfig, total_steps: int) -> str:
     model = {k: v for k, v in config.model.to_dict().items() if k != "weights"}
-    train = {k: getattr(config.train, k) for k in ("optimizer", "learning_rate", "schedule")}
+    train = {k: getattr(config.train, k) for k in ("optimizer", "learning_rate", "schedule", "precision",
+                                                    "jit_compile")}
     return config_hash({"model": model, "train": train,
                         "steps": total_steps if config.train.schedule != "constant" else None})
 
 
 def compiled_model(config: ExperimentConfig, total_steps: int):
     """The process's compiled model for ``config``'s graph (built once), and its optimiser's
-    initial state."""
+    initial state.
+
+    Built under the configuration's dtype policy and, inside :func:`d2tl.execution.distribution`,
+    under the strategy's scope (variables mirrored on every device). Under a mixed_float16
+    policy ``compile`` wraps the optimiser in a ``LossScaleOptimizer``; its state is
+    ``model.optimizer``'s, loss scale included.
+    """
+    from . import execution
     from .model import build_model
 
-    key = _graph_key(config, total_steps)
+    execution.check_support(config.train)
+    key = (_graph_key(config, total_steps), execution.strategy_key())
     if key not in _COMPILED:
-        model, _ = build_model(dataclasses.replace(config.model, weights="random"))
-        optimizer = _make_optimizer(config.train, total_steps)
-        model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"],
-                      jit_compile=False)
-        optimizer.build(model.trainable_variables)
-        _COMPILED[key] = (model, [v.numpy() for v in optimizer.variables])
+        with execution.strategy_scope(), execution.precision_scope(config.train.precision):
+            model, _ = build_model(dataclasses.replace(config.model, weights="random"))
+            optimizer = _make_optimizer(config.train, total_steps)
+            jit = execution.effective_jit(config.train.jit_compile)
+            model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"],
+                          jit_compile=jit)
+            if jit and not model.jit_compile:
+                raise D2TLError("Keras turned XLA off for this model (under TensorFlow: op determinism is on "
+                                "in this process, set by an earlier deterministic run); run --jit with "
+                                "--nondeterministic in a new process")
+            model.optimizer.build(model.trainable_variables)
+        _COMPILED[key] = (model, [np.array(v) for v in model.optimizer.variables])
     return _COMPILED[key]
 
 
 def fresh_start(config: ExperimentConfig, seed: int, total_steps: int):
-    """The compiled model, set to the state a newly built model would have under ``seed``."""
+    """The compiled model, set to the state a newly built model would have under ``seed``.
+
+    The fresh model only supplies values (variables are float32 under every precision), so it is
+    built outside any strategy scope, under the global dtype policy.
+    """
     from .model import build_model
 
     _seed_everything(seed, config.train.deterministic)
@@ -322,7 +341,12 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
 
 
 def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: dict, log=print) -> dict:
-    """Select the reported model, save it and write predictions, tables and metrics."""
+    """Select the reported model, save it and write predictions, tables and metrics.
+
+    ``provenance.execution`` records this process's backend, strategy and devices (not hashed).
+    """
+    from . import execution
+
     chosen = select_best(summaries)
     total_steps = config.train.epochs * int(np.ceil(len(data.train) / config.train.batch_size))
     model, _ = compiled_model(config, total_steps)
@@ -354,7 +378,8 @@ def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: 
         "data_seconds": data.seconds,
         "directory": str(directory),
         "provenance": provenance(config=config.to_dict(), seed=config.train.seed, preset=config.preset,
-                                 dataset=dataset, weights_source=", ".join(weights_sources)),
+                                 dataset=dataset, weights_source=", ".join(weights_sources),
+                                 execution=execution.describe()),
     }
     write_json(directory / FINISHED, metrics)
     t = metrics["selected"]["test"]
@@ -404,6 +429,20 @@ def add_arguments(parser) -> None:
     g.add_argument("--split-seed", type=int, default=0)
     g.add_argument("--augment-seed", type=int, default=0)
     g.add_argument("--alternatives", type=int, default=5, help="augmented alternatives per image (paper: 5)")
+    from .execution import PRECISIONS, STRATEGIES
+
+    g = parser.add_argument_group("execution (see docs/gpu.md)")
+    g.add_argument("--precision", default="float32", choices=list(PRECISIONS),
+                   help="float32 (default); mixed: float16 compute, float32 variables, loss scaling; "
+                        "bfloat16: bfloat16 compute, float32 variables")
+    g.add_argument("--jit", action="store_true",
+                   help="XLA-compiled training steps (TensorFlow; needs --nondeterministic there). "
+                        "Under KERAS_BACKEND=jax steps are always jitted")
+    g.add_argument("--nondeterministic", action="store_true",
+                   help="allow non-deterministic (faster) TensorFlow kernels; reruns may then differ")
+    g.add_argument("--strategy", default="none", choices=list(STRATEGIES),
+                   help="mirrored: tf.distribute.MirroredStrategy over all visible GPUs of this host "
+                        "(TensorFlow only; --batch-size stays the global batch)")
 
 
 def config_from_args(args) -> ExperimentConfig:
@@ -419,7 +458,8 @@ def config_from_args(args) -> ExperimentConfig:
         augment={"alternatives": args.alternatives},
         train={"runs": pick(args.runs, "runs"), "epochs": pick(args.epochs, "epochs"),
                "batch_size": pick(args.batch_size, "batch_size"), "optimizer": args.optimizer,
-               "learning_rate": args.lr, "schedule": args.schedule, "seed": args.seed},
+               "learning_rate": args.lr, "schedule": args.schedule, "seed": args.seed,
+               "precision": args.precision, "jit_compile": args.jit, "deterministic": not args.nondeterministic},
         split_seed=args.split_seed, shift_seed=args.shift_seed, augment_seed=args.augment_seed,
         preset=args.preset)
 
@@ -429,12 +469,16 @@ def run(args) -> int:
     if not Path(args.cases).is_file():
         hint = " (write the synthetic data set first: python -m d2tl synth)" if args.cases == DEFAULT_CASES else ""
         raise D2TLError(f"case table {args.cases} does not exist{hint}")
-    table, rois = load_cases(args.cases), None
-    if not (run_dir_for(config, args.cases, args.out) / FINISHED).is_file():
-        from .data.roi_cache import RoiCache
+    from .execution import check_support, distribution
 
-        rois = RoiCache(Path(args.out) / "cache" / "rois", args.cases, table, log=log_to_stdout).get(
-            config.roi, config.shift_seed)
-    metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout, table=table, rois=rois)
+    with distribution(args.strategy):
+        check_support(config.train)  # before the data are prepared
+        table, rois = load_cases(args.cases), None
+        if not (run_dir_for(config, args.cases, args.out) / FINISHED).is_file():
+            from .data.roi_cache import RoiCache
+
+            rois = RoiCache(Path(args.out) / "cache" / "rois", args.cases, table, log=log_to_stdout).get(
+                config.roi, config.shift_seed)
+        metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout, table=table, rois=rois)
     print(f"results: {metrics['directory']}")
     return 0

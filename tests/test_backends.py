@@ -1,0 +1,175 @@
+"""Execution options (precision, XLA, strategy) and the JAX backend.
+
+No TensorFlow training step here (tracing a full-tune step costs about two minutes on a CPU):
+models are built and compiled, and the one training run happens in a JAX subprocess.
+"""
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from d2tl import execution, train
+from d2tl.cli import build_parser
+from d2tl.config import TrainConfig, experiment_config
+from d2tl.errors import D2TLError
+from d2tl.provenance import config_hash
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = experiment_config(model={"weights": "random"}, roi={"box": 128, "input_scale": 75 / 128},
+                           augment={"alternatives": 1}, train={"runs": 1, "epochs": 1, "batch_size": 4},
+                           preset="test")
+
+
+@pytest.fixture
+def own_compiled_models():
+    """Forget the compiled models a test adds (two InceptionV3s and Adam state each)."""
+    before = set(train._COMPILED)
+    yield
+    for key in set(train._COMPILED) - before:
+        del train._COMPILED[key]
+
+
+def test_precision_and_jit_are_configuration():
+    variants = [CONFIG, CONFIG.replace(train={"precision": "mixed"}), CONFIG.replace(train={"precision": "bfloat16"}),
+                CONFIG.replace(train={"jit_compile": True})]
+    assert len({config_hash(c.to_dict()) for c in variants}) == 4
+    assert len({train._graph_key(c, 10) for c in variants}) == 4
+    assert CONFIG.train.precision == "float32" and CONFIG.train.jit_compile is False
+    for bad in ({"precision": "float16"}, {"precision": "half"}, {"jit_compile": "yes"}, {"deterministic": 1}):
+        with pytest.raises(D2TLError):
+            experiment_config(train=bad)
+    assert execution.policy_name("mixed") == "mixed_float16"
+    assert execution.policy_name("bfloat16") == "mixed_bfloat16"
+
+
+def test_cli_flags_reach_the_configuration(tmp_path):
+    args = build_parser("train").parse_args(["train", "--precision", "mixed", "--jit", "--nondeterministic",
+                                             "--strategy", "mirrored"])
+    config = train.config_from_args(args)
+    assert (config.train.precision, config.train.jit_compile, config.train.deterministic) == ("mixed", True, False)
+    assert args.strategy == "mirrored"
+    default = train.config_from_args(build_parser("train").parse_args(["train"]))
+    assert (default.train.precision, default.train.jit_compile, default.train.deterministic) == ("float32", False, True)
+    with pytest.raises(SystemExit):
+        build_parser("train").parse_args(["train", "--precision", "float16"])
+    with pytest.raises(SystemExit):
+        build_parser("train").parse_args(["train", "--strategy", "multiworker"])
+
+
+def test_backend_specific_refusals(monkeypatch):
+    with pytest.raises(D2TLError, match="--nondeterministic"):
+        execution.check_support(TrainConfig(jit_compile=True))
+    with pytest.raises(D2TLError, match="not one of"):
+        execution.make_strategy("multiworker")
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(D2TLError, match="KERAS_BACKEND=tensorflow"):
+        with execution.distribution("mirrored"):
+            pass
+    with execution.distribution("none") as strategy:
+        assert strategy is None
+
+
+def test_mixed_precision_and_xla_reach_the_compiled_model(own_compiled_models):
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    config = CONFIG.replace(train={"precision": "mixed", "jit_compile": True, "deterministic": False})
+    if is_op_determinism_enabled():  # switched on for good by an earlier deterministic run in this process
+        with pytest.raises(D2TLError, match="turned XLA off"):
+            train.compiled_model(config, 1)
+        return
+    model, state = train.compiled_model(config, 1)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    assert model.jit_compile is True
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)  # added by compile
+    assert len(state) == len(model.optimizer.variables)
+    conv = next(layer for layer in model.get_layer("backbone_le").layers if isinstance(layer, keras.layers.Conv2D))
+    for layer in (conv, model.get_layer("abstraction_le")):
+        assert layer.dtype_policy.name == "mixed_float16" and layer.compute_dtype == "float16"
+        assert all(w.dtype == "float32" for w in layer.weights)
+    assert model.get_layer("output").compute_dtype == "float32"
+    assert model.outputs[0].dtype == "float32"
+    assert model.get_layer("abstraction_le").output.dtype == "float16"
+
+
+def test_mirrored_strategy_compiles_and_resets_under_its_scope(own_compiled_models):
+    import tensorflow as tf
+
+    with execution.distribution("mirrored", devices=["/cpu:0"]) as strategy:
+        model, _ = train.compiled_model(CONFIG, 1)
+        assert model.distribute_strategy is strategy
+        variables = model.weights + model.optimizer.variables
+        assert all(strategy.extended.variable_created_in_scope(v.value) for v in variables)
+        assert isinstance(model.weights[0].value, tf.distribute.DistributedValues)
+        again, _ = train.fresh_start(CONFIG, 0, 1)  # fresh weights copied into the mirrored variables
+        assert again is model
+        described = execution.describe()
+    assert described["strategy"] == "mirrored" and described["replicas"] == 1
+    assert described["devices"][0].endswith("CPU:0")
+    assert execution.describe()["strategy"] == "none"  # restored after the block
+    assert execution.strategy_key() not in {key[1] for key in train._COMPILED if train._COMPILED[key][0] is model}
+
+
+JAX_SCRIPT = textwrap.dedent("""
+    import contextlib, io, json, sys
+    from pathlib import Path
+
+    import keras
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    from conftest import write_tiny_cases
+    from d2tl.cli import main
+    from d2tl.config import TrainConfig, experiment_config
+    from d2tl.predict import load_trained
+    from d2tl.train import predict_proba, run_experiment
+
+    root = Path(sys.argv[1])
+    cases = write_tiny_cases(root / "cases", n=8, rows=96, cols=80)
+    error = io.StringIO()
+    with contextlib.redirect_stderr(error):
+        status = main(["train", "--cases", str(cases), "--out", str(root / "refused"), "--strategy", "mirrored"])
+    config = experiment_config(**json.loads(sys.argv[2]))
+    metrics = run_experiment(config, cases, root / "out", log=lambda line: None)
+    model, _ = load_trained(Path(metrics["directory"]) / "model.keras")
+    print("RESULT", json.dumps({"status": status, "error": error.getvalue(), "metrics": metrics,
+                                "reloaded_layers": len(model.layers)}))
+""")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                    reason="jax is not installed (pip install 'jax[cpu]'; see requirements.txt)")
+def test_jax_backend_trains_full_tune_and_writes_results(tmp_path):
+    """Model, augmentation, one full-tune run (one training step), save and reload under JAX."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
+           # XLA's CPU optimisations cost more compile time than this one step saves (85 s, not 170 s)
+           "JAX_DISABLE_MOST_OPTIMIZATIONS": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+    spec = {"model": {"weights": "random", "tuning": "full"}, "roi": {"box": 128, "input_scale": 0.5},
+            "augment": {"alternatives": 1}, "train": {"runs": 1, "epochs": 1, "batch_size": 4}, "preset": "test"}
+    done = subprocess.run([sys.executable, "-c", JAX_SCRIPT, str(tmp_path), json.dumps(spec)], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
+    assert result["status"] == 2 and "KERAS_BACKEND=tensorflow" in result["error"]
+    metrics = result["metrics"]
+    assert metrics["provenance"]["execution"]["backend"] == "jax"
+    assert metrics["provenance"]["execution"]["strategy"] == "none"
+    assert metrics["provenance"]["config"]["model"]["tuning"] == "full"
+    folder = Path(metrics["directory"])
+    for name in ("model.keras", "model.d2tl.json", "predictions.csv", "history.csv", "runs.csv", "split.csv"):
+        assert (folder / name).is_file(), name
+    history = pd.read_csv(folder / "history.csv")
+    assert len(history) == 1
+    assert all(math.isfinite(history[k].iloc[0]) for k in ("loss", "val_loss", "accuracy", "val_accuracy"))
+    predictions = pd.read_csv(folder / "predictions.csv")
+    assert len(predictions) == metrics["selected"]["test"]["n"] > 0
+    assert np.all((predictions["p_malignant"] >= 0) & (predictions["p_malignant"] <= 1))
+    assert result["reloaded_layers"] > 10
