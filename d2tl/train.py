@@ -5,6 +5,8 @@ validation set. Each run keeps its checkpoint with the best validation accuracy;
 model is the best of those over all runs. Tie rule: higher validation accuracy, then lower
 validation loss, then the earlier run, then the earlier epoch. Beyond the paper, each run's
 best checkpoint is also evaluated on the test set, and the spread of those results is reported.
+Semi-tune trains the head on backbone features computed once per run (:mod:`d2tl.feature_cache`),
+which is the same training, only faster; ``feature_cache=False`` trains it end to end.
 
 Results go to ``OUT/<hash>/`` where the hash covers the configuration and the case table's
 content, so a repeated command finds its finished runs and resumes at the first unfinished
@@ -269,24 +271,44 @@ def fresh_start(config: ExperimentConfig, seed: int, total_steps: int):
     return model, weights_source
 
 
-def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log=print) -> dict:
-    """Train one run; write its history, best weights and summary; return the summary."""
+def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log=print,
+              feature_cache: bool = True) -> dict:
+    """Train one run; write its history, best weights and summary; return the summary.
+
+    Semi-tune trains only the head, on backbone features computed once
+    (:mod:`d2tl.feature_cache`) unless ``feature_cache`` is false; the result is the same.
+    """
     train = config.train
     total_steps = train.epochs * int(np.ceil(len(data.train) / train.batch_size))
     model, weights_source = fresh_start(config, train.seed * 1000 + run, total_steps)
     best, epochs_log = _callbacks(run, train.epochs, log)
     order_rng = np.random.default_rng(train.seed * 1000 + run)
-    y_train, validation = _one_hot(data.train.y), (data.val.x, _one_hot(data.val.y))
+    path = {}
+    if config.model.tuning == "semi" and feature_cache:
+        from .feature_cache import cached_features, copy_head, start_head
+
+        (x_train, x_val), feature_seconds, reused = cached_features(model, [data.train.x, data.val.x])
+        trained = start_head(model, config, total_steps)
+        path = {"semi_tune_path": "cached features", "feature_seconds": feature_seconds, "features_reused": reused}
+        log(f"run {run}: semi-tune on cached backbone features "
+            f"({'reused' if reused else 'computed'} in {feature_seconds:.1f} s)")
+    else:
+        trained, x_train, x_val = model, data.train.x, data.val.x
+        if config.model.tuning == "semi":
+            path = {"semi_tune_path": "end to end"}
+    y_train, validation = _one_hot(data.train.y), (x_val, _one_hot(data.val.y))
     start = time.perf_counter()
     for epoch in range(train.epochs):
         # Patients in a new random order each epoch, drawn here rather than by fit(shuffle=True)
         # so the order depends on the run's seed only (see _seed_everything).
         order = order_rng.permutation(len(data.train))
-        model.fit({k: v[order] for k, v in data.train.x.items()}, y_train[order], batch_size=train.batch_size,
-                  initial_epoch=epoch, epochs=epoch + 1, shuffle=False, validation_data=validation,
-                  callbacks=[best, epochs_log], verbose=0)
+        trained.fit({k: v[order] for k, v in x_train.items()}, y_train[order], batch_size=train.batch_size,
+                    initial_epoch=epoch, epochs=epoch + 1, shuffle=False, validation_data=validation,
+                    callbacks=[best, epochs_log], verbose=0)
     seconds = time.perf_counter() - start
-    model.set_weights(best.weights)
+    trained.set_weights(best.weights)
+    if trained is not model:
+        copy_head(trained, model)  # the best epoch's head (and the dropout seeds' end state)
     p_test = predict_proba(model, data.test.x)
     run_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(run_dir / "best.weights.h5") as tmp:
@@ -295,7 +317,7 @@ def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log
     summary = {"run": run, "epoch": best.best["epoch"], "val_accuracy": best.best["val_accuracy"],
                "val_loss": best.best["val_loss"], "train_seconds": seconds,
                "mean_epoch_seconds": float(np.mean([r["seconds"] for r in epochs_log.rows])),
-               "weights_source": weights_source, "test": binary_metrics(data.test.y, p_test),
+               "weights_source": weights_source, **path, "test": binary_metrics(data.test.y, p_test),
                "test_probabilities": p_test.tolist()}
     write_json(run_dir / "summary.json", summary)  # written last: it marks the run finished
     return summary
@@ -307,8 +329,13 @@ def run_dir_for(config: ExperimentConfig, cases_csv, out) -> Path:
     return Path(out) / config_hash(key)
 
 
-def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=None, rois=None) -> dict:
-    """Run (or resume, or just read back) the whole protocol for one configuration."""
+def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=None, rois=None,
+                   feature_cache: bool = True) -> dict:
+    """Run (or resume, or just read back) the whole protocol for one configuration.
+
+    ``feature_cache=False`` trains semi-tune end to end instead of on cached backbone features
+    (the same result, slower; not part of the configuration).
+    """
     cases_csv = Path(cases_csv)
     directory = run_dir_for(config, cases_csv, out)
     if (directory / FINISHED).is_file():
@@ -336,7 +363,7 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
             summaries.append(json.loads((run_dir / "summary.json").read_text()))
             log(f"run {run}: finished earlier, reused")
             continue
-        summaries.append(train_run(config, data, run, run_dir, log))
+        summaries.append(train_run(config, data, run, run_dir, log, feature_cache=feature_cache))
     return finish(config, directory, data, summaries, dataset, log)
 
 

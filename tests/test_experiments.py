@@ -106,9 +106,9 @@ def trained(stub, tiny, tmp_path_factory):
     calls = []
     original = d2tl.train.train_run
 
-    def counting(config, data, run, run_dir, log=print):
+    def counting(config, data, run, run_dir, log=print, **kwargs):
         calls.append(Path(run_dir).parent.name)
-        return original(config, data, run, run_dir, log)
+        return original(config, data, run, run_dir, log, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(d2tl.train, "train_run", counting)

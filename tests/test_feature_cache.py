@@ -1,0 +1,196 @@
+"""Semi-tune on cached backbone features is the end-to-end semi-tune, only faster.
+
+- With the real InceptionV3 (dual-mode, 77 px, random weights, 1 run x 2 epochs on 12 tiny
+  patients): both paths of :func:`d2tl.train.train_run` give the same history, selected epoch and
+  test probabilities; the unit tests reuse the full model this leaves behind (no more training).
+- With a tiny stand-in backbone (as in ``test_experiments.py``; Conv + frozen BatchNormalization),
+  the whole protocol (:func:`d2tl.train.run_experiment`, 2 runs x 2 epochs) for each architecture,
+  with per-run random backbones and with backbones that are the same in every run (features
+  computed once and reused, like ImageNet weights).
+"""
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import d2tl.model
+import d2tl.train
+from d2tl import feature_cache
+from d2tl.config import experiment_config
+from d2tl.data.cases import load_cases
+from d2tl.train import compiled_model, prepare_data, run_experiment, train_run
+
+from conftest import write_tiny_cases
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+CONFIG = experiment_config(model={"weights": "random", "tuning": "semi"}, roi={"box": 128, "input_scale": 0.6},
+                           augment={"alternatives": 1}, train={"runs": 1, "epochs": 2, "batch_size": 8},
+                           preset="test")
+TOLERANCE = 1e-5
+HISTORY = ["loss", "accuracy", "val_loss", "val_accuracy"]
+
+
+def silent(line):
+    pass
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    return write_tiny_cases(tmp_path_factory.mktemp("feature-cache-cases"), n=12, rows=96, cols=80)
+
+
+@pytest.fixture(scope="module")
+def real(cases, tmp_path_factory):
+    """One run of each path with the real InceptionV3 (one compiled full model, shared)."""
+    root = tmp_path_factory.mktemp("feature-cache-real")
+    data = prepare_data(load_cases(cases), CONFIG)
+    summaries = {path: train_run(CONFIG, data, 0, root / path, log=silent, feature_cache=path == "cached")
+                 for path in ("e2e", "cached")}
+    histories = {path: pd.read_csv(root / path / "history.csv") for path in summaries}
+    return {"summaries": summaries, "histories": histories, "data": data}
+
+
+def _max_difference(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))))
+
+
+def test_real_inception_same_history_epoch_and_probabilities(real):
+    e2e, cached = real["summaries"]["e2e"], real["summaries"]["cached"]
+    assert e2e["semi_tune_path"] == "end to end" and cached["semi_tune_path"] == "cached features"
+    assert cached["feature_seconds"] > 0 and cached["features_reused"] is False
+    history = _max_difference(real["histories"]["e2e"][HISTORY], real["histories"]["cached"][HISTORY])
+    probabilities = _max_difference(e2e["test_probabilities"], cached["test_probabilities"])
+    print(f"\nreal InceptionV3: max history difference {history:.3g}, "
+          f"max test probability difference {probabilities:.3g}")
+    assert len(real["histories"]["cached"]) == CONFIG.train.epochs
+    assert history < TOLERANCE and probabilities < TOLERANCE
+    assert e2e["epoch"] == cached["epoch"]
+
+
+def _model_and_inputs(n=2):  # 2 = the test set's size: no new trace of predict
+    model, _ = compiled_model(CONFIG, 1)  # constant schedule: any step count names the same graph
+    rng = np.random.default_rng(1)
+    s = CONFIG.model.input_size
+    return model, {k: rng.random((n, s, s, 1), dtype=np.float32) for k in model.input}
+
+
+def test_backbone_features_are_the_models_own(real):
+    model, x = _model_and_inputs()
+    features = feature_cache.backbone_features(model, x)
+    mapping = feature_cache.backbone_of(CONFIG.model.architecture)
+    assert mapping == {"le_cc": "backbone_le", "le_mlo": "backbone_le", "rec_cc": "backbone_rec",
+                       "rec_mlo": "backbone_rec"}
+    for key, backbone in mapping.items():
+        rgb = np.repeat(x[key], 3, axis=-1) * 2.0 - 1.0  # the model's grey_to_rgb and inception_scaling
+        direct = keras.ops.convert_to_numpy(model.get_layer(backbone)(rgb, training=False))
+        assert features[key].shape == (2, 2048)
+        np.testing.assert_allclose(features[key], direct, atol=1e-5)
+    assert not np.allclose(features["le_cc"], features["le_mlo"])  # each view its own image
+
+
+def test_head_is_the_full_models_head(real):
+    model, x = _model_and_inputs()
+    head = feature_cache.head_model(CONFIG.model)
+    for name in feature_cache.HEAD_LAYERS:
+        full_config, head_config = model.get_layer(name).get_config(), head.get_layer(name).get_config()
+        assert {k: v for k, v in full_config.items() if k != "seed"} == \
+               {k: v for k, v in head_config.items() if k != "seed"}, name
+    feature_cache.copy_head(model, head)
+    difference = _max_difference(head.predict(feature_cache.backbone_features(model, x), verbose=0),
+                                 model.predict(x, verbose=0))
+    print(f"\nhead on cached features vs full model: {difference:.3g}")
+    assert difference < 1e-6
+    for name in ("dropout_le", "dropout_rec", "dropout_head"):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(head.get_layer(name).seed_generator.state),
+                                      keras.ops.convert_to_numpy(model.get_layer(name).seed_generator.state))
+
+
+def test_features_are_reused_only_for_the_same_backbones_and_images(real):
+    model, x = _model_and_inputs()
+    first, _, reused = feature_cache.cached_features(model, [x])
+    assert reused is False
+    again, _, reused = feature_cache.cached_features(model, [x])
+    assert reused is True and again is first
+    other = {k: v.copy() for k, v in x.items()}
+    other["rec_mlo"][0, 0, 0, 0] += 0.5
+    assert feature_cache.cached_features(model, [other])[2] is False
+    kernel = model.get_layer("backbone_le").weights[0]
+    saved = keras.ops.convert_to_numpy(kernel)
+    try:
+        kernel.assign(saved * 1.01)
+        changed, _, reused = feature_cache.cached_features(model, [x])
+        assert reused is False and not np.allclose(changed[0]["le_cc"], first[0]["le_cc"])
+        np.testing.assert_array_equal(changed[0]["rec_cc"], first[0]["rec_cc"])  # the other backbone
+    finally:
+        kernel.assign(saved)
+
+
+# --- the whole protocol with a stand-in backbone, every architecture
+
+def stub_backbone(input_size, weights, name, seed=None):
+    """A tiny CNN in InceptionV3's place (8-D feature), with a BatchNormalization that semi-tune freezes."""
+    inputs = keras.Input((input_size, input_size, 3))
+    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu",
+                            kernel_initializer=keras.initializers.GlorotUniform(seed))(inputs)
+    x = keras.layers.BatchNormalization(moving_mean_initializer="ones",
+                                        moving_variance_initializer=keras.initializers.Constant(2.0))(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(8, kernel_initializer=keras.initializers.GlorotUniform(seed))(x),
+                       name=name)
+
+
+def fixed_stub(input_size, weights, name):
+    """The same weights in every run (like ImageNet or a weights file)."""
+    return stub_backbone(input_size, weights, name, seed=sum(map(ord, name)))
+
+
+@pytest.fixture
+def stubbed(monkeypatch):
+    """Stand-in backbones, with every compiled-model and feature cache isolated (restored afterwards)."""
+    monkeypatch.setattr(d2tl.train, "_COMPILED", {})
+    for name in ("_FEATURE_MODELS", "_HEADS"):
+        monkeypatch.setattr(feature_cache, name, {})
+    monkeypatch.setattr(feature_cache, "_FEATURES", type(feature_cache._FEATURES)())
+    return monkeypatch
+
+
+def _both_paths(config, cases, out):
+    results = {}
+    for path in ("e2e", "cached"):
+        metrics = run_experiment(config, cases, out / path, log=silent, feature_cache=path == "cached")
+        folder = Path(metrics["directory"])
+        runs = [json.loads((folder / f"run_{r:02d}" / "summary.json").read_text()) for r in range(config.train.runs)]
+        results[path] = {"metrics": metrics, "folder": folder, "runs": runs,
+                         "history": pd.read_csv(folder / "history.csv"),
+                         "predictions": pd.read_csv(folder / "predictions.csv")}
+    return results["e2e"], results["cached"]
+
+
+@pytest.mark.parametrize("architecture,backbones", [("dual_mode", "random"), ("simple_pooling", "random"),
+                                                    ("separate", "random"), ("dual_mode", "fixed")])
+def test_whole_protocol_same_results(stubbed, cases, tmp_path, architecture, backbones):
+    stubbed.setattr(d2tl.model, "build_backbone", stub_backbone if backbones == "random" else fixed_stub)
+    config = CONFIG.replace(model={"architecture": architecture}, train={"runs": 2})
+    e2e, cached = _both_paths(config, cases, tmp_path)
+    assert e2e["folder"].name == cached["folder"].name  # the path is not part of the configuration
+    history = _max_difference(e2e["history"][HISTORY], cached["history"][HISTORY])
+    probabilities = max(_max_difference(e2e["predictions"]["p_malignant"], cached["predictions"]["p_malignant"]),
+                        *(_max_difference(a["test_probabilities"], b["test_probabilities"])
+                          for a, b in zip(e2e["runs"], cached["runs"])))
+    print(f"\n{architecture}, {backbones} stand-in backbones: max history difference {history:.3g}, "
+          f"max test probability difference {probabilities:.3g}")
+    assert history < TOLERANCE and probabilities < TOLERANCE
+    assert len(cached["history"]) == 4
+    assert e2e["metrics"]["selected"]["run"] == cached["metrics"]["selected"]["run"]
+    assert e2e["metrics"]["selected"]["epoch"] == cached["metrics"]["selected"]["epoch"]
+    assert [r["epoch"] for r in e2e["runs"]] == [r["epoch"] for r in cached["runs"]]
+    assert [r["semi_tune_path"] for r in e2e["runs"]] == ["end to end"] * 2
+    assert [r["semi_tune_path"] for r in cached["runs"]] == ["cached features"] * 2
+    # Random backbones differ per run (features per run); fixed ones are shared (computed once).
+    assert [r["features_reused"] for r in cached["runs"]] == [False, backbones == "fixed"]
+    assert (e2e["folder"] / "model.keras").is_file() and (cached["folder"] / "model.keras").is_file()
