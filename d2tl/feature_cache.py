@@ -136,7 +136,8 @@ def copy_head(source, target) -> None:
 def _head_key(config, total_steps: int, feature_dim: int) -> str:
     model = {k: getattr(config.model, k) for k in ("feature_dropout", "head_dropout", "dense_units",
                                                    "dense_activation")}
-    train = {k: getattr(config.train, k) for k in ("optimizer", "learning_rate", "schedule")}
+    train = {k: getattr(config.train, k) for k in ("optimizer", "learning_rate", "schedule", "precision",
+                                                   "jit_compile")}
     return config_hash({"head": model, "train": train, "feature_dim": feature_dim,
                         "steps": total_steps if config.train.schedule != "constant" else None})
 
@@ -147,14 +148,16 @@ def compiled_head(config, total_steps: int, feature_dim: int = FEATURE_DIM):
 
     from .train import _make_optimizer
 
-    key = _head_key(config, total_steps, feature_dim)
-    if key not in _HEADS:
-        head = head_model(config.model, feature_dim)
-        optimizer = _make_optimizer(config.train, total_steps)
-        head.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"],
-                     jit_compile=False)
-        optimizer.build(head.trainable_variables)
-        _HEADS[key] = (head, [keras.ops.convert_to_numpy(v) for v in optimizer.variables])
+    from . import execution
+
+    key = (_head_key(config, total_steps, feature_dim), execution.strategy_key())
+    if key not in _HEADS:  # built like train.compiled_model: same dtype policy, strategy and XLA setting
+        with execution.strategy_scope(), execution.precision_scope(config.train.precision):
+            head = head_model(config.model, feature_dim)
+            head.compile(optimizer=_make_optimizer(config.train, total_steps), loss="categorical_crossentropy",
+                         metrics=["accuracy"], jit_compile=execution.effective_jit(config.train.jit_compile))
+            head.optimizer.build(head.trainable_variables)
+        _HEADS[key] = (head, [keras.ops.convert_to_numpy(v) for v in head.optimizer.variables])
     return _HEADS[key]
 
 

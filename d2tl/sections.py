@@ -91,7 +91,8 @@ class Context:
     """
 
     def __init__(self, cases=DEFAULT_CASES, preset: str = "quick", out=DEFAULT_OUT, log=print,
-                 settings: dict | None = None, replace: bool = False, rois_kept: int = 3):
+                 settings: dict | None = None, replace: bool = False, rois_kept: int = 3,
+                 execution: dict | None = None):
         self.cases = Path(cases)
         if not self.cases.is_file():
             hint = " (write the synthetic data set first: python -m d2tl synth)" if str(cases) == DEFAULT_CASES else ""
@@ -102,6 +103,8 @@ class Context:
                    "alternatives"} - set(self.settings)
         if missing:
             raise D2TLError(f"preset settings lack {', '.join(sorted(missing))}")
+        # TrainConfig's precision / jit_compile / deterministic for every configuration (defaults if absent)
+        self.execution = dict(execution or {})
         self.out = Path(out)
         self.store = self.out / RUNS_FOLDER
         self.log = log
@@ -174,7 +177,7 @@ class Context:
             model={"architecture": "dual_mode", "tuning": "full", "weights": s.get("weights", "auto")},
             roi={"box": DEFAULT_BOX, "shift": 0.0, "input_scale": s["input_scale"]},
             augment={"alternatives": s["alternatives"]},
-            train={"runs": s["runs"], "epochs": s["epochs"], "batch_size": s["batch_size"]},
+            train={"runs": s["runs"], "epochs": s["epochs"], "batch_size": s["batch_size"], **self.execution},
             preset=self.preset)
 
     def directory(self, config: ExperimentConfig) -> Path:
@@ -813,10 +816,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time; train nothing")
     parser.add_argument("--replace", action="store_true", help="replace a section report made from other "
                         "configurations (trained results are never replaced)")
+    from .execution import PRECISIONS, STRATEGIES
+
+    g = parser.add_argument_group("execution (see docs/gpu.md)")
+    g.add_argument("--precision", default="float32", choices=list(PRECISIONS),
+                   help="mixed: float16 compute, float32 weights (GPU); bfloat16 likewise; part of each configuration")
+    g.add_argument("--jit", action="store_true", help="XLA-compile the training step (TensorFlow: needs "
+                   "--nondeterministic; always on under KERAS_BACKEND=jax)")
+    g.add_argument("--nondeterministic", action="store_true", help="allow non-deterministic TensorFlow kernels")
+    g.add_argument("--strategy", default="none", choices=list(STRATEGIES),
+                   help="mirrored: tf.distribute.MirroredStrategy over every GPU of this host (TensorFlow)")
 
 
 def make_context(args, log=None) -> Context:
-    return Context(args.cases, args.preset, args.out, log=log or _log_line, replace=args.replace)
+    execution = {"precision": getattr(args, "precision", "float32"), "jit_compile": getattr(args, "jit", False),
+                 "deterministic": not getattr(args, "nondeterministic", False)}
+    ctx = Context(args.cases, args.preset, args.out, log=log or _log_line, replace=args.replace, execution=execution)
+    from .execution import check_support
+
+    check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work
+    return ctx
 
 
 def _log_line(line: str) -> None:
@@ -830,11 +849,14 @@ def main(section: str, argv=None, doc: str | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
+        from .execution import distribution
+
         ctx = make_context(args)
         if args.dry_run:
             print_plan(ctx, [section])
             return 0
-        result = run_section(section, ctx)
+        with distribution(args.strategy):
+            result = run_section(section, ctx)
         from .report import comparison_markdown
 
         print(comparison_markdown(result.summary()))

@@ -94,7 +94,10 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(sections.ORDER)}")
     try:
-        return run_all(args, chosen)
+        from d2tl.execution import distribution
+
+        with distribution(args.strategy):
+            return run_all(args, chosen)
     except D2TLError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
