@@ -103,18 +103,11 @@ def head_model(config, feature_dim: int = FEATURE_DIM):
     Same layers, hyper-parameters and names as :func:`d2tl.model.build_model`'s head.
     """
     import keras
-    from keras import layers
+
+    from .model import head
 
     inputs = {key: keras.Input((feature_dim,), name=key) for key in IMAGES}
-    abstractions = []
-    for mode in MODES:
-        x = layers.Concatenate(name=f"feature_{mode}")([inputs[f"{mode}_{view}"] for view in VIEWS])
-        x = layers.Dropout(config.feature_dropout, name=f"dropout_{mode}")(x)
-        abstractions.append(layers.Dense(config.dense_units, activation=config.dense_activation,
-                                         name=f"abstraction_{mode}")(x))
-    x = layers.Concatenate(name="abstraction")(abstractions)
-    x = layers.Dropout(config.head_dropout, name="dropout_head")(x)
-    outputs = layers.Dense(2, activation="softmax", name="output")(x)
+    outputs = head(inputs, config)
     return keras.Model(inputs=inputs, outputs=outputs, name="head")
 
 

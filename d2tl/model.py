@@ -146,6 +146,15 @@ def build_model(config: ModelConfig) -> tuple[keras.Model, str]:
         x = to_inception_range(to_rgb([inputs[key]] * 3))
         features[key] = backbones[backbone_of[key]](x, training=False if frozen else None)
 
+    outputs = head(features, config)
+    model = keras.Model(inputs=inputs, outputs=outputs, name=config.architecture)
+    return model, source
+
+
+def head(features: dict, config: ModelConfig):
+    """The head on the four 2048-D backbone features: per mode concatenate, dropout, dense 512;
+    then concatenate, dropout, dense 2 with softmax. The cached-feature semi-tune path
+    (:mod:`d2tl.feature_cache`) builds the same layers on feature inputs."""
     abstractions = []
     for mode in MODES:
         x = layers.Concatenate(name=f"feature_{mode}")([features[f"{mode}_{view}"] for view in VIEWS])
@@ -155,9 +164,7 @@ def build_model(config: ModelConfig) -> tuple[keras.Model, str]:
     x = layers.Concatenate(name="abstraction")(abstractions)
     x = layers.Dropout(config.head_dropout, name="dropout_head")(x)
     # float32 even under a mixed dtype policy (d2tl.execution): a float16 softmax saturates.
-    outputs = layers.Dense(2, activation="softmax", name="output", dtype="float32")(x)
-    model = keras.Model(inputs=inputs, outputs=outputs, name=config.architecture)
-    return model, source
+    return layers.Dense(2, activation="softmax", name="output", dtype="float32")(x)
 
 
 def parameter_counts(model: keras.Model) -> dict:

