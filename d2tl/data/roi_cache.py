@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path, write_text
+from ..atomic import write_text
 from ..provenance import file_sha256
-from .roi import RoiConfig, RoiSet, extract_rois_many
+from .roi import RoiConfig, RoiSet, extract_rois_many, save_rois
 
 FORMAT = 2  # version of the ROI extraction whose output is cached
 
@@ -72,9 +72,7 @@ class RoiCache:
     def _write(self, rois: RoiSet, seed: int) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path(rois.config, seed)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, ids=np.array(rois.ids), labels=rois.labels, offsets=rois.offsets, **rois.arrays)
+        save_rois(rois, path)
         write_text(path.with_suffix(".json"), json.dumps(
             {"format": FORMAT, **self._data, "roi": rois.config.to_dict(), "shift_seed": seed,
              "mib": round(rois.nbytes / 2**20, 2)}, indent=1) + "\n")
