@@ -331,13 +331,13 @@ def markdown(result: dict) -> str:
 
 
 def write(result: dict, out) -> None:
-    from .atomic import write_text
+    from .atomic import atomic_path, write_text
     from .provenance import provenance, write_json
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(table_rows(result)).to_csv(out / ".benchmark.tmp.csv", index=False)
-    os.replace(out / ".benchmark.tmp.csv", out / "benchmark.csv")
+    with atomic_path(out / "benchmark.csv") as tmp:
+        pd.DataFrame(table_rows(result)).to_csv(tmp, index=False)
     write_text(out / "benchmark.md", "# Benchmark\n\n" + markdown(result))
     clean = json.loads(json.dumps(result, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
     write_json(out / "benchmark.json", {**clean, "provenance": provenance(
