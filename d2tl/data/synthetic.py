@@ -924,6 +924,7 @@ def write_dataset(config: SynthConfig, out_dir, overwrite: bool = False, workers
     import pandas as pd
 
     from .cases import write_cases
+    from .oracle import oracle_block
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -968,6 +969,9 @@ def write_dataset(config: SynthConfig, out_dir, overwrite: bool = False, workers
                 "size": "long side of the CC lesion body's enclosing rectangle, full-resolution px",
             },
             "generation_seconds": round(time.perf_counter() - start, 2),
+            # the best any reader could do on these cases: majority vote and Bayes rule (d2tl.data.oracle)
+            "oracle": oracle_block([r["truth"] for r in results], config.difficulty,
+                                   config.malignant_fraction, ENHANCEMENT_MEDIAN),
             "cases": [r["truth"] for r in results],
         }
         (tmp / "dataset.json").write_text(json.dumps(meta, indent=1) + "\n")
