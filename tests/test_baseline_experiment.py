@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from d2tl.baseline.run import BaselineConfig, run_baseline
-from d2tl.baseline.shape import MaskPerturbation
+from d2tl.baseline.external import best_baseline, best_external_baseline
+from d2tl.baseline.run import DEFAULT_PERTURBATION, BaselineConfig, config_from_args, run_baseline
 from d2tl.cli import main
 from d2tl.data.cases import load_cases
 from d2tl.data.split import save_split, split_cases
@@ -23,6 +23,8 @@ from conftest import write_tiny_cases
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = BaselineConfig(preset="quick", models=("lasso", "svm", "rf", "mateos", "danala"))
+LEAN = dict(exact_masks=False, intensity_control=False)  # one mask variant, no control: faster
+BASELINES = ["GLM-LASSO", "SVM", "Random forest", "Mateos-style", "Danala-style"]
 
 
 @pytest.fixture(scope="module")
@@ -36,42 +38,63 @@ def test_end_to_end_writes_table_figure_and_provenance(tiny12, tmp_path):
     folder = result.folder
     assert folder.parent == out and (out / "LATEST").read_text().strip() == folder.name
     for name in ("metrics.csv", "metrics.md", "metrics.json", "fig14_baseline.png", "provenance.json",
-                 "predictions.csv", "selection.csv", "features.csv", "split.csv"):
+                 "predictions.csv", "selection.csv", "features.csv", "features_exact.csv", "intensity.csv",
+                 "intensity_exact.csv", "split.csv"):
         assert (folder / name).is_file(), name
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary left behind
 
     prov = json.loads((folder / "provenance.json").read_text())
     assert prov["config_hash"] == folder.name and prov["preset"] == "quick" and not prov["paper_run"]
     assert prov["dataset"]["n_cases"] == 12 and prov["n_features"]["full"] == 4 * 304 + 8
-    assert prov["timing"]["cases_computed"] == 12 and prov["timing"]["feature_seconds_per_case_mean"] > 0
+    assert prov["n_features"]["intensity"] == 4 * 7 and prov["default_masks"] == "perturbed"
+    assert prov["config"]["perturbation"] == DEFAULT_PERTURBATION.to_dict() and prov["external"] is None
+    assert prov["timing"]["cases_computed"] == 24 and prov["timing"]["feature_seconds_per_case_mean"] > 0
 
     table = pd.read_csv(folder / "metrics.csv")
     ours = table[table["source"] == "ours"]
-    assert list(ours["method"]) == ["GLM-LASSO", "SVM", "Random forest", "Mateos-style", "Danala-style"]
+    control = "Intensity-only control"
+    assert list(ours["method"]) == [*BASELINES, control, *(f"{m} (exact masks)" for m in [*BASELINES, control])]
+    assert list(ours["role"]) == (["baseline"] * 5 + ["control"]) * 2
+    assert list(ours["masks"]) == ["perturbed"] * 6 + ["exact"] * 6
     assert ours[["accuracy", "sensitivity", "specificity"]].notna().all().all()
-    assert ours["description"].str.contains("in the style of").sum() == 2
+    assert (ours["accuracy_low"] <= ours["accuracy"]).all() and (ours["accuracy"] <= ours["accuracy_high"]).all()
+    assert ours["description"].str.contains("in the style of").sum() == 4
+    assert ours.loc[ours["role"] == "control", "n_features"].eq(28).all()
     assert (ours.loc[ours["method"].isin(["GLM-LASSO", "SVM", "Random forest"]), "reported_specificity"] == 0.6).all()
+    assert not any(c.startswith("ext_") for c in table.columns)
     assert set(table.loc[table["source"] != "ours", "method"]) >= {"D2TL (paper)", "Mateos et al. 2016 (cited)"}
     n_test = (pd.read_csv(folder / "split.csv")["part"] == "test").sum()
     assert (ours["n"] == n_test).all()
     md = (folder / "metrics.md").read_text()
-    assert "| GLM-LASSO | ours |" in md and "reduced preset" in md
+    assert "| GLM-LASSO | ours |" in md and "reduced preset" in md and "## Exact masks" in md
+    assert "**Intensity alone (test set):** the intensity-only control reaches accuracy" in md
+    assert "External set" not in md
     predictions = pd.read_csv(folder / "predictions.csv")
     assert predictions.loc[predictions["part"] == "test", "svm_score"].notna().all()
     assert predictions.loc[predictions["part"] != "test", "svm_score"].isna().all()
+    assert predictions.loc[predictions["part"] == "test", "intensity_exact_score"].notna().all()
+    selection = pd.read_csv(folder / "selection.csv")
+    assert set(zip(selection["method"], selection["masks"])) >= {("intensity", "exact"), ("lasso", "perturbed")}
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["default_masks"] == "perturbed" and "external" not in metrics["comparison"]
+    assert metrics["comparison"]["test"]["intensity_control"]["method"] == control
+    assert metrics["comparison"]["test"]["best_baseline"]["method"] in BASELINES
     assert Image.open(folder / "fig14_baseline.png").size[0] > 400
 
     # the same configuration again: same folder, features from the cache
     again = run_baseline(tiny12, QUICK, out=out)
-    assert again.folder == folder and again.provenance["timing"]["cases_from_cache"] == 12
+    assert again.folder == folder and again.provenance["timing"]["cases_from_cache"] == 24
     pd.testing.assert_frame_equal(pd.read_csv(folder / "metrics.csv"), table)
 
     # another configuration gets another folder; the first result stays
-    perturbed = run_baseline(tiny12, BaselineConfig(preset="quick", models=("lasso",),
-                                                    perturbation=MaskPerturbation(amplitude=0.2)), out=out)
-    assert perturbed.folder != folder and (folder / "metrics.csv").is_file()
-    assert not np.allclose(perturbed.features.filter(like="shape").to_numpy(),
+    exact = run_baseline(tiny12, BaselineConfig(preset="quick", models=("lasso",), perturbation=None), out=out)
+    assert exact.folder != folder and (folder / "metrics.csv").is_file()
+    assert exact.provenance["default_masks"] == "exact"
+    assert list(exact.table.loc[exact.table["source"] == "ours", "method"]) == ["GLM-LASSO", control]
+    assert not np.allclose(exact.features.filter(like="shape").to_numpy(),
                            result.features.filter(like="shape").to_numpy())
+    np.testing.assert_allclose(exact.features.to_numpy(), pd.read_csv(folder / "features_exact.csv",
+                                                                      index_col="id").to_numpy())
 
     # a folder of this name made with another configuration is never overwritten
     prov["config_hash"] = "somethingelse"
@@ -104,7 +127,7 @@ def test_given_split_and_d2tl_result_on_the_same_split(tiny12, tmp_path):
     _fake_d2tl_run(results / "box_size" / "bbb", table, parts, 0.60, sha, box=512)  # not the default box
     _fake_d2tl_run(results / "box_size" / "ccc", table, split_cases(table, seed=6), 0.95, sha)  # another split
     _fake_d2tl_run(results / "box_size" / "ddd", table, parts, 0.95, "0" * 16)  # another data set
-    config = BaselineConfig(preset="quick", models=("lasso",))
+    config = BaselineConfig(preset="quick", models=("lasso",), **LEAN)
     result = run_baseline(tiny12, config, split=split_csv, out=results / "baseline")
     written = pd.read_csv(result.folder / "split.csv")
     assert list(written["part"]) == list(parts)
@@ -128,12 +151,96 @@ def test_given_split_and_d2tl_result_on_the_same_split(tiny12, tmp_path):
     assert set(result.table.loc[result.table["method"].str.startswith("D2TL"), "source"]) == {"paper"}
 
 
+@pytest.fixture(scope="module")
+def other10(tmp_path_factory) -> Path:
+    return write_tiny_cases(tmp_path_factory.mktemp("external") / "other", n=10, seed=4)
+
+
+def test_external_set_scores_the_selected_models(tiny12, other10, tmp_path):
+    out = tmp_path / "results"
+    plain = run_baseline(tiny12, BaselineConfig(preset="quick", models=("lasso", "svm")), out=out)
+    assert best_external_baseline(plain.folder) is None  # no external set
+    result = run_baseline(tiny12, BaselineConfig(preset="quick", models=("lasso", "svm")), out=out, external=other10)
+    assert result.folder != plain.folder  # the external table is part of the configuration
+    prov = result.provenance
+    assert prov["external"]["n_cases"] == 10 and prov["config"]["external"]["n_cases"] == 10
+    assert prov["config"]["external"]["cases_sha256"] == prov["external"]["cases_sha256"]
+    table = pd.read_csv(result.folder / "metrics.csv")
+    ours = table[table["role"].isin(["baseline", "control"])]
+    assert (ours["ext_n"] == 10).all() and ours["ext_accuracy"].notna().all() and ours["ext_auc"].notna().all()
+    assert (ours["ext_accuracy_low"] <= ours["ext_accuracy"]).all()
+    assert table.loc[table["role"] == "paper", "ext_n"].isna().all()
+
+    # the external scores come from the models fitted on the training cases
+    ext_pred = pd.read_csv(result.folder / "external_predictions.csv")
+    assert len(ext_pred) == 10 and {"lasso_score", "svm_exact_score", "intensity_score"} <= set(ext_pred.columns)
+    fit = result.fits["svm"]
+    X = pd.read_csv(result.folder / "features.csv", index_col="id")
+    from d2tl.baseline.features import extract_features
+    ext_features = extract_features(load_cases(other10), perturbation=DEFAULT_PERTURBATION,
+                                    cache_dir=out / "feature-cache").features
+    np.testing.assert_allclose(fit.model.decision_function(ext_features[X.columns].to_numpy()),
+                               ext_pred["svm_score"].to_numpy())
+    row = ours[ours["method"] == "SVM"].iloc[0]
+    assert row["ext_accuracy"] == pytest.approx(np.mean((ext_pred["svm_malignant"] == 1)
+                                                        == (ext_pred["label"] == "malignant")))
+
+    md = (result.folder / "metrics.md").read_text()
+    assert "## External set: 10 cases, other (cases.csv sha256 " in md
+    assert "**Intensity alone (external set):**" in md
+
+    best = best_external_baseline(out)  # OUT/LATEST -> this folder
+    candidates = ours[(ours["role"] == "baseline") & (ours["masks"] == "perturbed")]
+    assert best["method"] == candidates.loc[candidates["ext_auc"].idxmax(), "method"]
+    assert best["auc"] == pytest.approx(candidates["ext_auc"].max()) and best["n"] == 10
+    assert best["masks"] == "perturbed" and best["external"]["name"] == "other"
+    assert best["control"]["method"] == "Intensity-only control"
+    assert best_external_baseline(result.folder) == best
+    assert best_external_baseline(tmp_path / "nothing-here") is None
+
+    with pytest.raises(D2TLError, match="is the case table itself"):
+        run_baseline(tiny12, BaselineConfig(preset="quick", models=("lasso",)), out=out, external=tiny12)
+
+
+def test_best_baseline_never_picks_the_control_or_other_masks():
+    rows = [{"method": "Intensity-only control", "role": "control", "masks": "perturbed", "auc": 0.99},
+            {"method": "SVM (exact masks)", "role": "baseline", "masks": "exact", "auc": 0.95},
+            {"method": "D2TL", "role": "d2tl", "masks": None, "auc": 0.97},
+            {"method": "SVM", "role": "baseline", "masks": "perturbed", "auc": 0.7},
+            {"method": "Random forest", "role": "baseline", "masks": "perturbed", "auc": 0.8},
+            {"method": "GLM-LASSO", "role": "baseline", "masks": "perturbed", "auc": None}]
+    assert best_baseline(rows, "perturbed")["method"] == "Random forest"
+    assert best_baseline(rows, "exact")["method"] == "SVM (exact masks)"
+    assert best_baseline(rows[:1], "perturbed") is None
+
+
+def test_mask_options_of_the_command_line():
+    import argparse
+
+    from d2tl.baseline.run import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, default_cases="x.csv")
+    config = config_from_args(parser.parse_args([]))
+    assert config.perturbation == DEFAULT_PERTURBATION and config.mask_variants() == {
+        "perturbed": DEFAULT_PERTURBATION, "exact": None}
+    assert config.methods()[-1] == "intensity"
+    config = config_from_args(parser.parse_args(["--perturb-masks", "0"]))
+    assert config.perturbation is None and config.mask_variants() == {"exact": None}
+    config = config_from_args(parser.parse_args(["--no-exact-masks", "--no-intensity-control", "--seed", "3"]))
+    assert list(config.mask_variants()) == ["perturbed"] and "intensity" not in config.methods()
+    assert config.perturbation.seed == 3
+    with pytest.raises(D2TLError, match="amplitude"):
+        config_from_args(parser.parse_args(["--perturb-masks", "1.5"]))
+
+
 def test_command_line_and_missing_mask_error(tiny12, tmp_path, capsys):
     out = tmp_path / "cli"
     assert main(["baseline", "--cases", str(tiny12), "--preset", "quick", "--models", "lasso,svm",
-                 "--out", str(out), "--jobs", "2", "--d2tl-metrics", "none"]) == 0
+                 "--out", str(out), "--jobs", "2", "--d2tl-metrics", "none", "--no-exact-masks"]) == 0
     printed = capsys.readouterr().out
-    assert "GLM-LASSO" in printed and "s per case" in printed
+    assert "GLM-LASSO" in printed and "s per case" in printed and "Intensity-only control" in printed
+    assert "(exact masks)" not in printed
     folder = out / (out / "LATEST").read_text().strip()
     assert json.loads((folder / "provenance.json").read_text())["config"]["models"] == ["lasso", "svm"]
 

@@ -95,7 +95,7 @@ def test_empirical_figures_on_hand_made_cases():
 
 
 def test_written_data_set_carries_the_oracle_and_summary_recomputes_it(tmp_path):
-    config = SynthConfig(n_cases=16, scale=0.05, seed=5)
+    config = SynthConfig(n_cases=16, scale=0.05, seed=5, difficulty=0.25)
     csv = write_dataset(config, tmp_path / "set")
     path = csv.parent / "dataset.json"
     meta = json.loads(path.read_text())

@@ -13,6 +13,8 @@ mateos    SVM on 17 GLCM descriptors of the recombined images          in the st
           (:data:`d2tl.baseline.features.MATEOS_DESCRIPTORS`)          Mateos et al. 2016
 danala    multilayer perceptron (L-BFGS) on the full feature set       in the style of
                                                                        Danala et al. 2018
+intensity GLM-LASSO on brightness statistics only                      control
+          (:mod:`d2tl.baseline.intensity`)
 ========  ===========================================================  ====================
 
 Hyper-parameters are chosen on the validation part of the same split as D2TL (Sec. 4.6): each
@@ -24,7 +26,8 @@ validation) or on training plus validation (``refit="train+val"``).
 
 Metrics: accuracy, sensitivity (malignant called malignant), specificity (benign called
 benign), ROC AUC from the malignancy score (class probability, or the SVM's decision value),
-and the confusion matrix; the decision is the classifier's own (probability 0.5, SVM margin 0).
+and the confusion matrix; the decision is the classifier's own (probability 0.5, SVM margin 0,
+:func:`decision_threshold`).
 """
 
 from __future__ import annotations
@@ -51,15 +54,18 @@ from ..views import LABELS
 
 MODELS = ("lasso", "svm", "rf", "mateos", "danala")
 PAPER_MODELS = ("lasso", "svm", "rf")
+CONTROL = "intensity"  # the intensity-only control: never "a conventional baseline"
 TITLES = {
     "lasso": "GLM-LASSO",
     "svm": "SVM",
     "rf": "Random forest",
     "mateos": "GLCM descriptors + SVM (in the style of Mateos et al. 2016)",
     "danala": "MLP on all features (in the style of Danala et al. 2018)",
+    "intensity": "Intensity-only control: GLM-LASSO on brightness statistics of the lesion (mean, SD, "
+                 "percentiles, max, contrast to its surround), no texture or shape",
 }
 SHORT_TITLES = {"lasso": "GLM-LASSO", "svm": "SVM", "rf": "Random forest",
-                "mateos": "Mateos-style", "danala": "Danala-style"}
+                "mateos": "Mateos-style", "danala": "Danala-style", "intensity": "Intensity-only control"}
 
 
 def _grid(**axes) -> list[dict]:
@@ -80,6 +86,7 @@ GRIDS = {
         "rf": _grid(n_estimators=[300], min_samples_leaf=[3, 1], max_features=["sqrt", 0.2]),
         "mateos": _svm_grid([0.01, 0.1, 1.0, 10.0, 100.0], ["scale", 0.1, 10.0]),
         "danala": _grid(alpha=[10.0, 1.0, 0.01], hidden_layer_sizes=[(32,), (64, 16)]),
+        "intensity": _grid(C=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]),
     },
     "quick": {
         "lasso": _grid(C=[0.1, 1.0, 10.0]),
@@ -87,6 +94,7 @@ GRIDS = {
         "rf": _grid(n_estimators=[100], min_samples_leaf=[3, 1], max_features=["sqrt"]),
         "mateos": _svm_grid([0.1, 1.0, 10.0], ["scale"]),
         "danala": _grid(alpha=[1.0, 0.01], hidden_layer_sizes=[(32,)]),
+        "intensity": _grid(C=[0.1, 1.0, 10.0]),
     },
 }
 # "scale" for gamma is sklearn's 1 / (n_features * var(X)); numeric gammas are multiples of it
@@ -96,7 +104,7 @@ GRIDS = {
 def make_pipeline(name: str, params: dict, seed: int = 0) -> Pipeline:
     """The pipeline of model ``name`` with hyper-parameters ``params``."""
     params = dict(params)
-    if name == "lasso":
+    if name in ("lasso", CONTROL):
         clf = LogisticRegression(l1_ratio=1.0, solver="liblinear", max_iter=10000, random_state=seed, **params)
     elif name in ("svm", "mateos"):
         gamma = params.pop("gamma", "scale")
@@ -106,7 +114,7 @@ def make_pipeline(name: str, params: dict, seed: int = 0) -> Pipeline:
     elif name == "danala":
         clf = MLPClassifier(solver="lbfgs", max_iter=300, random_state=seed, **params)
     else:
-        raise ValueError(f"unknown model {name!r}; one of {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {name!r}; one of {', '.join((*MODELS, CONTROL))}")
     return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
                      ("scale", StandardScaler()), ("clf", clf)])
 
@@ -133,6 +141,12 @@ def malignant_score(model, X) -> np.ndarray:
     if hasattr(model, "predict_proba") and not isinstance(model[-1], SVC):
         return model.predict_proba(X)[:, 1]
     return model.decision_function(X)
+
+
+def decision_threshold(model) -> float:
+    """The score at which ``model`` calls a case malignant: 0 for the SVM's decision value,
+    0.5 for a class probability (the same call as ``model.predict``)."""
+    return 0.0 if isinstance(model[-1], SVC) else 0.5
 
 
 def encode_labels(labels) -> np.ndarray:

@@ -1,0 +1,82 @@
+"""The intensity-only control's features and the baseline's interval helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from d2tl import evaluate
+from d2tl.baseline.external import auc_interval, interval_columns, proportion_interval
+from d2tl.baseline.intensity import INTENSITY_STATS, case_intensity, extract_intensity, intensity_features
+from d2tl.baseline.run import DEFAULT_PERTURBATION
+from d2tl.data.cases import load_cases
+
+from conftest import write_tiny_cases
+
+
+def _disc(shape=(80, 80), centre=(40, 40), radius=10):
+    rr, cc = np.mgrid[:shape[0], :shape[1]]
+    return (rr - centre[0]) ** 2 + (cc - centre[1]) ** 2 <= radius ** 2
+
+
+def test_statistics_of_a_bright_disc_on_a_flat_surround():
+    mask = _disc()
+    image = np.where(mask, 10.0, 2.0)
+    f = intensity_features(image, mask, scale=0.25)
+    assert set(f) == set(INTENSITY_STATS)
+    assert f["mean"] == f["p10"] == f["p90"] == f["max"] == 10.0 and f["sd"] == 0.0
+    assert f["contrast"] == pytest.approx(8.0)
+    diameter_full = 2 * np.sqrt(mask.sum() / np.pi) / 0.25
+    assert f["contrast_per_px"] == pytest.approx(8.0 / diameter_full)
+
+
+def test_only_the_lesion_and_its_surround_ring_count():
+    mask = _disc()
+    rng = np.random.default_rng(0)
+    image = rng.normal(5.0, 1.0, mask.shape)
+    base = intensity_features(image, mask, scale=0.25)  # ring: 2 to 8 image px outside the mask
+    far = image.copy()
+    far[:, :20] += 100.0  # more than 8 px from the disc (which starts at column 30)
+    assert intensity_features(far, mask, scale=0.25) == base
+    near = image.copy()
+    near[40, 53:56] += 100.0  # 3-5 px outside the disc's edge at column 50
+    changed = intensity_features(near, mask, scale=0.25)
+    assert changed["contrast"] < base["contrast"] and changed["mean"] == base["mean"]
+    inside = image.copy()
+    inside[40, 40] += 100.0
+    assert intensity_features(inside, mask, scale=0.25)["max"] > 100
+
+
+def test_case_and_table_extraction_with_two_mask_variants(tmp_path):
+    csv = write_tiny_cases(tmp_path / "tiny", n=3)
+    table = load_cases(csv)
+    variants = {"perturbed": DEFAULT_PERTURBATION, "exact": None}
+    one = case_intensity(table.iloc[0], variants)
+    assert set(one) == set(variants) and len(one["exact"]) == 4 * len(INTENSITY_STATS)
+    assert all(name.split("_intensity_")[0] in ("le_cc", "le_mlo", "rec_cc", "rec_mlo") for name in one["exact"])
+    tables, seconds = extract_intensity(table, variants)
+    assert seconds >= 0 and list(tables["exact"].index) == list(table["id"])
+    assert tables["exact"].loc[table["id"].iloc[0]].to_dict() == pytest.approx(one["exact"])
+    assert not np.allclose(tables["exact"].to_numpy(), tables["perturbed"].to_numpy())
+
+
+@pytest.mark.skipif(not hasattr(evaluate, "auc_interval"), reason="d2tl.evaluate without intervals")
+def test_intervals_equal_the_reference_ones():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 30)
+    p = np.round(rng.random(30) + 0.4 * y, 1)  # with ties
+    assert auc_interval(y, p, n_resamples=300) == pytest.approx(evaluate.auc_interval(y, p, n_resamples=300),
+                                                               abs=1e-12)
+    assert auc_interval(np.ones(5, int), np.arange(5.0)) is None
+    for k, n in ((0, 10), (7, 20), (20, 20)):
+        assert proportion_interval(k, n) == pytest.approx(evaluate.proportion_interval(k, n), abs=1e-12)
+    assert proportion_interval(0, 0) is None
+
+
+def test_interval_columns_use_the_counts():
+    metrics = {"accuracy": 0.75, "sensitivity": 1.0, "specificity": 0.5, "auc": 0.75,
+               "tn": 1, "fp": 1, "fn": 0, "tp": 2, "n": 4}
+    cols = interval_columns(metrics, np.array([0, 0, 1, 1]), np.array([0.2, 0.6, 0.7, 0.9]), prefix="ext_")
+    assert cols["ext_accuracy"] == 0.75 and cols["ext_n"] == 4 and cols["ext_tp"] == 2
+    assert 0 < cols["ext_accuracy_low"] < 0.75 < cols["ext_accuracy_high"] < 1
+    assert cols["ext_prediction_sd"] == pytest.approx(np.std([0.2, 0.6, 0.7, 0.9]))
