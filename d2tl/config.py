@@ -24,6 +24,7 @@ from .paper import EPOCHS, RUNS
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine")
+BN_STATS = ("moving", "precise")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,8 +39,17 @@ class TrainConfig:
     deterministic: bool = True  # deterministic kernels (same seed, same history on CPU)
     precision: str = "float32"  # float32 | mixed (float16 compute) | bfloat16 (bfloat16 compute)
     jit_compile: bool = False  # XLA-compiled steps (always on under the JAX backend)
+    # BatchNormalization statistics used for validation, test and the saved model (d2tl.precise_bn):
+    # moving = Keras's running averages (the paper's Keras); precise = re-estimated after every
+    # epoch from bn_samples augmented training samples (0 = all of them) with the current weights.
+    bn_stats: str = "moving"
+    bn_samples: int = 0
 
     def __post_init__(self):
+        if self.bn_stats not in BN_STATS:
+            raise D2TLError(f"bn_stats {self.bn_stats!r} is not one of {', '.join(BN_STATS)}")
+        if not isinstance(self.bn_samples, int) or self.bn_samples < 0:
+            raise D2TLError(f"bn_samples must be a whole number >= 0 (0 = all), got {self.bn_samples!r}")
         if self.runs < 1 or self.epochs < 1 or self.batch_size < 1:
             raise D2TLError("runs, epochs and batch size must be at least 1")
         if self.optimizer not in OPTIMIZERS:

@@ -3,6 +3,9 @@ matrix, and the spread of per-run results)."""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 from scipy import stats
 from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
@@ -51,3 +54,59 @@ def spread(values, confidence: float = 0.95) -> dict:
 def summarise_runs(run_metrics: list[dict]) -> dict:
     """Per-metric spread over runs (each item a :func:`binary_metrics` dict)."""
     return {name: spread([m.get(name) for m in run_metrics]) for name in METRICS}
+
+
+def proportion_interval(successes: int, n: int, confidence: float = 0.95) -> tuple | None:
+    """Wilson score interval of a proportion (scipy.stats.binomtest); None when n is 0."""
+    if n == 0:
+        return None
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def _auc_of_rows(y, p, axis=-1):
+    """ROC AUC of every row of ``y`` (0/1) and ``p`` (Mann-Whitney from mid-ranks, as
+    sklearn's roc_auc_score); NaN for a row with one class only."""
+    y, p = np.asarray(y), np.asarray(p, dtype=float)
+    ranks = stats.rankdata(p, axis=-1)
+    n1 = y.sum(axis=-1)
+    n0 = y.shape[-1] - n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = ((ranks * y).sum(axis=-1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+    return np.where((n1 > 0) & (n0 > 0), auc, np.nan)
+
+
+def auc_interval(y_true, scores, confidence: float = 0.95, n_resamples: int = 2000,
+                 seed: int = 0) -> tuple | None:
+    """Percentile bootstrap interval of the ROC AUC, resampling cases (scipy.stats.bootstrap,
+    paired, vectorised over resamples); None when only one class is present or a resample
+    lacks a class. Deterministic from ``seed``."""
+    y, p = np.asarray(y_true, dtype=int), np.asarray(scores, dtype=float)
+    if len(set(y.tolist())) < 2:
+        return None
+    with warnings.catch_warnings():  # a resample with one class only makes the interval NaN: None below
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        result = stats.bootstrap((y, p), _auc_of_rows, paired=True, vectorized=True, n_resamples=n_resamples,
+                                 confidence_level=confidence, method="percentile",
+                                 random_state=np.random.default_rng(seed))
+    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+    return None if math.isnan(low) or math.isnan(high) else (low, high)
+
+
+def metrics_with_intervals(y_true, p_malignant, threshold: float = DECISION_THRESHOLD,
+                           confidence: float = 0.95) -> dict:
+    """:func:`binary_metrics` plus 95% intervals: Wilson for accuracy, sensitivity and
+    specificity, a case bootstrap for the AUC; and the spread (SD) of the predictions."""
+    m = binary_metrics(y_true, p_malignant, threshold)
+    c = m["confusion_matrix"]
+    n = c["tn"] + c["fp"] + c["fn"] + c["tp"]
+    m["intervals"] = {
+        "confidence": confidence,
+        "accuracy": proportion_interval(c["tn"] + c["tp"], n, confidence),
+        "sensitivity": proportion_interval(c["tp"], c["tp"] + c["fn"], confidence),
+        "specificity": proportion_interval(c["tn"], c["tn"] + c["fp"], confidence),
+        "auc": auc_interval(y_true, p_malignant, confidence),
+        "auc_method": "percentile bootstrap over cases, 2000 resamples, seed 0",
+    }
+    m["prediction_sd"] = float(np.std(np.asarray(p_malignant, dtype=float)))
+    return m

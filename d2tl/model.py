@@ -32,6 +32,7 @@ from .views import IMAGES, MODES, VIEWS
 
 ARCHITECTURES = ("dual_mode", "simple_pooling", "separate")
 TUNINGS = ("full", "semi")
+FROZEN_BN = ("inference", "keras2")  # how a frozen backbone's BatchNormalization behaves in fit
 HEAD_LAYERS = ("abstraction_le", "abstraction_rec", "output")  # trainable under semi-tune
 
 # Keras's own ImageNet file for InceptionV3 without its top (see keras.applications.inception_v3).
@@ -58,8 +59,14 @@ class ModelConfig:
     head_dropout: float = 0.5  # on the concatenated 1024-D abstraction
     dense_units: int = 512
     dense_activation: str = "relu"
+    # Semi-tune only. inference (Keras 3): a frozen BN layer normalises with its moving statistics,
+    # in fit too. keras2 (the paper's Keras 2): it normalises with batch statistics in fit, without
+    # updating its moving statistics, and uses them at inference (see freeze_keras2).
+    frozen_bn: str = "inference"
 
     def __post_init__(self):
+        if self.frozen_bn not in FROZEN_BN:
+            raise D2TLError(f"frozen_bn {self.frozen_bn!r} is not one of {', '.join(FROZEN_BN)}")
         if self.architecture not in ARCHITECTURES:
             raise D2TLError(f"architecture {self.architecture!r} is not one of {', '.join(ARCHITECTURES)}")
         if self.tuning not in TUNINGS:
@@ -138,17 +145,39 @@ def build_model(config: ModelConfig) -> tuple[keras.Model, str]:
         backbone_of = {key: f"backbone_{key}" for key in IMAGES}
     backbones = {name: build_backbone(s, weights, name) for name in dict.fromkeys(backbone_of.values())}
     frozen = config.tuning == "semi"
+    keras2 = frozen and config.frozen_bn == "keras2"
     for backbone in backbones.values():
-        backbone.trainable = not frozen  # frozen BatchNormalization runs in inference mode in Keras 3
+        if keras2:
+            freeze_keras2(backbone)
+        else:
+            backbone.trainable = not frozen  # frozen BatchNormalization runs in inference mode in Keras 3
 
     features = {}
     for key in IMAGES:
         x = to_inception_range(to_rgb([inputs[key]] * 3))
-        features[key] = backbones[backbone_of[key]](x, training=False if frozen else None)
+        features[key] = backbones[backbone_of[key]](x, training=False if frozen and not keras2 else None)
 
     outputs = head(features, config)
     model = keras.Model(inputs=inputs, outputs=outputs, name=config.architecture)
     return model, source
+
+
+def freeze_keras2(backbone: keras.Model) -> None:
+    """Freeze ``backbone`` as Keras 2's ``trainable=False`` did: no weight is trained, but its
+    BatchNormalization layers still normalise with batch statistics in ``fit``.
+
+    Keras 3 runs a BN layer in batch-statistics mode when it is called with ``training=True`` and
+    its ``trainable`` flag is set. So every layer is frozen, then each BN layer's flag is set again
+    with its scale and offset variables kept out of training, and its momentum set to 1, so its
+    moving statistics (m * 1 + batch * 0 = m, exactly) never change; inference uses them.
+    """
+    backbone.trainable = False
+    for layer in backbone.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = True
+            for variable in layer.weights:
+                variable.trainable = False
+            layer.momentum = 1.0
 
 
 def head(features: dict, config: ModelConfig):

@@ -24,6 +24,7 @@ are small and self-contained.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 from pathlib import Path
@@ -83,6 +84,7 @@ def comparison_markdown(summary: dict, heading: str = "##") -> str:
         lines.append(f"- {note}")
     if summary.get("notes"):
         lines.append("")
+    lines += learning_markdown(summary.get("configurations", []))
     return "\n".join(lines)
 
 
@@ -114,7 +116,23 @@ def table_markdown(rows: pd.DataFrame, columns) -> str:
 
 MAIN_COLUMNS = ["label", "box", "input_px", "shift", "shift_seed", "architecture", "tuning", "weights_source",
                 "runs", "epochs", "accuracy", "sensitivity", "specificity", "auc", "tn", "fp", "fn", "tp",
+                "test_prediction_sd", "ext_auc", "ext_auc_low", "ext_auc_high", "ext_accuracy", "ext_sensitivity",
+                "ext_specificity", "ext_prediction_sd", "bn_stats", "frozen_bn",
                 "val_accuracy", "selected_epoch", "steady_train_seconds", "train_seconds", "hash", "status"]
+def learning_markdown(rows: list) -> list:
+    """Every configuration's test (20 cases) and external-set numbers, one line each."""
+    if not rows:
+        return []
+    lines = ["| configuration | test acc / sens / spec | test AUC | test p SD | external AUC (95% CI) | "
+             "external acc / sens / spec | external p SD |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        f = lambda k: "n/a" if r.get(k) is None else f"{r[k]:.3f}"  # noqa: E731
+        ci = "" if r.get("ext_auc_low") is None else f" ({r['ext_auc_low']:.3f}-{r['ext_auc_high']:.3f})"
+        lines.append(f"| {r['label']} | " + " / ".join(_pct(r.get(m)) for m in ("accuracy", "sensitivity", "specificity"))
+                     + f" | {f('auc')} | {f('test_prediction_sd')} | {f('ext_auc')}{ci} | "
+                     + " / ".join(_pct(r.get(f"ext_{m}")) for m in ("accuracy", "sensitivity", "specificity"))
+                     + f" | {f('ext_prediction_sd')} |")
+    return lines + [""]
 
 
 def section_markdown(result) -> str:
@@ -156,6 +174,12 @@ def metric_bars(ax, labels, rows: pd.DataFrame, paper: dict | None = None, paper
         i = labels.index(paper_at)
         ax.plot([i - 0.3, i + 0.3], [paper["accuracy"]] * 2, color="black", lw=2.2,
                 label=f"paper {_pct(paper['accuracy'])} ({_pct(paper['sensitivity'])}/{_pct(paper['specificity'])})")
+    if "ext_auc" in rows and rows["ext_auc"].notna().any():
+        auc = rows["ext_auc"].astype(float).to_numpy()
+        low = rows["ext_auc_low"].astype(float).to_numpy()
+        high = rows["ext_auc_high"].astype(float).to_numpy()
+        ax.errorbar(x + 0.22, auc, yerr=[auc - low, high - auc], fmt="D", ms=4, color="#C44E52", capsize=2,
+                    lw=1, label=f"external-set AUC, 95% CI ({int(rows['ext_n'].max())} cases)")
     ax.set_xticks(x)
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylim(0, 1.25)
@@ -239,7 +263,7 @@ def figure(result, path: Path) -> None:
                            fontsize=8)
         metric_bars(axes[1], labels, rows, paper256, labels[0])
     elif name == "tuning":
-        labels = ["full-tune\n(D2TL)", "semi-tune"]
+        labels = ["full-tune\n(D2TL)", "semi-tune", "semi-tune,\nKeras 2 BN"][:len(rows)]
         counts = result.extra["parameters"]
         fig, axes = plt.subplots(1, 2, figsize=(8.5, 4.2))
         values = [counts["full"]["trainable"], counts["semi"]["trainable"]]
@@ -247,7 +271,7 @@ def figure(result, path: Path) -> None:
         for i, v in enumerate(values):
             axes[0].text(i, v, f"{v:,}", ha="center", va="bottom", fontsize=7)
         axes[0].set_xticks([0, 1])
-        axes[0].set_xticklabels(labels, fontsize=8)
+        axes[0].set_xticklabels(["full-tune\n(D2TL)", "semi-tune"], fontsize=8)
         axes[0].set_ylim(0, max(values) * 1.2)
         axes[0].set_title("trainable parameters", fontsize=9)
         axes[0].set_xlabel(f"full / semi = {result.extra['trainable_ratio']:.1f}x (paper: about "
@@ -337,6 +361,7 @@ def write_summary(path, *, preset: str, settings: dict, dataset: dict, sections:
         lines += [f"- {note}"]
     if notes:
         lines.append("")
+    lines += reading_guide_markdown(dataset, sections, baseline)
     for s in sections:
         lines.append(comparison_markdown(s, "##"))
         lines.append(f"Details: `{Path(s['folder']).as_posix()}/` ({', '.join(Path(f).name for f in s['figures'])}).")
@@ -348,6 +373,44 @@ def write_summary(path, *, preset: str, settings: dict, dataset: dict, sections:
     text = "\n".join(lines).rstrip() + "\n"
     write_text(path, text)
     return text
+
+
+def _num(value) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.3f}"
+
+
+def reading_guide_markdown(dataset: dict, sections: list, baseline: dict | None) -> list:
+    """What every number can be read against: the data set's oracle (the best possible), the
+    intensity-only control (what brightness alone explains) and the best conventional baseline,
+    all beside D2TL's default configuration on the external set."""
+    lines = ["## Reading the numbers", ""]
+    cases = dataset.get("cases")
+    if cases:
+        try:
+            from .data.oracle import oracle_summary, oracle_text
+
+            lines.append(f"- Synthetic data set, {oracle_text(oracle_summary(Path(cases).parent))}.")
+        except Exception as exc:  # not a synthetic set (or no truth recorded): no oracle to give
+            lines.append(f"- No oracle figure for this data set ({type(exc).__name__}: {exc}).")
+    default = next((c for s in sections if s.get("section") == "box_size"
+                    for c in s.get("configurations", []) if c.get("label") == "box 256"), None)
+    best = (baseline or {}).get("best_external")
+    if default and default.get("ext_auc") is not None:
+        text = (f"- D2TL, default configuration (dual-mode, full-tune, box 256): external-set AUC "
+                f"{default['ext_auc']:.3f} ({default['ext_auc_low']:.3f}-{default['ext_auc_high']:.3f}), "
+                f"test-set AUC {_num(default.get('auc'))}")
+        lines.append(text + ".")
+    if best:
+        ci = best.get("auc_interval") or (float("nan"), float("nan"))
+        lines.append(f"- Best conventional baseline on the external set ({best['method']}, {best.get('masks')} masks; "
+                     f"{best['selected_by']}): AUC {best['auc']:.3f} ({ci[0]:.3f}-{ci[1]:.3f}).")
+        control = best.get("control")
+        if control:
+            cc = control.get("auc_interval") or (float("nan"), float("nan"))
+            lines.append(f"- Intensity-only control (ROI brightness statistics alone) on the external set: AUC "
+                         f"{control['auc']:.3f} ({cc[0]:.3f}-{cc[1]:.3f}), accuracy {_pct(control.get('accuracy'))}: "
+                         "what enhancement strength alone explains.")
+    return lines + [""]
 
 
 def baseline_markdown(baseline: dict) -> list:

@@ -63,6 +63,9 @@ FIGURES = {"box_size": "fig7_box_size.png", "box_shift": "fig8_box_shift.png", "
 TEST_USED = ("Welch's two-sample t-test, two-sided (scipy.stats.ttest_ind(equal_var=False)), on the test "
              "accuracies of the repeats; Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu), as a check")
 METRICS = ("accuracy", "sensitivity", "specificity", "auc")
+# Preset keys passed to every configuration's TrainConfig when present (else TrainConfig's defaults).
+SPREAD_FLOOR = 0.01  # SD of p_malignant across test cases below which outputs count as constant
+TRAIN_SETTINGS = ("learning_rate", "schedule", "optimizer", "bn_stats", "bn_samples")
 
 
 def _stderr(line: str) -> None:
@@ -92,7 +95,7 @@ class Context:
 
     def __init__(self, cases=DEFAULT_CASES, preset: str = "quick", out=DEFAULT_OUT, log=print,
                  settings: dict | None = None, replace: bool = False, rois_kept: int = 3,
-                 execution: dict | None = None):
+                 execution: dict | None = None, external=None):
         self.cases = Path(cases)
         if not self.cases.is_file():
             hint = " (write the synthetic data set first: python -m d2tl synth)" if str(cases) == DEFAULT_CASES else ""
@@ -116,6 +119,9 @@ class Context:
         self._rois_kept = rois_kept
         self._auto_source = None
         self._roi_cache = None
+        self.external = Path(external) if external else None
+        if self.external is not None and not self.external.is_file():
+            raise D2TLError(f"external case table {self.external} does not exist")
 
     # -- data --
     @property
@@ -177,7 +183,8 @@ class Context:
             model={"architecture": "dual_mode", "tuning": "full", "weights": s.get("weights", "auto")},
             roi={"box": DEFAULT_BOX, "shift": 0.0, "input_scale": s["input_scale"]},
             augment={"alternatives": s["alternatives"]},
-            train={"runs": s["runs"], "epochs": s["epochs"], "batch_size": s["batch_size"], **self.execution},
+            train={"runs": s["runs"], "epochs": s["epochs"], "batch_size": s["batch_size"],
+                   **{k: s[k] for k in TRAIN_SETTINGS if k in s}, **self.execution},
             preset=self.preset)
 
     def directory(self, config: ExperimentConfig) -> Path:
@@ -226,6 +233,15 @@ class Context:
                                    None if finished else len(getattr(training, "_COMPILED", {})) > graphs, label)
         return metrics
 
+    def score_external(self, config: ExperimentConfig) -> dict | None:
+        """The selected model of ``config`` on the external set (None without one)."""
+        if self.external is None:
+            return None
+        from .external import score_external
+
+        return score_external(config, self.directory(config), self.external, self.out / CACHE_FOLDER / "rois",
+                              log=self.log)
+
 
 # --------------------------------------------------------------------------------- plans
 
@@ -262,8 +278,13 @@ def plan(section: str, ctx: Context) -> list[Planned]:
                 Planned("simple pooling", base.replace(model={"architecture": "simple_pooling"}),
                         {"architecture": "simple_pooling"})]
     if section == "tuning":
-        return [Planned("full-tune (D2TL)", base, {"tuning": "full"}),
-                Planned("semi-tune", base.replace(model={"tuning": "semi"}), {"tuning": "semi"})]
+        return [Planned("full-tune (D2TL)", base, {"tuning": "full", "frozen_bn": None}),
+                Planned("semi-tune", base.replace(model={"tuning": "semi"}), {"tuning": "semi", "frozen_bn": "inference"},
+                        note="frozen BN in inference mode (Keras 3), trained on cached backbone features"),
+                Planned("semi-tune, Keras 2 BN", base.replace(model={"tuning": "semi", "frozen_bn": "keras2"}),
+                        {"tuning": "semi", "frozen_bn": "keras2"},
+                        note="frozen BN normalises with batch statistics in fit (the paper's Keras 2); "
+                             "trained end to end, since its features depend on the batch")]
     if section == "random_init":
         imagenet = base.replace(train={"epochs": s["random_init_epochs"]})
         random = imagenet.replace(model={"weights": "random"})
@@ -357,7 +378,7 @@ def read_history(directory: Path) -> pd.DataFrame:
 
 
 def config_row(planned: Planned, metrics: dict, directory: Path, record: Record | None,
-               label: str = "") -> dict:
+               label: str = "", external: dict | None = None) -> dict:
     """One table row: what the configuration is, its selected model's test metrics, per-run
     spread, timing and provenance."""
     c = planned.config
@@ -380,11 +401,34 @@ def config_row(planned: Planned, metrics: dict, directory: Path, record: Record 
            "train_seconds": metrics["train_seconds"],
            "steady_epoch_seconds": steady,
            "steady_train_seconds": None if steady is None else steady * runs * epochs,
+           "test_prediction_sd": _prediction_sd(directory),
+           **external_columns(external),
+           "bn_stats": c.train.bn_stats, "frozen_bn": c.model.frozen_bn if c.model.tuning == "semi" else None,
+           "learning_rate": c.train.learning_rate,
            "hash": directory.name,
            "status": _status(record, label),
            "compiled_graph_here": record.new_graph if record else None,
            "note": planned.note}
     return row
+
+
+EXTERNAL_COLUMNS = ("ext_n", "ext_auc", "ext_auc_low", "ext_auc_high", "ext_accuracy", "ext_sensitivity",
+                    "ext_specificity", "ext_prediction_sd")
+
+
+def external_columns(external: dict | None) -> dict:
+    """The external-set columns of a table row (None where there is no external set)."""
+    if not external:
+        return {k: None for k in EXTERNAL_COLUMNS}
+    ci = external["intervals"]["auc"] or (None, None)
+    return {"ext_n": external["n"], "ext_auc": external["auc"], "ext_auc_low": ci[0], "ext_auc_high": ci[1],
+            "ext_accuracy": external["accuracy"], "ext_sensitivity": external["sensitivity"],
+            "ext_specificity": external["specificity"], "ext_prediction_sd": external["prediction_sd"]}
+
+
+def _prediction_sd(directory: Path) -> float | None:
+    path = Path(directory) / "predictions.csv"
+    return float(pd.read_csv(path)["p_malignant"].std(ddof=0)) if path.is_file() else None
 
 
 def _status(record: Record | None, label: str) -> str:
@@ -417,7 +461,18 @@ class SectionResult:
                 "folder": str(self.folder), "figures": [str(f) for f in self.figures],
                 "seconds": self.seconds, "preset": self.provenance.get("preset"),
                 "weights_sources": self.provenance.get("weights_sources"),
-                "dataset": self.provenance.get("dataset")}
+                "dataset": self.provenance.get("dataset"), "configurations": learning_rows(self.table)}
+
+
+LEARNING_COLUMNS = ("label", "accuracy", "sensitivity", "specificity", "auc", "test_prediction_sd", "ext_auc",
+                    "ext_auc_low", "ext_auc_high", "ext_accuracy", "ext_sensitivity", "ext_specificity",
+                    "ext_prediction_sd")
+
+
+def learning_rows(table: pd.DataFrame) -> list:
+    """Per configuration: test and external-set metrics (for SUMMARY.md)."""
+    keep = [c for c in LEARNING_COLUMNS if c in table]
+    return json.loads(table[keep].to_json(orient="records"))
 
 
 def pct(value, digits: int = 0) -> str:
@@ -450,7 +505,17 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
     if one_class:
         notes.append(f"{len(one_class)} of {len(rows)} configurations ({', '.join(one_class)}) call every test case "
                      "the same class: their accuracy is the class balance and their sensitivity/specificity "
-                     "100%/0% or 0%/100%, which shows no learning (expected of a few epochs from random weights).")
+                     "100%/0% or 0%/100%. The test-set prediction SD column says whether the outputs are "
+                     f"constant (below {SPREAD_FLOOR:g}: no case is told from another) or only one-sided.")
+    flat = rows.loc[rows["test_prediction_sd"].fillna(1.0) < SPREAD_FLOOR, "label"].tolist()
+    extra["constant_output_configurations"] = flat
+    if flat:
+        notes.append(f"Constant outputs (test prediction SD below {SPREAD_FLOOR:g}): {', '.join(flat)}.")
+    if rows["ext_auc"].notna().any():
+        notes.append(f"External set: the selected model of each configuration scored on {int(rows['ext_n'].max())} "
+                     "independent cases (another generator seed), with a 95% bootstrap interval of the AUC "
+                     "(columns ext_*). The paper-protocol test set has 20 cases, whose AUC has a standard error "
+                     "of about 0.1.")
     preset_note = ("all boxes are resized to the same input side here, so training time does not "
                    "follow the box size" if rows["input_px"].nunique() == 1 and section == "box_size" else "")
     if section == "box_size":
@@ -526,6 +591,7 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
                      "the graph is left out).")
     elif section == "tuning":
         full, semi = by("full-tune (D2TL)"), by("semi-tune")
+        keras2 = by("semi-tune, Keras 2 BN") if (rows["label"] == "semi-tune, Keras 2 BN").any() else None
         counts = parameter_counts_by_tuning(ctx.base())
         ratio = counts["full"]["trainable"] / counts["semi"]["trainable"]
         extra["parameters"] = counts
@@ -535,19 +601,42 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
         comparison += [
             {"quantity": "full-tune (D2TL): test acc / sens / spec", "paper": triple(REPORTED["box_size"][256]),
              "ours": triple(full)},
-            {"quantity": "semi-tune: test acc / sens / spec", "paper": "accuracy much lower, specificity 0%",
-             "ours": triple(semi)},
-            {"quantity": "trainable parameters, full / semi",
-             "paper": f"about {stated}x", "ours": f"{ratio:.1f}x ({counts['full']['trainable']:,} / "
-                                                   f"{counts['semi']['trainable']:,})"}]
+            {"quantity": "semi-tune, frozen BN in inference mode (Keras 3): test acc / sens / spec",
+             "paper": "accuracy much lower, specificity 0%", "ours": triple(semi)}]
+        if keras2 is not None:
+            comparison.append({"quantity": "semi-tune, frozen BN with batch statistics in fit (Keras 2): "
+                                           "test acc / sens / spec",
+                               "paper": "accuracy much lower, specificity 0%", "ours": triple(keras2)})
+        comparison.append({"quantity": "trainable parameters, full / semi",
+                           "paper": f"about {stated}x", "ours": f"{ratio:.1f}x ({counts['full']['trainable']:,} / "
+                                                                 f"{counts['semi']['trainable']:,})"})
         if abs(ratio - stated) > 1:
             notes.append(f"Inconsistency with the paper: it says full-tune tunes about {stated} times as many "
                          f"parameters as semi-tune; the model it describes (two InceptionV3s without their top, "
                          f"2048-D per view, two 512-D dense layers, a 2-way output) gives {ratio:.1f}x "
                          f"({counts['full']['trainable']:,} vs {counts['semi']['trainable']:,}). We report what the "
                          "described model has.")
-        notes.append("Semi-tune freezes both InceptionV3s (their batch normalisation runs in inference mode) "
-                     "and trains only abstraction_le, abstraction_rec and the output layer.")
+        notes.append("Semi-tune freezes both InceptionV3s and trains only abstraction_le, abstraction_rec and the "
+                     "output layer, under two readings of 'frozen' batch normalisation: Keras 3's (moving "
+                     "statistics in training too; trained on cached backbone features) and Keras 2's, the paper's "
+                     "runtime (batch statistics in fit, moving statistics at inference; trained end to end).")
+        pattern = {}
+        for label, r in (("inference", semi), ("keras2", keras2)):
+            if r is not None:
+                pattern[label] = bool(r["tn"] + r["fp"] > 0 and r["tn"] == 0 and r["tp"] + r["fn"] > 0 and r["fn"] == 0)
+        extra["semi_all_malignant"] = pattern
+        pretrained = not str(semi["weights_source"]).startswith("random")
+        extra["semi_comparison_void"] = not pretrained
+        if not pretrained:
+            notes.append("Which frozen-BN reading reproduces the paper's semi-tune pattern (every test case called "
+                         "malignant, 0% specificity) is not decided here: the backbones are randomly initialised "
+                         "(no ImageNet or other pretrained weights on this machine), so semi-tune trains a head on "
+                         "random features and the comparison is void. "
+                         f"Observed all-malignant pattern: {pattern}.")
+        else:
+            which = [k for k, v in pattern.items() if v]
+            notes.append("Paper's semi-tune pattern (every test case malignant, 0% specificity) reproduced by: "
+                         + (", ".join(which) if which else "neither reading") + ".")
     elif section == "random_init":
         stats_rows = []
         for p in plans:
@@ -656,7 +745,8 @@ def run_section(section: str, ctx: Context) -> SectionResult:
         label = f"{section}: {p.label}"
         metrics = ctx.train(p.trained_config, label=label)
         directory = ctx.directory(p.trained_config)
-        rows.append(config_row(p, metrics, directory, ctx.records.get(str(directory)), label))
+        external = ctx.score_external(p.trained_config)
+        rows.append(config_row(p, metrics, directory, ctx.records.get(str(directory)), label, external))
         histories.append(read_history(directory).assign(label=p.label))
     rows = pd.DataFrame(rows)
     histories = pd.concat(histories, ignore_index=True)
@@ -813,6 +903,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "epochs (a GPU); quick (default): reduced, for a CPU -- never paper numbers")
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"results root (default {DEFAULT_OUT}): reports in "
                         f"OUT/<section>/, trained configurations in OUT/{RUNS_FOLDER}/<hash>/")
+    parser.add_argument("--external", help="an independent case table on which every selected model is also "
+                        "scored (95%% intervals); 'none' for no external set. Default: the preset's; quick makes "
+                        "a synthetic one (another generator seed) beside a synthetic --cases set")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time; train nothing")
     parser.add_argument("--replace", action="store_true", help="replace a section report made from other "
                         "configurations (trained results are never replaced)")
@@ -831,11 +924,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def make_context(args, log=None) -> Context:
     execution = {"precision": getattr(args, "precision", "float32"), "jit_compile": getattr(args, "jit", False),
                  "deterministic": not getattr(args, "nondeterministic", False)}
-    ctx = Context(args.cases, args.preset, args.out, log=log or _log_line, replace=args.replace, execution=execution)
+    log = log or _log_line
+    external = resolve_external(getattr(args, "external", None), args.cases, preset_settings(args.preset), log,
+                                make=not getattr(args, "dry_run", False))
+    ctx = Context(args.cases, args.preset, args.out, log=log, replace=args.replace, execution=execution,
+                  external=external)
     from .execution import check_support
 
     check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work
     return ctx
+
+
+def resolve_external(option, cases, settings: dict, log=print, make: bool = True) -> Path | None:
+    """The external case table: ``option`` if given ('none': no external set), else the preset's
+    ``external_synthetic`` (cases, seed): a synthetic set made with the same generator settings as a
+    synthetic ``cases`` set but another seed, in ``<cases folder>-external/``, written when missing."""
+    if option:
+        return None if option == "none" else Path(option)
+    spec = settings.get("external_synthetic")
+    meta_file = Path(cases).parent / "dataset.json"
+    if not spec or not meta_file.is_file():
+        return None
+    from .data import synthetic
+
+    try:
+        meta = json.loads(meta_file.read_text())
+    except json.JSONDecodeError:
+        return None
+    if meta.get("generator") != synthetic.GENERATOR:
+        return None
+    config = dict(meta["config"])
+    config.update(n_cases=spec["cases"], seed=spec["seed"])
+    for key in ("size_range", "density_range", "bpe_range"):
+        config[key] = tuple(config[key])
+    config = synthetic.SynthConfig(**config)
+    folder = Path(cases).parent.with_name(Path(cases).parent.name + "-external")
+    target = folder / "cases.csv"
+    existing = folder / "dataset.json"
+    if target.is_file() and existing.is_file():
+        if json.loads(existing.read_text()).get("config") == json.loads(json.dumps(config.to_dict())):
+            return target
+        raise D2TLError(f"{folder} holds another data set than the external set this preset needs "
+                        f"(seed {spec['seed']}, {spec['cases']} cases, the generator settings of {cases}); "
+                        "move it away, or pass --external PATH or --external none")
+    if not make:
+        log(f"external set {target} does not exist yet; the run will write it (synthetic, seed {spec['seed']}, "
+            f"{spec['cases']} cases)")
+        return None
+    log(f"writing the external set: {spec['cases']} synthetic cases, seed {spec['seed']}, to {folder}/")
+    start = time.perf_counter()
+    synthetic.write_dataset(config, folder, workers=min(4, os.cpu_count() or 1))
+    log(f"external set written in {time.perf_counter() - start:.0f} s")
+    return target
 
 
 def _log_line(line: str) -> None:

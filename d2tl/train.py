@@ -122,47 +122,34 @@ def _make_optimizer(train, total_steps: int):
         learning_rate, momentum=0.9), "rmsprop": keras.optimizers.RMSprop}[train.optimizer](learning_rate=lr)
 
 
-def _callbacks(run: int, epochs: int, log=print):
-    import keras
+class EpochRecorder:
+    """Per epoch: the history row, one log line, and the weights of the best epoch by
+    :func:`better` (kept in memory; they include the BN statistics the epoch was validated with)."""
 
-    class BestCheckpoint(keras.callbacks.Callback):
-        """Keeps the weights of the epoch that is best by :func:`better` (in memory)."""
+    def __init__(self, run: int, epochs: int, log=print):
+        self.run, self.epochs, self.log = run, epochs, log
+        self.rows, self.best, self.weights = [], None, None
 
-        def __init__(self):
-            super().__init__()
-            self.best, self.weights = None, None
+    def record(self, model, epoch: int, logs: dict, seconds: dict) -> None:
+        row = {"run": self.run, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()},
+               "seconds": sum(seconds.values()), **{f"{k}_seconds": v for k, v in seconds.items()}}
+        self.rows.append(row)
+        candidate = {"epoch": epoch + 1, "val_accuracy": row["val_accuracy"], "val_loss": row["val_loss"]}
+        if better(candidate, self.best):
+            self.best, self.weights = candidate, model.get_weights()
+        bn = f", BN {seconds['bn']:.1f} s" if seconds.get("bn") else ""
+        self.log(f"run {self.run} epoch {epoch + 1}/{self.epochs}: loss {row['loss']:.4f} acc {row['accuracy']:.3f} "
+                 f"val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.3f} "
+                 f"({row['seconds']:.1f} s{bn})")
 
-        def on_epoch_end(self, epoch, logs=None):
-            record = {"epoch": epoch + 1, "val_accuracy": float(logs["val_accuracy"]),
-                      "val_loss": float(logs["val_loss"])}
-            if better(record, self.best):
-                self.best, self.weights = record, self.model.get_weights()
 
-    class EpochLog(keras.callbacks.Callback):
-        """One line per epoch, and the epoch's wall time in the history."""
-
-        def __init__(self):
-            super().__init__()
-            self.rows = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start, self._val_seconds = time.perf_counter(), 0.0
-
-        def on_test_begin(self, logs=None):
-            self._val_start = time.perf_counter()
-
-        def on_test_end(self, logs=None):
-            self._val_seconds += time.perf_counter() - self._val_start
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds = time.perf_counter() - self._start
-            row = {"run": run, "epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}, "seconds": seconds,
-                   "val_seconds": self._val_seconds}
-            self.rows.append(row)
-            log(f"run {run} epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} acc {row['accuracy']:.3f} "
-                f"val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.3f} ({seconds:.1f} s)")
-
-    return BestCheckpoint(), EpochLog()
+def bn_sample(x: dict, n: int, samples: int, seed: int) -> dict:
+    """The augmented training samples the precise-BN pass uses: all of them (``samples`` 0), or a
+    seeded subset of ``samples``, the same in every epoch of a run."""
+    if samples <= 0 or samples >= n:
+        return x
+    keep = np.sort(np.random.default_rng([seed, 1]).choice(n, samples, replace=False))
+    return {k: v[keep] for k, v in x.items()}
 
 
 _TF_SEEDED = False
@@ -300,10 +287,11 @@ def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log
     train = config.train
     total_steps = train.epochs * int(np.ceil(len(data.train) / train.batch_size))
     model, weights_source = fresh_start(config, train.seed * 1000 + run, total_steps)
-    best, epochs_log = _callbacks(run, train.epochs, log)
+    recorder = EpochRecorder(run, train.epochs, log)
     order_rng = np.random.default_rng(train.seed * 1000 + run)
     path = {}
-    if config.model.tuning == "semi" and feature_cache:
+    keras2 = config.model.tuning == "semi" and config.model.frozen_bn == "keras2"
+    if config.model.tuning == "semi" and feature_cache and not keras2:
         from .feature_cache import cached_features, copy_head, start_head
 
         (x_train, x_val), feature_seconds, reused = cached_features(model, [data.train.x, data.val.x])
@@ -314,28 +302,47 @@ def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log
     else:
         trained, x_train, x_val = model, data.train.x, data.val.x
         if config.model.tuning == "semi":
-            path = {"semi_tune_path": "end to end"}
-    y_train, validation = _one_hot(data.train.y), (x_val, _one_hot(data.val.y))
+            path = {"semi_tune_path": "end to end" + (" (frozen_bn keras2: features depend on the batch)"
+                                                      if keras2 else "")}
+    stats = None
+    if train.bn_stats == "precise":
+        from .precise_bn import precise_bn
+
+        stats = precise_bn(trained) or None  # None when no BN layer is trained (semi-tune)
+        bn_x = bn_sample(x_train, len(data.train), train.bn_samples, train.seed * 1000 + run)
+    y_train, y_val = _one_hot(data.train.y), _one_hot(data.val.y)
     start = time.perf_counter()
     for epoch in range(train.epochs):
         # Patients in a new random order each epoch, drawn here rather than by fit(shuffle=True)
         # so the order depends on the run's seed only (see _seed_everything).
         order = order_rng.permutation(len(data.train))
-        trained.fit({k: v[order] for k, v in x_train.items()}, y_train[order], batch_size=train.batch_size,
-                    initial_epoch=epoch, epochs=epoch + 1, shuffle=False, validation_data=validation,
-                    callbacks=[best, epochs_log], verbose=0)
+        t0 = time.perf_counter()
+        history = trained.fit({k: v[order] for k, v in x_train.items()}, y_train[order],
+                              batch_size=train.batch_size, initial_epoch=epoch, epochs=epoch + 1,
+                              shuffle=False, verbose=0)
+        seconds = {"train": time.perf_counter() - t0}
+        if stats is not None:
+            seconds["bn"] = stats.update(bn_x, train.batch_size)  # before validation: it is validated with them
+        t0 = time.perf_counter()
+        val = trained.evaluate(x_val, y_val, batch_size=train.batch_size, verbose=0, return_dict=True)
+        seconds["val"] = time.perf_counter() - t0
+        logs = {k: v[-1] for k, v in history.history.items()}
+        logs.update({"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
+        recorder.record(trained, epoch, logs, seconds)
     seconds = time.perf_counter() - start
-    trained.set_weights(best.weights)
+    trained.set_weights(recorder.weights)
     if trained is not model:
         copy_head(trained, model)  # the best epoch's head (and the dropout seeds' end state)
+    rows = recorder.rows
     p_test = predict_proba(model, data.test.x)
     run_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(run_dir / "best.weights.h5") as tmp:
         weights_only(model).save_weights(tmp)
-    pd.DataFrame(epochs_log.rows).to_csv(run_dir / "history.csv", index=False)
-    summary = {"run": run, "epoch": best.best["epoch"], "val_accuracy": best.best["val_accuracy"],
-               "val_loss": best.best["val_loss"], "train_seconds": seconds,
-               "mean_epoch_seconds": float(np.mean([r["seconds"] for r in epochs_log.rows])),
+    pd.DataFrame(rows).to_csv(run_dir / "history.csv", index=False)
+    summary = {"run": run, "epoch": recorder.best["epoch"], "val_accuracy": recorder.best["val_accuracy"],
+               "val_loss": recorder.best["val_loss"], "train_seconds": seconds,
+               "mean_epoch_seconds": float(np.mean([r["seconds"] for r in rows])),
+               "mean_bn_seconds": float(np.mean([r.get("bn_seconds", 0.0) for r in rows])),
                "weights_source": weights_source, **path, "test": binary_metrics(data.test.y, p_test),
                "test_probabilities": p_test.tolist()}
     write_json(run_dir / "summary.json", summary)  # written last: it marks the run finished
@@ -419,7 +426,9 @@ def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: 
         "selected": {"run": chosen["run"], "epoch": chosen["epoch"], "val_accuracy": chosen["val_accuracy"],
                      "val_loss": chosen["val_loss"], "test": binary_metrics(data.test.y, p_test)},
         "per_run_test": summarise_runs([s["test"] for s in summaries]),
+        "total_steps": total_steps,  # names the compiled graph under a step-dependent schedule
         "train_seconds": float(sum(s["train_seconds"] for s in summaries)),
+        "mean_bn_seconds": float(np.mean([s.get("mean_bn_seconds", 0.0) for s in summaries])),
         "mean_epoch_seconds": float(np.mean([s["mean_epoch_seconds"] for s in summaries])),
         "data_seconds": data.seconds,
         "directory": str(directory),
@@ -450,13 +459,20 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("--cases", default=DEFAULT_CASES, help=f"case table CSV (default {DEFAULT_CASES})")
     parser.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                        help="paper: 10 runs x 100 epochs, full-size inputs; quick: reduced (default)")
+                        help="paper: 10 runs x 100 epochs, full-size inputs; quick: reduced, learns on a CPU "
+                             "(default); smoke: the code path only (see d2tl/presets.py)")
     parser.add_argument("--out", default="results/train", help="results folder; one sub-folder per configuration")
     g = parser.add_argument_group("model")
     g.add_argument("--architecture", default="dual_mode", choices=ARCHITECTURES)
     g.add_argument("--tuning", default="full", choices=TUNINGS, help="full: all layers; semi: the 3 dense layers")
     g.add_argument("--weights", default="auto",
                    help="imagenet, random, auto (ImageNet if available, else random, said loudly) or a weights file")
+    from .model import FROZEN_BN
+    from .config import BN_STATS
+
+    g.add_argument("--frozen-bn", default="inference", choices=FROZEN_BN,
+                   help="semi-tune's frozen BatchNormalization: inference (Keras 3, moving statistics "
+                        "throughout) or keras2 (batch statistics in fit, as the paper's Keras 2; trains end to end)")
     g.add_argument("--feature-dropout", type=float, default=0.5)
     g.add_argument("--head-dropout", type=float, default=0.5)
     g = parser.add_argument_group("boxes")
@@ -469,8 +485,13 @@ def add_arguments(parser) -> None:
     g.add_argument("--epochs", type=int, help="epochs per run (preset's if omitted)")
     g.add_argument("--batch-size", type=int, help="cases per step (preset's if omitted)")
     g.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
-    g.add_argument("--lr", type=float, default=1e-4, help="learning rate")
+    g.add_argument("--lr", type=float, help="learning rate (preset's if omitted)")
     g.add_argument("--schedule", default="constant", choices=SCHEDULES)
+    g.add_argument("--bn-stats", choices=BN_STATS, help="BatchNormalization statistics for validation, test and "
+                   "the saved model: moving (Keras's running averages) or precise (re-estimated on the "
+                   "training set after every epoch); preset's if omitted")
+    g.add_argument("--bn-samples", type=int, help="augmented training samples of the precise-BN pass "
+                   "(0 = all; preset's if omitted)")
     g.add_argument("--seed", type=int, default=0, help="run r uses seed*1000+r")
     g.add_argument("--split-seed", type=int, default=0)
     g.add_argument("--augment-seed", type=int, default=0)
@@ -499,12 +520,14 @@ def config_from_args(args) -> ExperimentConfig:
     pick = lambda value, key: p[key] if value is None else value  # noqa: E731
     return experiment_config(
         model={"architecture": args.architecture, "tuning": args.tuning, "weights": args.weights,
-               "feature_dropout": args.feature_dropout, "head_dropout": args.head_dropout},
+               "feature_dropout": args.feature_dropout, "head_dropout": args.head_dropout,
+               "frozen_bn": args.frozen_bn},
         roi={"box": args.box, "shift": args.shift, "input_scale": pick(args.input_scale, "input_scale")},
         augment={"alternatives": args.alternatives},
         train={"runs": pick(args.runs, "runs"), "epochs": pick(args.epochs, "epochs"),
                "batch_size": pick(args.batch_size, "batch_size"), "optimizer": args.optimizer,
-               "learning_rate": args.lr, "schedule": args.schedule, "seed": args.seed,
+               "learning_rate": pick(args.lr, "learning_rate"), "schedule": args.schedule, "seed": args.seed,
+               "bn_stats": pick(args.bn_stats, "bn_stats"), "bn_samples": pick(args.bn_samples, "bn_samples"),
                "precision": args.precision, "jit_compile": args.jit, "deterministic": not args.nondeterministic},
         split_seed=args.split_seed, shift_seed=args.shift_seed, augment_seed=args.augment_seed,
         preset=args.preset)

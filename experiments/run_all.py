@@ -50,13 +50,17 @@ def run_baseline(ctx: sections.Context, jobs: int | None = None) -> dict:
     try:
         result = baseline(ctx.cases, BaselineConfig(preset=preset), out=ctx.out / "baseline",
                           jobs=jobs or min(4, os.cpu_count() or 1),
-                          d2tl_metrics=str(d2tl_metrics) if d2tl_metrics.is_file() else "auto")
+                          d2tl_metrics=str(d2tl_metrics) if d2tl_metrics.is_file() else "auto",
+                          external=str(ctx.external) if ctx.external else None)
     except D2TLError as exc:
         ctx.log(f"baseline not run: {exc}")
         return {"error": str(exc)}
+    from d2tl.baseline.run import best_external_baseline
+
     rows = result.table.to_dict(orient="records")
     return {"preset": preset, "folder": Path(result.folder).as_posix(), "rows": rows,
-            "d2tl_metrics": result.provenance.get("d2tl_metrics")}
+            "d2tl_metrics": result.provenance.get("d2tl_metrics"),
+            "best_external": best_external_baseline(result.folder) if ctx.external else None}
 
 
 def run_interpretation(ctx: sections.Context) -> dict | None:

@@ -60,17 +60,23 @@ def test_case_and_table_extraction_with_two_mask_variants(tmp_path):
     assert not np.allclose(tables["exact"].to_numpy(), tables["perturbed"].to_numpy())
 
 
-@pytest.mark.skipif(not hasattr(evaluate, "auc_interval"), reason="d2tl.evaluate without intervals")
-def test_intervals_equal_the_reference_ones():
+def test_vectorised_auc_interval_equals_the_sklearn_bootstrap():
+    """evaluate.auc_interval (ranks, all resamples at once) against scipy.stats.bootstrap over
+    sklearn's roc_auc_score, resample by resample (same seed, same resamples)."""
+    from scipy import stats
+    from sklearn.metrics import roc_auc_score
+
     rng = np.random.default_rng(2)
     y = rng.integers(0, 2, 30)
     p = np.round(rng.random(30) + 0.4 * y, 1)  # with ties
-    assert auc_interval(y, p, n_resamples=300) == pytest.approx(evaluate.auc_interval(y, p, n_resamples=300),
-                                                               abs=1e-12)
+    reference = stats.bootstrap((y, p), lambda a, b: roc_auc_score(a, b) if 0 < a.sum() < len(a) else np.nan,
+                                paired=True, vectorized=False, n_resamples=300, method="percentile",
+                                random_state=np.random.default_rng(0)).confidence_interval
+    assert evaluate.auc_interval(y, p, n_resamples=300) == pytest.approx((reference.low, reference.high), abs=1e-12)
+    assert auc_interval is evaluate.auc_interval and proportion_interval is evaluate.proportion_interval
     assert auc_interval(np.ones(5, int), np.arange(5.0)) is None
-    for k, n in ((0, 10), (7, 20), (20, 20)):
-        assert proportion_interval(k, n) == pytest.approx(evaluate.proportion_interval(k, n), abs=1e-12)
     assert proportion_interval(0, 0) is None
+    assert proportion_interval(7, 20) == pytest.approx((0.1812, 0.5671), abs=1e-4)  # Wilson, 7/20
 
 
 def test_interval_columns_use_the_counts():

@@ -43,40 +43,7 @@ RATES = ("accuracy", "sensitivity", "specificity")
 SCORED = (*RATES, "auc")
 
 
-def proportion_interval(successes: int, n: int, confidence: float = 0.95) -> tuple | None:
-    """Wilson score interval of a proportion (scipy.stats.binomtest); None when n is 0."""
-    if n == 0:
-        return None
-    ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(ci.low), float(ci.high)
-
-
-def _auc_of_rows(y, p, axis=-1):
-    """ROC AUC of every row of ``y`` (0/1) and ``p`` (Mann-Whitney from mid-ranks); NaN for a row
-    with one class only, as :func:`d2tl.evaluate.auc_interval`'s statistic gives."""
-    y, p = np.asarray(y), np.asarray(p, dtype=float)
-    ranks = stats.rankdata(p, axis=-1)
-    n1 = y.sum(axis=-1)
-    n0 = y.shape[-1] - n1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = ((ranks * y).sum(axis=-1) - n1 * (n1 + 1) / 2) / (n1 * n0)
-    return np.where((n1 > 0) & (n0 > 0), auc, np.nan)
-
-
-def auc_interval(y_true, scores, confidence: float = 0.95, n_resamples: int = 2000,
-                 seed: int = 0) -> tuple | None:
-    """Percentile bootstrap interval of the ROC AUC over cases: :func:`d2tl.evaluate.auc_interval`,
-    vectorised (module docstring). None when only one class is present."""
-    y, p = np.asarray(y_true, dtype=int), np.asarray(scores, dtype=float)
-    if len(set(y.tolist())) < 2:
-        return None
-    with warnings.catch_warnings():  # a resample with one class only makes the interval NaN: None below
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        result = stats.bootstrap((y, p), _auc_of_rows, paired=True, vectorized=True, n_resamples=n_resamples,
-                                 confidence_level=confidence, method="percentile",
-                                 random_state=np.random.default_rng(seed))
-    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
-    return None if math.isnan(low) or math.isnan(high) else (low, high)
+from ..evaluate import auc_interval, proportion_interval  # noqa: E402,F401  (re-exported)
 
 
 def interval_columns(metrics: dict, y, scores, prefix: str = "") -> dict:

@@ -1,0 +1,81 @@
+"""The search that chose the quick preset's training settings (issue 12), kept so it can be rerun.
+
+Each trial trains the default configuration (dual-mode, full-tune, box 256, random weights) on
+the built-in synthetic set with the paper's protocol (selection on its validation cases) and
+scores the selected model on a *tuning* set: another generator seed
+(``python -m d2tl synth --seed 2 --n 200 --out data/synthetic-tuning``). The test cases and the
+external set used for the reported numbers (seed 1) are never looked at while choosing. Every
+trial is appended to ``results/search/trials.csv``; the preset documents which one was chosen.
+
+    python experiments/search_quick.py --lr 1e-3 --epochs 25 --bn-stats precise --input 75
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+
+from d2tl.config import experiment_config  # noqa: E402
+from d2tl.data.cases import load_cases  # noqa: E402
+from d2tl.data.roi_cache import RoiCache  # noqa: E402
+from d2tl.external import score_external  # noqa: E402
+from d2tl.train import log_to_stdout, run_experiment  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cases", default="data/synthetic/cases.csv")
+    p.add_argument("--tuning-set", default="data/synthetic-tuning/cases.csv")
+    p.add_argument("--out", default="results/search")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=int, default=25)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--input", type=int, default=75, help="model input side for the 256 px box")
+    p.add_argument("--alternatives", type=int, default=5)
+    p.add_argument("--bn-stats", default="precise")
+    p.add_argument("--bn-samples", type=int, default=0)
+    p.add_argument("--schedule", default="constant")
+    p.add_argument("--optimizer", default="adam")
+    p.add_argument("--note", default="")
+    a = p.parse_args(argv)
+    config = experiment_config(
+        model={"weights": "random"}, roi={"box": 256, "input_scale": a.input / 256},
+        augment={"alternatives": a.alternatives},
+        train={"runs": 1, "epochs": a.epochs, "batch_size": a.batch_size, "learning_rate": a.lr,
+               "schedule": a.schedule, "optimizer": a.optimizer, "bn_stats": a.bn_stats,
+               "bn_samples": a.bn_samples},
+        preset="search")
+    out = Path(a.out)
+    table = load_cases(a.cases)
+    rois = RoiCache(out / "cache", a.cases, table, log=log_to_stdout).get(config.roi, 0)
+    start = time.perf_counter()
+    metrics = run_experiment(config, a.cases, out / "runs", log=log_to_stdout, table=table, rois=rois)
+    wall = time.perf_counter() - start
+    ext = score_external(config, metrics["directory"], a.tuning_set, out / "cache", log=log_to_stdout)
+    history = pd.read_csv(Path(metrics["directory"]) / "history.csv")
+    row = {"lr": a.lr, "epochs": a.epochs, "batch_size": a.batch_size, "input": config.roi.input_size,
+           "alternatives": a.alternatives, "bn_stats": a.bn_stats, "bn_samples": a.bn_samples,
+           "schedule": a.schedule, "optimizer": a.optimizer,
+           "selected_epoch": metrics["selected"]["epoch"], "val_accuracy": metrics["selected"]["val_accuracy"],
+           "final_train_accuracy": float(history["accuracy"].iloc[-1]),
+           "max_val_accuracy": float(history["val_accuracy"].max()),
+           "tuning_auc": ext["auc"], "tuning_auc_ci": json.dumps(ext["intervals"]["auc"]),
+           "tuning_accuracy": ext["accuracy"], "tuning_prediction_sd": ext["prediction_sd"],
+           "train_seconds": metrics["train_seconds"], "mean_bn_seconds": metrics["mean_bn_seconds"],
+           "wall_seconds": wall, "note": a.note, "directory": metrics["directory"]}
+    trials = out / "trials.csv"
+    old = pd.read_csv(trials) if trials.is_file() else pd.DataFrame()
+    pd.concat([old, pd.DataFrame([row])]).to_csv(trials, index=False)
+    print(json.dumps(row, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

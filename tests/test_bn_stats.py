@@ -1,0 +1,149 @@
+"""BatchNormalization statistics: precise re-estimation (bn_stats) and frozen-BN semantics (frozen_bn)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import write_tiny_cases
+from d2tl.config import experiment_config
+from d2tl.errors import D2TLError
+from d2tl.predict import predict_cases
+from d2tl.train import run_experiment
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+# The graph of tests/test_train.py (dual-mode, full-tune, 75 px): bn_stats is not part of the
+# graph, so both tests share one compiled model in a test session.
+MOVING = experiment_config(model={"weights": "random"}, roi={"box": 128, "input_scale": 0.5},
+                           augment={"alternatives": 1}, train={"runs": 2, "epochs": 2, "batch_size": 8},
+                           preset="test")
+PRECISE = MOVING.replace(train={"bn_stats": "precise"})
+SPREAD_FLOOR = 0.01  # SD of p_malignant across cases: above it = "varies"; moving stays far below
+
+
+def _nested_bn_model(channels=3):
+    """Two images through one shared sub-model (Conv -> BN -> BN), like dual-mode's shared backbone."""
+    import keras
+
+    inner_in = keras.Input((6, 6, channels))
+    x = keras.layers.BatchNormalization(name="bn_first")(inner_in)
+    x = keras.layers.Conv2D(4, 3, name="conv")(x)
+    x = keras.layers.BatchNormalization(name="bn_second")(x)
+    inner = keras.Model(inner_in, keras.layers.GlobalAveragePooling2D()(x), name="backbone")
+    a, b = keras.Input((6, 6, channels), name="a"), keras.Input((6, 6, channels), name="b")
+    out = keras.layers.Dense(2)(keras.layers.Concatenate()([inner(a), inner(b)]))
+    return keras.Model({"a": a, "b": b}, out)
+
+
+def test_precise_statistics_equal_the_population_statistics():
+    from d2tl.precise_bn import PreciseBN
+
+    keras = pytest.importorskip("keras")
+    model = _nested_bn_model()
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(3.0, 2.0, (20, 6, 6, 3)).astype("float32"),
+         "b": rng.normal(-1.0, 0.5, (20, 6, 6, 3)).astype("float32")}
+    pbn = PreciseBN(model)
+    assert [len(t) for _, t in pbn.calls] == [2]  # one shared backbone, two calls
+    pbn.update(x, batch_size=8)  # batches of 8, 8, 4: weighted by size
+    both = np.concatenate([x["a"], x["b"]]).astype(np.float64)
+    first = model.get_layer("backbone").get_layer("bn_first")
+    np.testing.assert_allclose(np.asarray(first.moving_mean), both.mean(axis=(0, 1, 2)), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(first.moving_variance), both.var(axis=(0, 1, 2)), rtol=1e-5, atol=1e-5)
+    # The second layer sees its input in training mode (the first normalised with batch statistics).
+    inner = model.get_layer("backbone")
+    probe = keras.Model(inner.inputs, inner.get_layer("bn_second").input)
+    seen = np.concatenate([np.asarray(probe(v[i:i + 8], training=True)) for v in (x["a"], x["b"])
+                           for i in range(0, 20, 8)]).astype(np.float64)
+    second = inner.get_layer("bn_second")
+    np.testing.assert_allclose(np.asarray(second.moving_mean), seen.mean(axis=(0, 1, 2)), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(second.moving_variance), seen.var(axis=(0, 1, 2)), rtol=1e-5, atol=1e-5)
+
+
+def test_frozen_backbones_are_not_re_estimated():
+    from d2tl.precise_bn import PreciseBN
+
+    model = _nested_bn_model()
+    model.get_layer("backbone").trainable = False
+    assert not PreciseBN(model)
+
+
+def test_options_are_validated():
+    with pytest.raises(D2TLError, match="bn_stats 'exact'"):
+        experiment_config(train={"bn_stats": "exact"})
+    with pytest.raises(D2TLError, match="bn_samples"):
+        experiment_config(train={"bn_samples": -1})
+    with pytest.raises(D2TLError, match="frozen_bn 'keras1'"):
+        experiment_config(model={"frozen_bn": "keras1"})
+    assert PRECISE.to_dict()["train"]["bn_stats"] == "precise"  # hashed with the configuration
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return write_tiny_cases(tmp_path_factory.mktemp("bn-cases"), n=12, rows=96, cols=80)
+
+
+def _spread(folder, cases) -> float:
+    """SD across all twelve cases of the saved model's p_malignant (train, validation and test)."""
+    return float(predict_cases(folder / "model.keras", cases)["p_malignant"].std())
+
+
+def test_precise_outputs_vary_and_moving_ones_are_constant(tiny, tmp_path):
+    """From random weights after 2 runs x 2 epochs of 1 step: inference outputs at 75 px."""
+    moving = run_experiment(MOVING, tiny, tmp_path, log=lambda line: None)
+    precise = run_experiment(PRECISE, tiny, tmp_path, log=lambda line: None)
+    m_folder, p_folder = (tmp_path / r["directory"].split("/")[-1] for r in (moving, precise))
+    assert m_folder != p_folder
+    sd_moving, sd_precise = _spread(m_folder, tiny), _spread(p_folder, tiny)
+    print(f"\nprediction SD across cases: moving {sd_moving:.2e}, precise {sd_precise:.2e}")
+    assert sd_moving < SPREAD_FLOOR / 10 < SPREAD_FLOOR < sd_precise
+    history = pd.read_csv(p_folder / "history.csv")
+    assert (history["bn_seconds"] > 0).all() and "bn_seconds" not in pd.read_csv(m_folder / "history.csv")
+    # The saved model carries the re-estimated statistics: reloaded, it predicts what training wrote.
+    saved = pd.read_csv(p_folder / "predictions.csv")
+    scored = saved[["id"]].merge(predict_cases(p_folder / "model.keras", tiny), on="id")
+    np.testing.assert_allclose(saved["p_malignant"], scored["p_malignant"], atol=1e-5)
+    assert precise["mean_bn_seconds"] > 0
+
+
+def _stub_backbone(input_size, weights, name):
+    import keras
+
+    inputs = keras.Input((input_size, input_size, 3))
+    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(8)(x), name=name)
+
+
+@pytest.mark.parametrize("frozen_bn", ["inference", "keras2"])
+def test_frozen_bn_semantics(frozen_bn, monkeypatch):
+    """keras2: a frozen BN layer uses batch statistics in fit and keeps its moving statistics;
+    inference: moving statistics throughout. Neither trains the backbone."""
+    import keras
+
+    import d2tl.model
+    from d2tl.model import ModelConfig, build_model
+
+    monkeypatch.setattr(d2tl.model, "build_backbone", _stub_backbone)
+    model, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi", frozen_bn=frozen_bn))
+    bn = next(layer for layer in model.get_layer("backbone_le").layers
+              if isinstance(layer, keras.layers.BatchNormalization))
+    rng = np.random.default_rng(0)
+    x = {k: rng.random((8, 75, 75, 1)).astype("float32") for k in ("le_cc", "le_mlo", "rec_cc", "rec_mlo")}
+    features = keras.Model(model.inputs, model.get_layer("feature_le").output)  # before any dropout
+    in_fit, at_inference = (np.asarray(features(x, training=t)) for t in (True, False))
+    before = [np.array(v) for v in bn.weights] + [np.array(w) for w in model.get_layer("backbone_le").weights]
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="categorical_crossentropy")
+    model.fit(x, np.eye(2)[np.arange(8) % 2], batch_size=4, epochs=2, verbose=0)
+    after = [np.array(v) for v in bn.weights] + [np.array(w) for w in model.get_layer("backbone_le").weights]
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)  # moving statistics and every backbone weight unchanged
+    assert {w.name for w in model.trainable_weights} <= {"kernel", "bias"}
+    assert len(model.trainable_weights) == 6  # the three dense layers only
+    if frozen_bn == "keras2":
+        assert np.abs(in_fit - at_inference).max() > 1e-3  # batch statistics in fit
+    else:
+        np.testing.assert_allclose(in_fit, at_inference, atol=1e-6)
