@@ -3,8 +3,6 @@ matrix, and the spread of per-run results)."""
 
 from __future__ import annotations
 
-import math
-import warnings
 
 import numpy as np
 from scipy import stats
@@ -76,21 +74,31 @@ def _auc_of_rows(y, p, axis=-1):
     return np.where((n1 > 0) & (n0 > 0), auc, np.nan)
 
 
+def bootstrap_aucs(y_true, scores, n_resamples: int = 2000, seed: int = 0) -> np.ndarray:
+    """ROC AUCs of ``n_resamples`` stratified bootstrap resamples: the malignant and the benign
+    cases are each resampled with replacement, so every resample keeps both classes at their
+    sizes (the usual AUC bootstrap, e.g. pROC's default; scipy.stats.bootstrap has no strata, so
+    this is written by hand). Deterministic from ``seed``."""
+    y, p = np.asarray(y_true, dtype=int), np.asarray(scores, dtype=float)
+    pos, neg = p[y == 1], p[y == 0]
+    rng = np.random.default_rng(seed)
+    draws = np.concatenate([pos[rng.integers(0, len(pos), (n_resamples, len(pos)))],
+                            neg[rng.integers(0, len(neg), (n_resamples, len(neg)))]], axis=1)
+    labels = np.broadcast_to(np.r_[np.ones(len(pos), int), np.zeros(len(neg), int)], draws.shape)
+    return _auc_of_rows(labels, draws)
+
+
 def auc_interval(y_true, scores, confidence: float = 0.95, n_resamples: int = 2000,
                  seed: int = 0) -> tuple | None:
-    """Percentile bootstrap interval of the ROC AUC, resampling cases (scipy.stats.bootstrap,
-    paired, vectorised over resamples); None when only one class is present or a resample
-    lacks a class. Deterministic from ``seed``."""
-    y, p = np.asarray(y_true, dtype=int), np.asarray(scores, dtype=float)
+    """Percentile interval of the ROC AUC from :func:`bootstrap_aucs`; None when only one class
+    is present."""
+    y = np.asarray(y_true, dtype=int)
     if len(set(y.tolist())) < 2:
         return None
-    with warnings.catch_warnings():  # a resample with one class only makes the interval NaN: None below
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        result = stats.bootstrap((y, p), _auc_of_rows, paired=True, vectorized=True, n_resamples=n_resamples,
-                                 confidence_level=confidence, method="percentile",
-                                 random_state=np.random.default_rng(seed))
-    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
-    return None if math.isnan(low) or math.isnan(high) else (low, high)
+    aucs = bootstrap_aucs(y, scores, n_resamples, seed)
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(aucs, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def metrics_with_intervals(y_true, p_malignant, threshold: float = DECISION_THRESHOLD,
@@ -106,7 +114,7 @@ def metrics_with_intervals(y_true, p_malignant, threshold: float = DECISION_THRE
         "sensitivity": proportion_interval(c["tp"], c["tp"] + c["fn"], confidence),
         "specificity": proportion_interval(c["tn"], c["tn"] + c["fp"], confidence),
         "auc": auc_interval(y_true, p_malignant, confidence),
-        "auc_method": "percentile bootstrap over cases, 2000 resamples, seed 0",
+        "auc_method": "percentile bootstrap, stratified by class, 2000 resamples, seed 0",
     }
     m["prediction_sd"] = float(np.std(np.asarray(p_malignant, dtype=float)))
     return m

@@ -24,7 +24,6 @@ are small and self-contained.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import platform
 from pathlib import Path

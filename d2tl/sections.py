@@ -270,7 +270,9 @@ def plan(section: str, ctx: Context) -> list[Planned]:
         out = [Planned("original", base, {"shift": 0, "repeat": 0}, note="the default configuration")]
         for shift in SHIFTS:
             for r in range(s["shift_repeats"]):
-                out.append(Planned(f"shift {shift} px #{r + 1}", base.replace(roi={"shift": float(shift)}, shift_seed=r),
+                seed = repeat_seed(shift, r)
+                out.append(Planned(f"shift {shift} px #{r + 1}",
+                                   base.replace(roi={"shift": float(shift)}, shift_seed=seed, train={"seed": seed}),
                                    {"shift": shift, "repeat": r + 1}))
         return out
     if section == "pooling":
@@ -298,6 +300,14 @@ def plan(section: str, ctx: Context) -> list[Planned]:
             arms.append(Planned("random", random, {"initialisation": "random"}))
         return arms
     raise D2TLError(f"unknown section {section!r}; choose one of {', '.join(ORDER)}")
+
+
+def repeat_seed(shift: int, repeat: int) -> int:
+    """The seed of repeat ``repeat`` (0-based) of Sec. 4.2's ``shift`` px: 100 x shift + repeat + 1
+    (10 px: 1001, 1002, ...; 20 px: 2001, ...; 40 px: 4001, ...). It draws the repeat's shift
+    directions and seeds its training runs (run r: seed x 1000 + r), so every (shift, repeat) is an
+    independent sample, as the t-test and Mann-Whitney U assume; none equals the default seed 0."""
+    return 100 * int(shift) + repeat + 1
 
 
 def graph_of(config: ExperimentConfig) -> tuple:
@@ -569,8 +579,9 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
                                "ours": f"Welch {pvalue(t['welch_p'])}, Mann-Whitney {pvalue(t['mannwhitney_p'])}"
                                        + (f" ({t['note']})" if t["note"] else "")})
         notes.append(f"Test: {TEST_USED}. The paper does not name its test.")
-        notes.append("Each repeat draws new shift directions (shift_seed = repeat - 1), one per case and view, "
-                     "shared by the view's LE and recombined images; training seeds are the same in every repeat.")
+        notes.append("Each (shift, repeat) has its own seed, 100 x shift + repeat (d2tl.sections.repeat_seed): it "
+                     "draws the repeat's shift directions (one per case and view, shared by the view's LE and "
+                     "recombined images) and seeds its training, so the repeats are independent samples.")
         del s20
     elif section == "pooling":
         dual, simple = by("dual-mode (D2TL)"), by("simple pooling")

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path
 from .config import ExperimentConfig
 from .data.augment import augment_cases
 from .data.cases import load_cases

@@ -8,6 +8,7 @@ external set used for the reported numbers (seed 1) are never looked at while ch
 trial is appended to ``results/search/trials.csv``; the preset documents which one was chosen.
 
     python experiments/search_quick.py --lr 1e-3 --epochs 25 --bn-stats precise --input 75
+    python experiments/search_quick.py --score results/search/runs/<hash>   # afterwards: the external set
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ def main(argv=None) -> int:
     p.add_argument("--schedule", default="constant")
     p.add_argument("--optimizer", default="adam")
     p.add_argument("--note", default="")
+    p.add_argument("--score", metavar="DIR", help="instead of training: score the finished trial in DIR on --on")
+    p.add_argument("--on", default="data/synthetic-external/cases.csv", help="case table for --score")
     a = p.parse_args(argv)
+    if a.score:
+        return score_finished(Path(a.score), a.on, Path(a.out) / "cache")
     config = experiment_config(
         model={"weights": "random"}, roi={"box": 256, "input_scale": a.input / 256},
         augment={"alternatives": a.alternatives},
@@ -74,6 +79,18 @@ def main(argv=None) -> int:
     old = pd.read_csv(trials) if trials.is_file() else pd.DataFrame()
     pd.concat([old, pd.DataFrame([row])]).to_csv(trials, index=False)
     print(json.dumps(row, indent=1))
+    return 0
+
+
+def score_finished(directory: Path, cases: str, cache: Path) -> int:
+    """Score a finished trial's selected model on ``cases`` (after the choice, never for it)."""
+    saved = json.loads((directory / "config.json").read_text())["config"]
+    roi = {k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["roi"].items() if k != "input_size"}
+    config = experiment_config(model=saved["model"], roi=roi, augment=saved["augment"], train=saved["train"],
+                               **{k: saved[k] for k in ("split_seed", "shift_seed", "augment_seed", "preset")})
+    result = score_external(config, directory, cases, cache, log=log_to_stdout)
+    print(json.dumps({k: result[k] for k in ("n", "accuracy", "sensitivity", "specificity", "auc", "intervals",
+                                             "prediction_sd")}, indent=1))
     return 0
 
 

@@ -61,3 +61,15 @@ def write_tiny_cases(folder: Path, n: int = 4, rows: int = 48, cols: int = 40, s
 @pytest.fixture
 def tiny_cases(tmp_path) -> Path:
     return write_tiny_cases(tmp_path / "tiny")
+
+
+def stub_backbone(input_size, weights, name):
+    """A tiny CNN in InceptionV3's place (Conv + BatchNormalization, 8-D pooled feature instead of
+    2048-D): same inputs, heads and training, for tests that need many model graphs."""
+    import keras
+
+    inputs = keras.Input((input_size, input_size, 3))
+    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(8)(x), name=name)

@@ -110,7 +110,7 @@ def test_config_defaults_are_table_2():
     config = AugmentConfig()
     for key, value in AUGMENTATION.items():
         assert getattr(config, key) == value
-    assert config.fill_mode == "nearest" and config.include_original is False and config.coupling == "none"
+    assert config.fill_mode == "nearest" and config.include_original is False and config.coupling == "view"
     assert config.to_dict()["alternatives"] == 5 and config.copies == 5
 
 

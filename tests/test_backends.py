@@ -101,6 +101,7 @@ def test_mixed_precision_and_xla_reach_the_compiled_model(own_compiled_models):
     assert model.get_layer("abstraction_le").output.dtype == "float16"
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_compiles_and_resets_under_its_scope(own_compiled_models):
     import tensorflow as tf
 
@@ -139,21 +140,37 @@ JAX_SCRIPT = textwrap.dedent("""
     config = experiment_config(**json.loads(sys.argv[2]))
     metrics = run_experiment(config, cases, root / "out", log=lambda line: None)
     model, _ = load_trained(Path(metrics["directory"]) / "model.keras")
+    # Precise BN statistics under JAX: population mean and variance of a known input.
+    import numpy as np
+    from d2tl.precise_bn import PreciseBN
+    from test_bn_stats import _nested_bn_model
+    small = _nested_bn_model()
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(3.0, 2.0, (20, 6, 6, 3)).astype("float32"),
+         "b": rng.normal(-1.0, 0.5, (20, 6, 6, 3)).astype("float32")}
+    PreciseBN(small).update(x, batch_size=8)
+    both = np.concatenate([x["a"], x["b"]]).astype(np.float64)
+    bn = small.get_layer("backbone").get_layer("bn_first")
+    errors = [float(np.abs(np.asarray(bn.moving_mean) - both.mean(axis=(0, 1, 2))).max()),
+              float(np.abs(np.asarray(bn.moving_variance) - both.var(axis=(0, 1, 2))).max())]
     print("RESULT", json.dumps({"status": status, "error": error.getvalue(), "metrics": metrics,
-                                "reloaded_layers": len(model.layers)}))
+                                "reloaded_layers": len(model.layers), "precise_errors": errors}))
 """)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None,
                     reason="jax is not installed (pip install 'jax[cpu]'; see requirements.txt)")
+@pytest.mark.slow
 def test_jax_backend_trains_full_tune_and_writes_results(tmp_path):
-    """Model, augmentation, one full-tune run (one training step), save and reload under JAX."""
+    """Model, augmentation, one full-tune run (one training step) with precise BN statistics, save
+    and reload under JAX; precise statistics equal the population ones under JAX too."""
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
            # XLA's CPU optimisations cost more compile time than this one step saves (85 s, not 170 s)
            "JAX_DISABLE_MOST_OPTIMIZATIONS": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
     spec = {"model": {"weights": "random", "tuning": "full"}, "roi": {"box": 128, "input_scale": 0.5},
-            "augment": {"alternatives": 1}, "train": {"runs": 1, "epochs": 1, "batch_size": 4}, "preset": "test"}
+            "augment": {"alternatives": 1}, "train": {"runs": 1, "epochs": 1, "batch_size": 4, "bn_stats": "precise"},
+            "preset": "test"}
     done = subprocess.run([sys.executable, "-c", JAX_SCRIPT, str(tmp_path), json.dumps(spec)], env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -167,7 +184,8 @@ def test_jax_backend_trains_full_tune_and_writes_results(tmp_path):
     for name in ("model.keras", "model.d2tl.json", "predictions.csv", "history.csv", "runs.csv", "split.csv"):
         assert (folder / name).is_file(), name
     history = pd.read_csv(folder / "history.csv")
-    assert len(history) == 1
+    assert len(history) == 1 and history["bn_seconds"].iloc[0] > 0  # precise BN ran under JAX
+    assert max(result["precise_errors"]) < 1e-5
     assert all(math.isfinite(history[k].iloc[0]) for k in ("loss", "val_loss", "accuracy", "val_accuracy"))
     predictions = pd.read_csv(folder / "predictions.csv")
     assert len(predictions) == metrics["selected"]["test"]["n"] > 0

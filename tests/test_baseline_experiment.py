@@ -32,6 +32,7 @@ def tiny12(tmp_path_factory) -> Path:
     return write_tiny_cases(tmp_path_factory.mktemp("baseline") / "tiny", n=12)
 
 
+@pytest.mark.slow
 def test_end_to_end_writes_table_figure_and_provenance(tiny12, tmp_path):
     out = tmp_path / "results"
     result = run_baseline(tiny12, QUICK, out=out)
@@ -156,6 +157,7 @@ def other10(tmp_path_factory) -> Path:
     return write_tiny_cases(tmp_path_factory.mktemp("external") / "other", n=10, seed=4)
 
 
+@pytest.mark.slow
 def test_external_set_scores_the_selected_models(tiny12, other10, tmp_path):
     out = tmp_path / "results"
     plain = run_baseline(tiny12, BaselineConfig(preset="quick", models=("lasso", "svm")), out=out)

@@ -15,6 +15,8 @@ from d2tl.model import ModelConfig, build_model
 
 from conftest import write_tiny_cases
 
+pytestmark = pytest.mark.slow  # real InceptionV3 training graphs
+
 
 def test_flops_match_inception_v3s_published_count():
     # Szegedy et al. 2016 / keras.applications: 5.7 billion multiply-adds at 299 px, with the top

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import write_tiny_cases
+from conftest import stub_backbone, write_tiny_cases
 from d2tl.config import experiment_config
 from d2tl.errors import D2TLError
 from d2tl.predict import predict_cases
@@ -90,6 +90,7 @@ def _spread(folder, cases) -> float:
     return float(predict_cases(folder / "model.keras", cases)["p_malignant"].std())
 
 
+@pytest.mark.slow
 def test_precise_outputs_vary_and_moving_ones_are_constant(tiny, tmp_path):
     """From random weights after 2 runs x 2 epochs of 1 step: inference outputs at 75 px."""
     moving = run_experiment(MOVING, tiny, tmp_path, log=lambda line: None)
@@ -108,16 +109,6 @@ def test_precise_outputs_vary_and_moving_ones_are_constant(tiny, tmp_path):
     assert precise["mean_bn_seconds"] > 0
 
 
-def _stub_backbone(input_size, weights, name):
-    import keras
-
-    inputs = keras.Input((input_size, input_size, 3))
-    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(8)(x), name=name)
-
-
 @pytest.mark.parametrize("frozen_bn", ["inference", "keras2"])
 def test_frozen_bn_semantics(frozen_bn, monkeypatch):
     """keras2: a frozen BN layer uses batch statistics in fit and keeps its moving statistics;
@@ -127,7 +118,7 @@ def test_frozen_bn_semantics(frozen_bn, monkeypatch):
     import d2tl.model
     from d2tl.model import ModelConfig, build_model
 
-    monkeypatch.setattr(d2tl.model, "build_backbone", _stub_backbone)
+    monkeypatch.setattr(d2tl.model, "build_backbone", stub_backbone)
     model, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi", frozen_bn=frozen_bn))
     bn = next(layer for layer in model.get_layer("backbone_le").layers
               if isinstance(layer, keras.layers.BatchNormalization))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_tiny_cases
+from conftest import stub_backbone, write_tiny_cases
 from d2tl import sections
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras on NumPy 2, thousands per step
@@ -45,19 +45,9 @@ def script(name: str):
     return importlib.import_module(f"experiments.{name}")
 
 
-def stub_backbone(input_size, weights, name):
-    """A tiny CNN in InceptionV3's place (8-D pooled feature instead of 2048-D)."""
-    import keras
-
-    inputs = keras.Input((input_size, input_size, 3))
-    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(8)(x), name=name)
-
-
 # --- real InceptionV3 (first in the file: the stand-in below stays in place until the module ends)
 
+@pytest.mark.slow
 def test_parameter_counts_of_the_real_model(tiny, tmp_path):
     """The paper's 'about 5x' against the described model (two InceptionV3s, no top)."""
     ctx = sections.Context(tiny, "tiny", tmp_path, log=lambda line: None, settings=TINY)
@@ -66,6 +56,7 @@ def test_parameter_counts_of_the_real_model(tiny, tmp_path):
     assert counts["full"]["trainable"] / counts["semi"]["trainable"] == pytest.approx(11.37, abs=0.01)
 
 
+@pytest.mark.slow
 def test_a_section_with_the_real_inception(tiny, tmp_path):
     """random_init with the real InceptionV3 (dual-mode, full-tune, 75 px), 1 epoch."""
     ctx = sections.Context(tiny, "tiny", tmp_path / "real", log=lambda line: None, settings=TINY)
@@ -112,7 +103,8 @@ def trained(stub, tiny, tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(d2tl.train, "train_run", counting)
-        ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY)
+        external = write_tiny_cases(tmp_path_factory.mktemp("tiny-external"), n=6, seed=5)
+        ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY, external=external)
         results = {name: script(name).run(ctx) for name in sections.ORDER}
     return {"ctx": ctx, "out": out, "results": results, "calls": calls, "cases": tiny}
 
@@ -134,6 +126,44 @@ def test_each_script_writes_table_figure_and_provenance(trained, name):
     assert {"accuracy", "sensitivity", "specificity", "hash", "weights_source"} <= set(result.table.columns)
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["comparison"] and summary["preset"] == "tiny"
+
+
+def test_every_configuration_is_scored_on_the_external_set(trained):
+    for name, result in trained["results"].items():
+        table = result.table
+        assert (table["ext_n"] == 6).all(), name
+        assert table["ext_auc_low"].le(table["ext_auc"]).all() and table["ext_auc"].le(table["ext_auc_high"]).all()
+        assert table["test_prediction_sd"].notna().all()
+        md = (trained["out"] / name / f"{name}.md").read_text()
+        assert "external AUC (95% CI)" in md
+    ctx = trained["ctx"]
+    stored = list((ctx.directory(ctx.base()) / "external").glob("*.json"))
+    assert len(stored) == 1  # scored once, reused by every section that shows the default configuration
+
+
+def test_tuning_runs_both_frozen_bn_readings_and_is_void_without_pretrained_weights(trained):
+    result = trained["results"]["tuning"]
+    assert list(result.table["frozen_bn"].fillna("-")) == ["-", "inference", "keras2"]
+    assert result.extra["semi_comparison_void"] is True
+    assert any("comparison is void" in note for note in result.notes)
+
+
+def test_external_synthetic_set_follows_the_cases_generator(tmp_path):
+    from d2tl.data.synthetic import SynthConfig, write_dataset
+
+    cases = write_dataset(SynthConfig(n_cases=2, scale=0.05, difficulty=0.3), tmp_path / "set")
+    lines = []
+    made = sections.resolve_external(None, cases, {"external_synthetic": {"cases": 3, "seed": 7}}, lines.append)
+    assert made == tmp_path / "set-external" / "cases.csv" and made.is_file()
+    meta = json.loads((made.parent / "dataset.json").read_text())["config"]
+    assert meta["seed"] == 7 and meta["n_cases"] == 3 and meta["difficulty"] == 0.3 and meta["scale"] == 0.05
+    assert sections.resolve_external(None, cases, {"external_synthetic": {"cases": 3, "seed": 7}}) == made  # reused
+    from d2tl.errors import D2TLError
+
+    with pytest.raises(D2TLError, match="another data set"):
+        sections.resolve_external(None, cases, {"external_synthetic": {"cases": 4, "seed": 7}})
+    assert sections.resolve_external("none", cases, {"external_synthetic": {"cases": 3, "seed": 7}}) is None
+    assert sections.resolve_external(None, cases, {}) is None
 
 
 def test_shared_configuration_is_trained_once(trained):
@@ -177,7 +207,9 @@ def test_box_shift_p_values_are_welch_and_mann_whitney(trained):
     assert list(tests["comparison"]) == ["10 px vs 20 px", "40 px vs 20 px"]
     assert (tests["n_a"] == TINY["shift_repeats"]).all() and (tests["n_b"] == TINY["shift_repeats"]).all()
     assert "Welch" in result.extra["test_used"] and "Mann-Whitney" in result.extra["test_used"]
-    assert set(result.table.query("shift == 20")["shift_seed"]) == {0, 1}
+    assert set(result.table.query("shift == 20")["shift_seed"]) == {2001, 2002}
+    seeds = [p.config.train.seed for p in sections.plan("box_shift", trained["ctx"])]
+    assert len(seeds) == len(set(seeds))  # every (shift, repeat) trains with its own seeds
 
 
 def test_random_init_reports_learning_statistics(trained):
@@ -189,6 +221,7 @@ def test_random_init_reports_learning_statistics(trained):
     assert any("void" in n for n in result.notes)  # both arms are random initialisation here
 
 
+@pytest.mark.slow
 def test_run_all_writes_the_summary(stub, tiny, tmp_path):
     run_all = script("run_all")
     out = tmp_path / "all"

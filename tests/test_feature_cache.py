@@ -62,6 +62,7 @@ def _model_and_inputs(n=2):  # 2 = the test set's size: no new trace of predict
     return model, {k: rng.random((n, s, s, 1), dtype=np.float32) for k in model.input}
 
 
+@pytest.mark.slow
 def test_backbone_features_are_the_models_own(real):
     model, x = _model_and_inputs()
     features = feature_cache.backbone_features(model, x)
@@ -76,6 +77,7 @@ def test_backbone_features_are_the_models_own(real):
     assert not np.allclose(features["le_cc"], features["le_mlo"])  # each view its own image
 
 
+@pytest.mark.slow
 def test_head_is_the_full_models_head(real):
     model, x = _model_and_inputs()
     head = feature_cache.head_model(CONFIG.model)

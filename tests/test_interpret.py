@@ -231,6 +231,7 @@ def test_gradcam_model_follows_the_other_architectures(architecture, monkeypatch
     assert all(maps[k].shape == (2, 75, 75) for k in IMAGES)
 
 
+@pytest.mark.slow
 def test_real_inceptionv3_gradcam_at_75_px():
     """The one test with real InceptionV3s (random weights): the split reproduces the model."""
     from d2tl.model import ModelConfig, build_model

@@ -36,6 +36,7 @@ def test_dual_mode_parameter_counts_full_and_semi():
     assert parameter_counts(semi)["total"] == counts["total"]
 
 
+@pytest.mark.slow
 def test_views_share_a_backbone_and_modes_do_not():
     model, _ = build_model(ModelConfig(input_size=75, weights="random"))
     le = model.get_layer("backbone_le")
@@ -48,6 +49,7 @@ def test_views_share_a_backbone_and_modes_do_not():
     assert model.predict(x, verbose=0).shape == (1, 2)
 
 
+@pytest.mark.slow
 def test_weights_file_is_really_loaded(tmp_path):
     donor = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg", input_shape=(75, 75, 3))
     kernel = _first_conv(donor).kernel

@@ -73,6 +73,9 @@ def test_presets():
     # every box of the quick preset gives the same (smallest) input, so one graph serves them all
     assert {RoiConfig(box=b, input_scale=quick["input_scale"]).input_size for b in BOX_SIZES} == {75}
     assert quick["random_init_epochs"] == quick["epochs"]  # the ImageNet arm is the default configuration
+    assert quick["bn_stats"] == "precise" and paper["bn_stats"] == "moving"
+    smoke = PRESETS["smoke"]
+    assert (smoke["runs"], smoke["epochs"], smoke["alternatives"]) == (1, 2, 1)
 
 
 @pytest.fixture
@@ -92,7 +95,8 @@ def test_shared_configuration_has_one_result_folder(ctx):
     assert set(users) == set(sections.ORDER)  # every section shows the default configuration
     dirs = [ctx.directory(p.trained_config) for name in sections.ORDER for p in sections.plan(name, ctx)]
     quick = PRESETS["quick"]
-    assert len(set(dirs)) == 4 + 3 * quick["shift_repeats"] + 2  # boxes, shifts, simple pooling, semi-tune
+    # boxes, shifts, simple pooling, semi-tune under both frozen-BN readings
+    assert len(set(dirs)) == 4 + 3 * quick["shift_repeats"] + 3
 
 
 def test_random_init_plan_with_and_without_imagenet(ctx, monkeypatch):
@@ -131,7 +135,7 @@ def test_estimate_grows_with_work(ctx):
     one, _ = sections.estimate_seconds([base], counts, forward)
     more, parts = sections.estimate_seconds([base, base.replace(roi={"box": 64})], counts, forward)
     assert more > one > 0 and len(parts["graphs"]) == 1  # the second configuration shares the graph
-    longer, _ = sections.estimate_seconds([base.replace(train={"epochs": 20})], counts, forward)
+    longer, _ = sections.estimate_seconds([base.replace(train={"epochs": base.train.epochs + 10})], counts, forward)
     assert longer > one
     # a training step is 3 forward passes: ten more epochs add 10 x (3 train + 1 val) forward passes
     ten = sections.estimate_seconds([base.replace(train={"epochs": base.train.epochs + 10})], counts, forward)[0]

@@ -14,6 +14,8 @@ from d2tl.train import run_experiment, select_best
 
 from conftest import write_tiny_cases
 
+pytestmark = pytest.mark.slow  # real InceptionV3 training graphs
+
 CONFIG = experiment_config(model={"weights": "random"}, roi={"box": 128, "input_scale": 0.5},
                            augment={"alternatives": 1}, train={"runs": 2, "epochs": 2, "batch_size": 8},
                            preset="test")

@@ -32,10 +32,13 @@ COUPLINGS = ("none", "view", "case")
 class AugmentConfig:
     """Augmentation settings; defaults are the paper's Table 2 with Keras semantics.
 
-    ``coupling`` says which images of a case share one random transform: ``"none"`` (each
-    image its own, as ImageDataGenerator applied per image; our reading of the paper),
-    ``"view"`` (LE and recombined images of one view, which are co-registered) or ``"case"``
-    (all four images).
+    ``coupling`` says which images of a case share one random transform: ``"view"`` (the
+    default: the LE and recombined images of one view, which are co-registered, get the same
+    flip, rotation, shift and zoom, so the pair stays registered, as the paper keeps a view's
+    two boxes coupled in Sec. 4.2), ``"none"`` (each image its own, as ImageDataGenerator
+    applied image by image would give; it breaks the registration of a view's two images) or
+    ``"case"`` (all four images one transform). The choice is part of every configuration
+    (``augment.coupling`` in config.json and provenance).
     """
 
     alternatives: int = AUGMENTATION["alternatives"]
@@ -46,7 +49,7 @@ class AugmentConfig:
     vertical_flip: bool = AUGMENTATION["vertical_flip"]
     fill_mode: str = "nearest"
     include_original: bool = False  # paper: 240 training images x 5 = 1200, originals dropped
-    coupling: str = "none"
+    coupling: str = "view"
 
     def __post_init__(self):
         if isinstance(self.alternatives, bool) or not isinstance(self.alternatives, (int, np.integer)) \
