@@ -313,12 +313,14 @@ def repeat_seed(shift: int, repeat: int) -> int:
 def graph_of(config: ExperimentConfig) -> tuple:
     """What makes a compiled model graph (weights do not)."""
     m = config.model
-    return (m.architecture, m.tuning, m.input_size, m.feature_dropout, m.head_dropout, m.dense_units,
-            config.train.optimizer, config.train.learning_rate, config.train.schedule)
+    return (m.architecture, m.tuning, m.frozen_bn if m.tuning == "semi" else None, m.input_size,
+            m.feature_dropout, m.head_dropout, m.dense_units, config.train.optimizer, config.train.learning_rate,
+            config.train.schedule)
 
 
 def graph_name(config: ExperimentConfig) -> str:
-    return f"{config.model.architecture}/{config.model.tuning}-tune@{config.model.input_size}px"
+    keras2 = " (Keras 2 BN)" if config.model.tuning == "semi" and config.model.frozen_bn == "keras2" else ""
+    return f"{config.model.architecture}/{config.model.tuning}-tune{keras2}@{config.model.input_size}px"
 
 
 # --------------------------------------------------------------------------------- statistics
@@ -830,7 +832,7 @@ def estimate_seconds(configs: list[ExperimentConfig], n_cases: dict, forward: di
             total += graphs[g]
         f = forward[c.model.input_size] * images  # one case, four images
         train, val, test = (n_cases["train"] * c.augment.copies, n_cases["val"] * c.augment.copies, n_cases["test"])
-        if c.model.tuning == "semi" and semi_cached:
+        if c.model.tuning == "semi" and semi_cached and c.model.frozen_bn == "inference":
             per_run = (train + val + test) * f  # features once; the head's epochs are negligible
         else:
             per_epoch = train * f * (TRAIN_FACTOR if c.model.tuning == "full" else 1) + val * f
