@@ -13,6 +13,8 @@ from conftest import CDD_CESM_FIXTURES, coordinate_image
 
 def test_real_cdd_cesm_png_is_read_as_grey():
     path = CDD_CESM_FIXTURES / "subtracted-512px-png" / "P1_L_CM_MLO.png"
+    if not path.is_file():
+        pytest.skip(f"real CDD-CESM fixture {path} not found (../shared is not part of a clone)")
     image = read_image(path)
     assert image.shape == (512, 512) and image.dtype == np.float32
     assert image_size(path) == (512, 512)
