@@ -1,4 +1,5 @@
-"""Scoring a finished configuration's selected model on an independent (external) test set.
+"""The external test set: scoring a finished configuration's selected model on an independent case
+table, and (resolve_external) which table that is for a run.
 
 The paper's protocol tests on 20 cases, whose ROC AUC has a standard error of about 0.1. An
 external set (for the synthetic data: another generator seed, at least 200 cases) scores the
@@ -12,6 +13,8 @@ only when missing.
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +72,46 @@ def score_external(config: ExperimentConfig, directory, external_csv, roi_cache_
         f"{'n/a' if a is None else f'{a:.3f}'}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
         + f", accuracy {result['accuracy']:.3f}, prediction SD {result['prediction_sd']:.3f}")
     return result
+
+
+def resolve_external(option, cases, settings: dict, log=print, make: bool = True) -> Path | None:
+    """The external case table: ``option`` if given ('none': no external set), else the preset's
+    ``external_synthetic`` (cases, seed): a synthetic set made with the same generator settings as a
+    synthetic ``cases`` set but another seed, in ``<cases folder>-external/``, written when missing."""
+    if option:
+        return None if option == "none" else Path(option)
+    spec = settings.get("external_synthetic")
+    meta_file = Path(cases).parent / "dataset.json"
+    if not spec or not meta_file.is_file():
+        return None
+    from .data import synthetic
+
+    try:
+        meta = json.loads(meta_file.read_text())
+    except json.JSONDecodeError:
+        return None
+    if meta.get("generator") != synthetic.GENERATOR:
+        return None
+    config = dict(meta["config"])
+    config.update(n_cases=spec["cases"], seed=spec["seed"])
+    for key in ("size_range", "density_range", "bpe_range"):
+        config[key] = tuple(config[key])
+    config = synthetic.SynthConfig(**config)
+    folder = Path(cases).parent.with_name(Path(cases).parent.name + "-external")
+    target = folder / "cases.csv"
+    existing = folder / "dataset.json"
+    if target.is_file() and existing.is_file():
+        if json.loads(existing.read_text()).get("config") == json.loads(json.dumps(config.to_dict())):
+            return target
+        raise D2TLError(f"{folder} holds another data set than the external set this preset needs "
+                        f"(seed {spec['seed']}, {spec['cases']} cases, the generator settings of {cases}); "
+                        "move it away, or pass --external PATH or --external none")
+    if not make:
+        log(f"external set {target} does not exist yet; the run will write it (synthetic, seed {spec['seed']}, "
+            f"{spec['cases']} cases)")
+        return None
+    log(f"writing the external set: {spec['cases']} synthetic cases, seed {spec['seed']}, to {folder}/")
+    start = time.perf_counter()
+    synthetic.write_dataset(config, folder, workers=min(4, os.cpu_count() or 1))
+    log(f"external set written in {time.perf_counter() - start:.0f} s")
+    return target

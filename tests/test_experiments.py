@@ -150,20 +150,21 @@ def test_tuning_runs_both_frozen_bn_readings_and_is_void_without_pretrained_weig
 
 def test_external_synthetic_set_follows_the_cases_generator(tmp_path):
     from d2tl.data.synthetic import SynthConfig, write_dataset
+    from d2tl.external import resolve_external
 
     cases = write_dataset(SynthConfig(n_cases=2, scale=0.05, difficulty=0.3), tmp_path / "set")
     lines = []
-    made = sections.resolve_external(None, cases, {"external_synthetic": {"cases": 3, "seed": 7}}, lines.append)
+    made = resolve_external(None, cases, {"external_synthetic": {"cases": 3, "seed": 7}}, lines.append)
     assert made == tmp_path / "set-external" / "cases.csv" and made.is_file()
     meta = json.loads((made.parent / "dataset.json").read_text())["config"]
     assert meta["seed"] == 7 and meta["n_cases"] == 3 and meta["difficulty"] == 0.3 and meta["scale"] == 0.05
-    assert sections.resolve_external(None, cases, {"external_synthetic": {"cases": 3, "seed": 7}}) == made  # reused
+    assert resolve_external(None, cases, {"external_synthetic": {"cases": 3, "seed": 7}}) == made  # reused
     from d2tl.errors import D2TLError
 
     with pytest.raises(D2TLError, match="another data set"):
-        sections.resolve_external(None, cases, {"external_synthetic": {"cases": 4, "seed": 7}})
-    assert sections.resolve_external("none", cases, {"external_synthetic": {"cases": 3, "seed": 7}}) is None
-    assert sections.resolve_external(None, cases, {}) is None
+        resolve_external(None, cases, {"external_synthetic": {"cases": 4, "seed": 7}})
+    assert resolve_external("none", cases, {"external_synthetic": {"cases": 3, "seed": 7}}) is None
+    assert resolve_external(None, cases, {}) is None
 
 
 def test_shared_configuration_is_trained_once(trained):
