@@ -21,6 +21,9 @@ test cases or the external set):
 - ``external_synthetic``: every selected model is also scored on 200 synthetic cases of another
   generator seed (written beside the case table when missing), with 95% intervals.
 
+Weights: ``paper`` starts from ``imagenet`` and refuses to run without the file; the reduced
+presets use ``auto`` (ImageNet when available, else random, said in every output).
+
 ``smoke`` is the earlier quick preset (1 run x 2 epochs, 1 augmented alternative), kept to check
 the code path; its models do not learn.
 

@@ -94,7 +94,8 @@ class Context:
 
     def __init__(self, cases=DEFAULT_CASES, preset: str = "quick", out=DEFAULT_OUT, log=print,
                  settings: dict | None = None, replace: bool = False, rois_kept: int = 3,
-                 execution: dict | None = None, external=None, imagenet_md5: str | None = None):
+                 execution: dict | None = None, external=None, imagenet_md5: str | None = None,
+                 split_seeds: int = 1):
         self.cases = Path(cases)
         if not self.cases.is_file():
             hint = " (write the synthetic data set first: python -m d2tl synth)" if str(cases) == DEFAULT_CASES else ""
@@ -117,6 +118,9 @@ class Context:
         self._rois: collections.OrderedDict = collections.OrderedDict()
         self._rois_kept = rois_kept
         self._weights: dict = {}
+        from .split_variance import check_split_seeds
+
+        self.split_seeds = check_split_seeds(split_seeds)  # d2tl.split_variance
         self.imagenet_md5 = imagenet_md5 or IMAGENET_MD5
         self._roi_cache = None
         self.external = Path(external) if external else None
@@ -737,9 +741,15 @@ def section_folder(ctx: Context, section: str) -> Path:
 
 
 def fingerprint(ctx: Context, section: str, plans: list[Planned]) -> str:
-    """Identifies a section report: section, data set and every configuration it shows."""
-    return config_hash({"section": section, "cases_sha256": ctx.dataset["cases_sha256"],
-                        "configs": [p.config.to_dict() for p in plans]})
+    """Identifies a section report: section, data set, every configuration it shows (weights by
+    identity) and the split seeds."""
+    from .train import hashed_config
+
+    key = {"section": section, "cases_sha256": ctx.dataset["cases_sha256"],
+           "configs": [hashed_config(p.config, ctx.weights_identity(p.config.model.weights)) for p in plans]}
+    if ctx.split_seeds > 1:
+        key["split_seeds"] = ctx.split_seeds
+    return config_hash(key)
 
 
 def check_folder(ctx: Context, section: str, plans: list[Planned]) -> str:
@@ -780,6 +790,17 @@ def run_section(section: str, ctx: Context) -> SectionResult:
     rows = pd.DataFrame(rows)
     histories = pd.concat(histories, ignore_index=True)
     comparison, notes, extra, tables = analyse(section, ctx, plans, rows, histories)
+    if ctx.split_seeds > 1:
+        from . import split_variance
+
+        repeats = []
+        for p, seed, copy in split_variance.split_plans(plans, ctx.split_seeds):
+            metrics = ctx.train(copy.config, label=f"{section}: {copy.label}")
+            repeats.append(split_variance.repeat_row(p.label, seed, metrics))
+        tables["split_variance"] = split_variance.split_variance_table(rows, repeats)
+        extra["split_seeds"] = ctx.split_seeds
+        extra["split_variance"] = tables["split_variance"].to_dict(orient="records")
+        notes.append(split_variance.note(tables["split_variance"], ctx.split_seeds))
     prov = report.section_provenance(ctx, section, plans, rows, digest)
     result = SectionResult(section, section_folder(ctx, section), rows, comparison, notes, extra, histories,
                            prov, 0.0, tables=tables)
@@ -880,7 +901,8 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
     s = ctx.settings
     out(f"Plan: preset {ctx.preset} (runs {s['runs']}, epochs {s['epochs']}, input scale {s['input_scale']:.4g}, "
         f"shift repeats {s['shift_repeats']}, random-init epochs {s['random_init_epochs']}, batch {s['batch_size']} "
-        f"cases, {s['alternatives']} augmented alternative(s) per image)")
+        f"cases, {s['alternatives']} augmented alternative(s) per image"
+        + (f"; every configuration on {ctx.split_seeds} split seeds" if ctx.split_seeds > 1 else "") + ")")
     out(f"Data: {ctx.cases} ({ctx.dataset.get('name')}, {len(ctx.table)} cases); trained results in {ctx.store}; "
         f"default weights ({ctx.base().model.weights}) give: {ctx.auto_weights_source()}")
     seen: dict[str, str] = {}
@@ -888,7 +910,12 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
     for section in sections:
         number, figure, title = INFO[section]
         out(f"\nSec. {number} {title} ({figure}) -> {section_folder(ctx, section)}")
-        for p in plan(section, ctx):
+        plans = plan(section, ctx)
+        if ctx.split_seeds > 1:
+            from .split_variance import split_plans
+
+            plans = plans + [copy for _, _, copy in split_plans(plans, ctx.split_seeds)]
+        for p in plans:
             c = p.trained_config
             key = str(ctx.directory(c))
             if p.substitute is not None:
@@ -939,6 +966,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "weights file, or auto (reduced presets only); preset's if omitted (paper: imagenet, "
                         "which it refuses to run without; quick and smoke: auto)")
     parser.add_argument("--imagenet-md5", help="expected MD5 of the ImageNet file (default: Keras's published hash)")
+    parser.add_argument("--split-seeds", type=int, default=1, help="beyond the paper: also train every "
+                        "configuration on split seeds 1..K-1 and report each metric's mean and spread over the K "
+                        "grouped, stratified splits beside the single split (default 1: the paper's one split)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time; train nothing "
                         "(never needs the weights)")
     parser.add_argument("--replace", action="store_true", help="replace a section report made from other "
@@ -967,7 +997,8 @@ def make_context(args, log=None) -> Context:
     if getattr(args, "weights", None):
         settings["weights"] = args.weights
     ctx = Context(args.cases, args.preset, args.out, log=log, replace=args.replace, execution=execution,
-                  external=external, settings=settings, imagenet_md5=getattr(args, "imagenet_md5", None))
+                  external=external, settings=settings, imagenet_md5=getattr(args, "imagenet_md5", None),
+                  split_seeds=getattr(args, "split_seeds", 1))
     from .execution import check_support
 
     check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work
