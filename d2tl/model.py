@@ -72,8 +72,29 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
 
+# For tests only: D2TL_TEST_BACKBONE=stub puts a tiny CNN in InceptionV3's place in every model
+# this process builds, so subprocess tests (shards, kills) can run many model graphs quickly.
+# It is recorded in the run's provenance (execution.test_backbone) and never set by d2tl itself.
+TEST_BACKBONE_ENV = "D2TL_TEST_BACKBONE"
+
+
+def stub_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
+    """A tiny CNN with InceptionV3's inputs (Conv + BatchNormalization, an 8-D pooled feature
+    instead of 2048-D): same heads, training and evaluation; for tests only."""
+    inputs = keras.Input((input_size, input_size, 3))
+    x = layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, layers.Dense(8)(x), name=name)
+
+
 def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
-    """InceptionV3 without its top, global-average pooled to 2048-D."""
+    """InceptionV3 without its top, global-average pooled to 2048-D (or the test stand-in when
+    ``D2TL_TEST_BACKBONE=stub``)."""
+    import os
+
+    if os.environ.get(TEST_BACKBONE_ENV) == "stub":
+        return stub_backbone(input_size, weights, name)
     try:
         return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
                                               input_shape=(input_size, input_size, 3), name=name)

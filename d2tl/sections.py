@@ -118,6 +118,7 @@ class Context:
         self._rois: collections.OrderedDict = collections.OrderedDict()
         self._rois_kept = rois_kept
         self._weights: dict = {}
+        self.progress = None  # a d2tl.shards.Progress, told of every configuration trained
         from .split_variance import check_split_seeds
 
         self.split_seeds = check_split_seeds(split_seeds)  # d2tl.split_variance
@@ -251,6 +252,8 @@ class Context:
         status = "finished earlier" if finished else ("resumed" if resumable else "trained")
         self.records[key] = Record(directory, status, seconds,
                                    None if finished else len(getattr(training, "_COMPILED", {})) > graphs, label)
+        if self.progress is not None:
+            self.progress.done(directory.name)
         return metrics
 
     def score_external(self, config: ExperimentConfig) -> dict | None:

@@ -3,6 +3,10 @@
     python experiments/run_all.py --preset quick      # about 15 min on a 2-core CPU (synthetic data)
     python experiments/run_all.py --dry-run           # the plan and an estimated time; trains nothing
     python experiments/run_all.py --preset paper      # the full protocol: a GPU, many hours
+    python experiments/run_all.py --preset paper --plan plan.json     # every configuration, its cost, shard loads
+    python experiments/run_all.py --preset paper --shard 3/8          # train shard 3 of 8 only (no reports)
+    python experiments/run_all.py --preset paper --report-only        # reports from a finished store
+    python experiments/run_shards.py --gpus 0,1,2,3 -- --preset paper # one process per GPU, then the report
 
 Order: Sec. 4.1 box size, 4.2 box shift, 4.3 pooling, 4.4 tuning, 4.4 random initialisation
 (``experiments/<section>.py``), then the conventional baseline of Sec. 4.6 (``d2tl.baseline``, on
@@ -92,7 +96,17 @@ def main(argv=None) -> int:
                         help=f"comma-separated subset of {','.join(sections.ORDER)} (default: all)")
     parser.add_argument("--skip-baseline", action="store_true", help="leave out the conventional baseline (Sec. 4.6)")
     parser.add_argument("--skip-interpretation", action="store_true", help="leave out the interpretation (Sec. 4.5)")
+    g = parser.add_argument_group("spreading the protocol over processes (d2tl/shards.py, docs/cluster.md)")
+    g.add_argument("--plan", metavar="PATH", help="with --shard: read the configurations' costs from this plan "
+                   "file; alone: measure forward times, write every configuration (hash, sections, cost) and "
+                   "the shard loads for 1, 8 and 32 shards to PATH, and train nothing")
+    g.add_argument("--shard", metavar="I/N", help="train only shard I of N (0-based; balanced by cost, the same "
+                   "assignment in every process) and write no reports")
+    g.add_argument("--report-only", action="store_true", help="build every report and SUMMARY.md from a finished "
+                   "store; refuses, listing them, if configurations are missing")
     args = parser.parse_args(argv)
+    if args.shard and (args.report_only or args.dry_run):
+        parser.error("--shard trains a share of the plan: it does not go with --report-only or --dry-run")
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in sections.ORDER]
     if unknown:
@@ -113,6 +127,26 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
     start = time.perf_counter()
     load = {"start": _load()}
     ctx = ctx or sections.make_context(args, log=log)
+    from d2tl import shards
+
+    if getattr(args, "shard", None):
+        which = shards.parse_shard(args.shard)
+        costs = shards.read_costs(args.plan) if getattr(args, "plan", None) else None
+        shards.run_shard(ctx, chosen, which, costs)
+        ctx.log(f"shard {args.shard} done in {(time.perf_counter() - start) / 60:.1f} min; reports: "
+                "run_all.py --report-only once every shard is done")
+        return 0
+    if getattr(args, "plan", None):
+        forward = sections.measure_forward({e["config"].model.input_size for e in shards.plan_entries(ctx, chosen)},
+                                           log=ctx.log)
+        entries = shards.plan_entries(ctx, chosen, forward)
+        plan = shards.write_plan(args.plan, ctx, chosen, entries, measured=True)
+        ctx.log(f"plan: {len(entries)} configurations, {plan['total_cost'] / 3600:.1f} h in one process here; "
+                + ", ".join(f"{n} shards: {v['wall'] / 3600:.1f} h" for n, v in plan["shards"].items())
+                + f" -> {args.plan}")
+        return 0
+    if getattr(args, "report_only", False):
+        shards.refuse_missing(ctx, chosen)
     if args.dry_run:
         extra = {}
         if not args.skip_baseline:
@@ -123,6 +157,8 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
         sections.print_plan(ctx, chosen, extra_seconds=extra)
         return 0
     results, timings = [], {}
+    if ctx.progress is None:
+        ctx.progress = shards.Progress(shards.plan_entries(ctx, chosen), ctx.log)
     for name in chosen:
         t = time.perf_counter()
         results.append(_section_module(name).run(ctx).summary())

@@ -64,12 +64,8 @@ def tiny_cases(tmp_path) -> Path:
 
 
 def stub_backbone(input_size, weights, name):
-    """A tiny CNN in InceptionV3's place (Conv + BatchNormalization, 8-D pooled feature instead of
-    2048-D): same inputs, heads and training, for tests that need many model graphs."""
-    import keras
+    """The documented test stand-in for InceptionV3 (d2tl.model.stub_backbone; in subprocesses:
+    D2TL_TEST_BACKBONE=stub): same inputs, heads and training, for tests that need many graphs."""
+    from d2tl.model import stub_backbone as stub
 
-    inputs = keras.Input((input_size, input_size, 3))
-    x = keras.layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(8)(x), name=name)
+    return stub(input_size, weights, name)
