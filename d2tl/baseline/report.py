@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..evaluate import auc_method
 from ..paper import REPORTED
 from .classify import CONTROL, SHORT_TITLES, TITLES
 from .external import SCORED, best_baseline, control_row
@@ -128,7 +129,8 @@ def markdown_table(table: pd.DataFrame, prov: dict, oracle_lines: list[str] | No
              f"{prov['split']['source']} (sha256 {prov['split']['sha256']}), preset {prov['preset']}"
              + ("" if prov["paper_run"] else " -- reduced preset, not comparable with the paper") + ".",
              f"Features: {prov['n_features']['full']} (texture of the four images + shape of the two masks); "
-             f"masks: {masks}. Intervals: 95% (Wilson; AUC: case bootstrap).", "",
+             f"masks: {masks}. Intervals: 95% (exact Clopper-Pearson; AUC: "
+             f"{auc_method()}).", "",
              f"## Test set ({test_n} cases), {default} masks", "",
              "| method | source | features | chosen on validation | val acc | test acc | sens | spec | AUC | "
              "TN FP FN TP | reported acc / sens / spec |",
