@@ -21,6 +21,12 @@ def auc_method(n_resamples: int = AUC_RESAMPLES, seed: int = AUC_SEED) -> str:
     return f"percentile bootstrap, stratified by class, {n_resamples} resamples, seed {seed}"
 
 
+def interval_note(confidence: float = 0.95) -> str:
+    """The sentence that says how every table's intervals are made."""
+    return (f"Intervals ({100 * confidence:g}%, in brackets and columns <metric>_low/_high): {PROPORTION_METHOD} "
+            f"for accuracy, sensitivity and specificity (scipy binomtest); AUC: {auc_method()}.")
+
+
 def binary_metrics(y_true, p_malignant, threshold: float = DECISION_THRESHOLD) -> dict:
     """Metrics of malignancy probabilities against labels (1 = malignant).
 

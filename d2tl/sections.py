@@ -66,6 +66,10 @@ METRICS = ("accuracy", "sensitivity", "specificity", "auc")
 # Preset keys passed to every configuration's TrainConfig when present (else TrainConfig's defaults).
 SPREAD_FLOOR = 0.01  # SD of p_malignant across test cases below which outputs count as constant
 TRAIN_SETTINGS = ("learning_rate", "schedule", "optimizer", "bn_stats", "bn_samples")
+TRAIN_ACCURACY_LEVEL = 0.9  # Sec. 4.4: the epoch at which training accuracy reaches 90%
+CENSORED_NOTE = ("First epoch with 90% training accuracy: a run that never reaches it is censored at its last "
+                 "epoch, not dropped; the median is Kaplan-Meier's (statsmodels SurvfuncRight), '> E' when fewer "
+                 "than half the runs are known to reach it within E epochs (d2tl.censored).")
 
 
 def _stderr(line: str) -> None:
@@ -405,6 +409,7 @@ def config_row(planned: Planned, metrics: dict, directory: Path, record: Record 
            "box": c.roi.box, "input_px": c.roi.input_size, "shift": c.roi.shift, "shift_seed": c.shift_seed,
            "runs": runs, "epochs": epochs,
            **{m: t.get(m) for m in METRICS},
+           **test_intervals(t["confusion_matrix"], directory),
            **{k: t["confusion_matrix"][k] for k in ("tn", "fp", "fn", "tp")},
            "selected_run": metrics["selected"]["run"], "selected_epoch": metrics["selected"]["epoch"],
            "val_accuracy": metrics["selected"]["val_accuracy"],
@@ -436,6 +441,16 @@ def external_columns(external: dict | None) -> dict:
     return {"ext_n": external["n"], "ext_auc": external["auc"], "ext_auc_low": ci[0], "ext_auc_high": ci[1],
             "ext_accuracy": external["accuracy"], "ext_sensitivity": external["sensitivity"],
             "ext_specificity": external["specificity"], "ext_prediction_sd": external["prediction_sd"]}
+
+
+def test_intervals(confusion: dict, directory: Path) -> dict:
+    """95% intervals of a row's test metrics (d2tl.evaluate.interval_columns: exact for the
+    proportions, bootstrap for the AUC from the folder's predictions.csv)."""
+    from .evaluate import interval_columns
+    from .section_tests import read_predictions
+
+    p = read_predictions(directory)
+    return interval_columns(confusion, *((None, None) if p is None else (p["y"], p["p_malignant"])))
 
 
 def _prediction_sd(directory: Path) -> float | None:
@@ -476,7 +491,8 @@ class SectionResult:
                 "dataset": self.provenance.get("dataset"), "configurations": learning_rows(self.table)}
 
 
-LEARNING_COLUMNS = ("label", "accuracy", "sensitivity", "specificity", "auc", "test_prediction_sd", "ext_auc",
+LEARNING_COLUMNS = ("label", "accuracy", "sensitivity", "specificity", "auc",
+                    *(f"{m}_{end}" for m in METRICS for end in ("low", "high")), "test_prediction_sd", "ext_auc",
                     "ext_auc_low", "ext_auc_high", "ext_accuracy", "ext_sensitivity", "ext_specificity",
                     "ext_prediction_sd")
 
@@ -493,9 +509,17 @@ def pct(value, digits: int = 0) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
+def with_interval(row, metric: str) -> str:
+    """A test metric as a percentage, with its 95% interval when the row has one."""
+    low, high = row.get(f"{metric}_low"), row.get(f"{metric}_high")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return pct(row.get(metric))
+    return f"{pct(row.get(metric))} ({pct(low)}-{pct(high)})"
+
+
 def triple(row) -> str:
-    """``acc / sens / spec`` as percentages."""
-    return " / ".join(pct(row.get(m)) for m in ("accuracy", "sensitivity", "specificity"))
+    """``acc / sens / spec`` as percentages, each with its 95% interval where the row has one."""
+    return " / ".join(with_interval(row, m) for m in ("accuracy", "sensitivity", "specificity"))
 
 
 def pvalue(p) -> str:
@@ -510,6 +534,10 @@ def _seconds(value) -> str:
 
 def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame, histories: pd.DataFrame):
     """(comparison rows, notes, extra numbers, extra tables) of one section."""
+    from . import section_tests
+    from .censored import level_summary
+    from .evaluate import interval_note
+
     comparison, notes, extra, tables = [], [], {}, {}
     by = lambda label: rows.loc[rows["label"] == label].iloc[0]  # noqa: E731
     one_class = rows.loc[(rows["tp"] + rows["fp"] == 0) | (rows["tn"] + rows["fn"] == 0), "label"].tolist()
@@ -655,18 +683,16 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
         for p in plans:
             r = by(p.label)
             h = histories.loc[histories["label"] == p.label]
-            per_run = []
-            for run, hr in h.groupby("run"):
-                per_run.append({"run": int(run), "epoch_90": first_epoch_reaching(hr, 0.9, "accuracy"),
-                                "last10_train": last_epochs_mean(hr, "accuracy"),
-                                "last10_val": last_epochs_mean(hr, "val_accuracy")})
-            per_run = pd.DataFrame(per_run)
-            reached = per_run["epoch_90"].dropna()
+            per_run = pd.DataFrame([{"run": int(run), "last10_train": last_epochs_mean(hr, "accuracy"),
+                                     "last10_val": last_epochs_mean(hr, "val_accuracy")}
+                                    for run, hr in h.groupby("run")])
+            level = level_summary(h, TRAIN_ACCURACY_LEVEL)  # censored runs kept (d2tl.censored)
             stats_rows.append({"label": p.label, "initialisation": p.columns["initialisation"],
                                "weights_source": r["weights_source"], "epochs": int(r["epochs"]),
-                               "runs": int(r["runs"]), "runs_reaching_90": int(len(reached)),
-                               "epoch_90_median": float(reached.median()) if len(reached) else None,
-                               "epoch_90_per_run": per_run["epoch_90"].tolist(),
+                               "runs": int(r["runs"]), "runs_reaching_90": level["runs_reaching"],
+                               "epoch_90_median": level["median"], "epoch_90_median_text": level["median_text"],
+                               "epoch_90_censored_at": level["censored_at"],
+                               "epoch_90_per_run": level["per_run"],
                                "last10_train_accuracy": float(per_run["last10_train"].mean()),
                                "last10_val_accuracy": float(per_run["last10_val"].mean()),
                                "last_n_epochs": int(min(10, r["epochs"]))})
@@ -676,10 +702,10 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
         rep = REPORTED["random_init"]
         for s in stats_rows:
             key = s["initialisation"]
-            e90 = "not reached" if s["epoch_90_median"] is None else f"epoch {s['epoch_90_median']:.0f}"
-            comparison.append({"quantity": f"{key}: first epoch with 90% training accuracy",
+            comparison.append({"quantity": f"{key}: first epoch with 90% training accuracy (Kaplan-Meier median)",
                                "paper": f"epoch ~{rep['epoch_90pct_train_acc'][key]}",
-                               "ours": f"{e90} (of {s['epochs']}; {s['runs_reaching_90']}/{s['runs']} runs reach it)"})
+                               "ours": f"{s['epoch_90_median_text']} (of {s['epochs']}; {s['runs_reaching_90']}/"
+                                       f"{s['runs']} runs reach it)"})
             pt, pv = rep["last10_train_val_acc"][key]
             comparison.append({"quantity": f"{key}: mean train / val accuracy, last {s['last_n_epochs']} epochs",
                                "paper": f"{pct(pt, 2)} / {pct(pv, 2)} (last 10 of 200)",
@@ -691,6 +717,13 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
                 notes.append(f"{p.label}: {p.note}.")
         notes.append("Training accuracy is Keras's running accuracy over each epoch's augmented training set "
                      "(dropout active); validation accuracy is on the augmented validation set.")
+        notes.append(CENSORED_NOTE)
+    paired = section_tests.section_table(section, rows, ctx.store)
+    if len(paired):
+        tables["paired_tests"] = paired
+        extra["paired_tests"] = section_tests.records(paired)
+        notes += section_tests.notes(paired)
+    notes.append(interval_note())
     return comparison, notes, extra, tables
 
 

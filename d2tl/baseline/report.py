@@ -60,6 +60,7 @@ def metrics_table(entries: list[dict], d2tl: dict | None, default_masks: str,
         label = "D2TL" if d2tl["split_verified"] else "D2TL (split not verified)"
         rows.append({"method": label, "description": f"D2TL, our run ({d2tl['configuration']}; {d2tl['path']})",
                      "source": "ours", "role": "d2tl", **{m: d2tl[m] for m in METRICS}, "auc": d2tl["auc"],
+                     **d2tl.get("intervals", {}),
                      **{f"reported_{m}": d2tl_reported[m] for m in METRICS}})
     rows += [ours(e) for e in entries if e["masks"] != default_masks]
     rows.append({"method": "D2TL (paper)", "description": "D2TL as reported (box 256, Fig. 7)", "source": "paper",
