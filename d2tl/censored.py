@@ -43,3 +43,10 @@ def level_summary(history: pd.DataFrame, level: float, column: str = "accuracy")
             "median": median, "censored_at": horizon,
             "median_text": f"epoch {median:.0f}" if median is not None else f"> {horizon}",
             "per_run": [int(e) if r else None for e, r in zip(per_run["epoch"], per_run["reached"])]}
+
+
+def censored_note(level: float) -> str:
+    """The sentence that says how the epoch to ``level`` is summarised."""
+    return (f"First epoch with {100 * level:g}% training accuracy: a run that never reaches it is censored at its "
+            "last epoch, not dropped; the median is Kaplan-Meier's (statsmodels SurvfuncRight), '> E' when fewer "
+            "than half the runs are known to reach it within E epochs (d2tl.censored).")

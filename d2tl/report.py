@@ -447,12 +447,19 @@ def baseline_markdown(baseline: dict) -> list:
         reported = " / ".join(_pct(r.get(f"reported_{m}")) if r.get(f"reported_{m}") is not None
                               and not pd.isna(r.get(f"reported_{m}")) else "-" for m in
                               ("accuracy", "sensitivity", "specificity"))
-        ours = " / ".join(_pct(r.get(m)) if r.get(m) is not None and not pd.isna(r.get(m)) else "-"
+        ours = " / ".join(_with_interval(r, m) if r.get(m) is not None and not pd.isna(r.get(m)) else "-"
                           for m in ("accuracy", "sensitivity", "specificity"))
         lines.append(f"| {r['method']} | {reported} | {ours} |")
     lines += ["", "- Paper: GLM-LASSO, SVM and random forest all below D2TL, specificity 60%; the cited works' "
               "numbers are on their own data.",
               f"- Baseline preset {baseline.get('preset')}; details: `{baseline.get('folder')}/`.", ""]
+    paired = baseline.get("paired_tests")
+    if paired:
+        from . import section_tests
+
+        table = pd.DataFrame(paired)
+        lines += ["Paired tests, D2TL vs each classifier on the same test cases (Holm-adjusted p in brackets):", "",
+                  *section_tests.markdown(table), *[f"- {n}" for n in section_tests.notes(table)], ""]
     return lines
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .evaluate import AUC_RESAMPLES, AUC_SEED
+from .evaluate import AUC_RESAMPLES, AUC_SEED, interval_columns
 from .paired import ALPHA, compare, holm, indistinguishable
 
 BETTER, SIMILAR = "better", "similar"  # what the paper claims of A against B
@@ -52,6 +52,13 @@ def read_predictions(directory) -> pd.DataFrame | None:
         return None
     p = pd.read_csv(path, dtype={"id": str})
     return p.assign(y=(p["label"] == "malignant").astype(int), call=(p["predicted"] == "malignant").astype(int))
+
+
+def row_intervals(confusion: dict, directory) -> dict:
+    """95% intervals of a section row's test metrics (:func:`d2tl.evaluate.interval_columns`:
+    exact for the proportions, bootstrap for the AUC from the folder's ``predictions.csv``)."""
+    p = read_predictions(directory)
+    return interval_columns(confusion, *((None, None) if p is None else (p["y"], p["p_malignant"])))
 
 
 def paired_row(a_name: str, b_name: str, claim: str, a: pd.DataFrame | None, b: pd.DataFrame | None,

@@ -67,9 +67,6 @@ METRICS = ("accuracy", "sensitivity", "specificity", "auc")
 SPREAD_FLOOR = 0.01  # SD of p_malignant across test cases below which outputs count as constant
 TRAIN_SETTINGS = ("learning_rate", "schedule", "optimizer", "bn_stats", "bn_samples")
 TRAIN_ACCURACY_LEVEL = 0.9  # Sec. 4.4: the epoch at which training accuracy reaches 90%
-CENSORED_NOTE = ("First epoch with 90% training accuracy: a run that never reaches it is censored at its last "
-                 "epoch, not dropped; the median is Kaplan-Meier's (statsmodels SurvfuncRight), '> E' when fewer "
-                 "than half the runs are known to reach it within E epochs (d2tl.censored).")
 
 
 def _stderr(line: str) -> None:
@@ -397,6 +394,8 @@ def config_row(planned: Planned, metrics: dict, directory: Path, record: Record 
                label: str = "", external: dict | None = None) -> dict:
     """One table row: what the configuration is, its selected model's test metrics, per-run
     spread, timing and provenance."""
+    from .section_tests import row_intervals
+
     c = planned.config
     t = metrics["selected"]["test"]
     history = read_history(directory)
@@ -409,7 +408,7 @@ def config_row(planned: Planned, metrics: dict, directory: Path, record: Record 
            "box": c.roi.box, "input_px": c.roi.input_size, "shift": c.roi.shift, "shift_seed": c.shift_seed,
            "runs": runs, "epochs": epochs,
            **{m: t.get(m) for m in METRICS},
-           **test_intervals(t["confusion_matrix"], directory),
+           **row_intervals(t["confusion_matrix"], directory),
            **{k: t["confusion_matrix"][k] for k in ("tn", "fp", "fn", "tp")},
            "selected_run": metrics["selected"]["run"], "selected_epoch": metrics["selected"]["epoch"],
            "val_accuracy": metrics["selected"]["val_accuracy"],
@@ -441,16 +440,6 @@ def external_columns(external: dict | None) -> dict:
     return {"ext_n": external["n"], "ext_auc": external["auc"], "ext_auc_low": ci[0], "ext_auc_high": ci[1],
             "ext_accuracy": external["accuracy"], "ext_sensitivity": external["sensitivity"],
             "ext_specificity": external["specificity"], "ext_prediction_sd": external["prediction_sd"]}
-
-
-def test_intervals(confusion: dict, directory: Path) -> dict:
-    """95% intervals of a row's test metrics (d2tl.evaluate.interval_columns: exact for the
-    proportions, bootstrap for the AUC from the folder's predictions.csv)."""
-    from .evaluate import interval_columns
-    from .section_tests import read_predictions
-
-    p = read_predictions(directory)
-    return interval_columns(confusion, *((None, None) if p is None else (p["y"], p["p_malignant"])))
 
 
 def _prediction_sd(directory: Path) -> float | None:
@@ -535,7 +524,7 @@ def _seconds(value) -> str:
 def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame, histories: pd.DataFrame):
     """(comparison rows, notes, extra numbers, extra tables) of one section."""
     from . import section_tests
-    from .censored import level_summary
+    from .censored import censored_note, level_summary
     from .evaluate import interval_note
 
     comparison, notes, extra, tables = [], [], {}, {}
@@ -717,7 +706,7 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
                 notes.append(f"{p.label}: {p.note}.")
         notes.append("Training accuracy is Keras's running accuracy over each epoch's augmented training set "
                      "(dropout active); validation accuracy is on the augmented validation set.")
-        notes.append(CENSORED_NOTE)
+        notes.append(censored_note(TRAIN_ACCURACY_LEVEL))
     paired = section_tests.section_table(section, rows, ctx.store)
     if len(paired):
         tables["paired_tests"] = paired

@@ -144,3 +144,30 @@ def test_censored_median_on_a_crafted_history():
     assert s["median"] == 7 and s["median_text"] == "epoch 7"
     slow = censored.level_summary(h[h["run"].isin([0, 3])], 0.9)  # 1 of 2 reach it: S never below 1/2
     assert slow["median"] is None and slow["median_text"] == "> 10" and slow["runs_reaching"] == 1
+
+
+def test_summary_shows_intervals_and_paired_tests(tmp_path):
+    from d2tl.presets import PRESETS
+    from d2tl.report import write_summary
+
+    y = np.r_[np.ones(10, int), np.zeros(10, int)]
+    a, b = np.where(y == 1, 0.8, 0.2), np.r_[np.full(9, 0.8), 0.3, np.full(9, 0.2), 0.7]
+    table = section_tests.finish([{"comparison": "dual-mode (D2TL) vs simple pooling", "a": "dual-mode (D2TL)",
+                                   "b": "simple pooling", "claim": section_tests.BETTER, "note": "",
+                                   **paired.compare(y, a, b)}])
+    m = evaluate.binary_metrics(y, b)
+    config = {"label": "simple pooling", **{k: m[k] for k in evaluate.METRICS},
+              **evaluate.interval_columns(m["confusion_matrix"], y, b)}
+    section = {"section": "pooling", "paper_section": "4.3", "figure": "Fig. 9", "title": "Dual-mode vs simple pooling",
+               "comparison": [], "notes": section_tests.notes(table), "folder": "results/pooling", "figures": [],
+               "weights_sources": ["random"], "preset": "quick", "configurations": [config],
+               "extra": {"paired_tests": section_tests.records(table)}}
+    baseline = {"preset": "quick", "folder": "results/baseline", "paired_tests": section_tests.records(table),
+                "rows": [{"method": "GLM-LASSO", **config}]}
+    text = write_summary(tmp_path / "SUMMARY.md", preset="quick", settings=PRESETS["quick"], dataset={},
+                         sections=[section], baseline=baseline, interpretation=None, wall_seconds=1.0, load={})
+    assert "| simple pooling | 90% (68%-99%) / 90% (55%-100%) / 90% (55%-100%) |" in text  # exact 18/20, 9/10
+    assert f"{m['auc']:.3f} ({config['auc_low']:.3f}-{config['auc_high']:.3f})" in text
+    assert text.count("| dual-mode (D2TL) vs simple pooling | 100% / 90% | 2 / 0 | 0.500 (0.500) |") == 2
+    assert "cannot be told apart from chance on these 20 test cases" in text
+    assert "| GLM-LASSO | - / - / - | 90% (68%-99%)" in text
