@@ -132,8 +132,9 @@ def notes(table: pd.DataFrame) -> list[str]:
            f"{int(table['n'].max()) if table['n'].notna().any() else 0} test cases "
            "(statsmodels mcnemar(exact=True)), and the AUC difference with a 95% paired percentile bootstrap "
            f"interval (cases resampled jointly, stratified by class, {int(first['resamples'])} resamples, seed "
-           f"{int(first['seed'])}). {len(table)} tests in this table: mcnemar_p_holm is Holm-adjusted over them "
-           f"(statsmodels multipletests); read a p-value below {ALPHA:g} against its adjusted value."]
+           f"{int(first['seed'])}). {len(table)} test{'s' if len(table) > 1 else ''} in this table: "
+           "mcnemar_p_holm is Holm-adjusted over them (statsmodels multipletests); read a p-value below "
+           f"{ALPHA:g} against its adjusted value."]
     for _, r in table.iterrows():
         evidence = f"McNemar p = {_p(r['mcnemar_p'])} (Holm {_p(r['mcnemar_p_holm'])}), {_difference(r)}"
         if r["note"]:
@@ -172,4 +173,4 @@ def markdown(table: pd.DataFrame) -> list[str]:
 
 def records(table: pd.DataFrame) -> list[dict]:
     """JSON-ready rows (NaN as None) for summary.json and SUMMARY.md."""
-    return json.loads(table.to_json(orient="records"))
+    return json.loads(table.to_json(orient="records", double_precision=15))

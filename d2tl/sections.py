@@ -489,7 +489,7 @@ LEARNING_COLUMNS = ("label", "accuracy", "sensitivity", "specificity", "auc",
 def learning_rows(table: pd.DataFrame) -> list:
     """Per configuration: test and external-set metrics (for SUMMARY.md)."""
     keep = [c for c in LEARNING_COLUMNS if c in table]
-    return json.loads(table[keep].to_json(orient="records"))
+    return json.loads(table[keep].to_json(orient="records", double_precision=15))  # as in the CSV
 
 
 def pct(value, digits: int = 0) -> str:
