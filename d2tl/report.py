@@ -5,8 +5,12 @@ A section folder ``OUT/<section>/`` holds:
 
 =========================  ==================================================================
 ``<section>.csv``          one row per training configuration: settings, the selected model's
-                           test accuracy, sensitivity, specificity, AUC and confusion counts,
-                           per-run spread, timing, weights source, result hash, how obtained
+                           test accuracy, sensitivity, specificity, AUC with 95% intervals
+                           (``<metric>_low``/``_high``) and confusion counts, per-run spread,
+                           timing, weights source, result hash, how obtained
+``paired_tests.csv``       the paper's comparisons on the same test cases: exact McNemar p
+                           (raw and Holm-adjusted), AUC difference with a paired bootstrap
+                           interval (:mod:`d2tl.section_tests`)
 ``<section>.md``           the paper's numbers beside ours, notes, and the table above
 ``history.csv``            every epoch of every run of every configuration (learning curves)
 ``<name>.csv``             section extras: shift summary and p-values, parameter counts,
