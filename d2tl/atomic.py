@@ -38,3 +38,9 @@ def write_text(path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)
+
+
+def write_csv(path, table) -> None:
+    """Write a pandas table to ``path`` atomically (no index column)."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)

@@ -79,6 +79,9 @@ class ExperimentConfig:
     preset: str = "paper"
 
     def __post_init__(self):
+        from .weights import check_allowed
+
+        check_allowed(self.model.weights, self.preset)
         if self.model.input_size != self.roi.input_size:
             raise D2TLError(f"model input {self.model.input_size} px != ROI input {self.roi.input_size} px; "
                             "build configurations with experiment_config()")
@@ -112,3 +115,27 @@ def experiment_config(*, model: dict | None = None, roi: dict | None = None, aug
     model_config = ModelConfig(**{**(model or {}), "input_size": roi_config.input_size})
     return ExperimentConfig(model=model_config, roi=roi_config, augment=augment_config,
                             train=TrainConfig(**(train or {})), **top)
+
+
+# Preset keys passed to TrainConfig when present (else TrainConfig's defaults).
+TRAIN_SETTINGS = ("learning_rate", "schedule", "optimizer", "bn_stats", "bn_samples")
+
+
+def preset_base(settings: dict, preset: str, execution: dict | None = None) -> ExperimentConfig:
+    """The paper's default configuration under a preset's ``settings`` (:mod:`d2tl.presets`):
+    dual-mode, full-tune, the preset's weights (``auto`` when absent), box 256 px, no shift.
+    ``python -m d2tl train`` and every section start from it, so the same preset gives the same
+    configuration hash from either."""
+    from .paper import DEFAULT_BOX
+    from .weights import check_allowed
+
+    s = settings
+    weights = s.get("weights", "auto")
+    check_allowed(weights, preset)
+    return experiment_config(
+        model={"architecture": "dual_mode", "tuning": "full", "weights": weights},
+        roi={"box": DEFAULT_BOX, "shift": 0.0, "input_scale": s["input_scale"]},
+        augment={"alternatives": s["alternatives"]},
+        train={"runs": s["runs"], "epochs": s["epochs"], "batch_size": s["batch_size"],
+               **{k: s[k] for k in TRAIN_SETTINGS if k in s}, **(execution or {})},
+        preset=preset)

@@ -237,7 +237,8 @@ def run_interpretation(model_path=None, cases_csv="data/synthetic/cases.csv", ou
         seconds["control"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    log(f"eq. (1): {rep_config.steps} {rep_config.optimizer} steps, lambda {rep_config.lam:g}, start {rep_config.start}")
+    log(f"eq. (1): {rep_config.steps} {rep_config.optimizer} steps, lambda {rep_config.lam:g} "
+        f"({rep_config.penalty}-space l2), start {rep_config.start}")
     rep = class_representations(model, rep_config, log=log)
     seconds["representation"] = time.perf_counter() - t
 
@@ -304,7 +305,7 @@ def _merge(a, b):
 
 
 def add_experiment_arguments(parser, default_cases: str = "data/synthetic/cases.csv") -> None:
-    from .interpret import OPTIMIZERS, PARAMETRISATIONS, STARTS, RepresentationConfig
+    from .interpret import OPTIMIZERS, PARAMETRISATIONS, PENALTIES, STARTS, RepresentationConfig
 
     d = RepresentationConfig()
     parser.add_argument("--model", help="model.keras (default: the preset's default configuration, found by its "
@@ -322,6 +323,9 @@ def add_experiment_arguments(parser, default_cases: str = "data/synthetic/cases.
                         help="skip the shares of the untrained architecture (the control)")
     g = parser.add_argument_group("eq. (1)")
     g.add_argument("--lam", type=float, default=d.lam, help="lambda on the sum of squared pixels (default %(default)g)")
+    g.add_argument("--penalty", default=d.penalty, choices=PENALTIES,
+                   help="where the l2 norm is taken: network (InceptionV3's [-1, 1] input, mid-grey neutral; "
+                        "default) or pixel (the [0, 1] ROI, black neutral)")
     g.add_argument("--steps", type=int, help="descent steps (preset's if omitted)")
     g.add_argument("--step-size", type=float, default=d.step_size)
     g.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS)
@@ -335,7 +339,8 @@ def run_experiment_args(args) -> dict:
 
     rep = RepresentationConfig(lam=args.lam, steps=args.steps if args.steps is not None else
                                _settings(args.preset)["steps"], step_size=args.step_size, optimizer=args.optimizer,
-                               start=args.start, parametrisation=args.parametrisation, seed=args.seed)
+                               start=args.start, parametrisation=args.parametrisation, seed=args.seed,
+                               penalty=args.penalty)
     if not Path(args.cases).is_file():
         raise D2TLError(f"case table {args.cases} does not exist (python -m d2tl synth writes the synthetic one)")
     return run_interpretation(args.model, args.cases, args.out, args.preset,

@@ -12,9 +12,15 @@ by gradient descent on the input through the trained model (weights fixed, infer
 Our reading of the paper's loose notation: f is the *malignant* softmax score, y = 0 for the
 benign and y = 1 for the malignant representation. Since the two softmax scores sum to 1,
 this is the same loss as "f_c = score of class c, y_c = 1" for both classes, so the two
-readings agree. ||I||_2^2 is the sum of squares over every pixel of the four images (the
-paper's l2 norm, not a mean), so a given lambda weighs more at larger inputs; our default
-1e-5 makes a mid-grey 256 px set cost 0.66 and a 77 px set 0.06 against a data term of at most 1.
+readings agree. ||I||_2^2 is taken in the network's input space (``penalty="network"``, the
+default): the model maps ROIs in [0, 1] to InceptionV3's [-1, 1] (x' = 2I - 1), where a neutral,
+mid-grey image is 0, so the penalty pulls towards mid-grey, not towards black, as Simonyan et
+al.'s l2 term pulls towards the (zero) mean image. ``penalty="pixel"`` penalises ||I||^2 on the
+[0, 1] ROIs instead (a black image is neutral there; the literal reading of the paper's I). The
+norm is the sum of squares over every pixel of the four images (the paper's l2 norm, not a
+mean), so a given lambda weighs more at larger inputs: at our default 1e-5 a set whose pixels
+are all 0.25 from mid-grey costs 0.66 at 256 px and 0.06 at 77 px, against a data term of at
+most 1. The reading is recorded with every result (``penalty`` in the summary).
 Defaults and why (:class:`RepresentationConfig`): start at mid-grey 0.5 (the paper does not say;
 Simonyan et al. start from the zero, i.e. mean, image; a flat grey start favours no location);
 normalised gradient descent, I <- I - eta * g / max|g| (g the gradient of the loss over the
@@ -76,6 +82,7 @@ GRADCAM_LAYER = "mixed10"
 STARTS = ("grey", "zeros", "noise", "mean")
 PARAMETRISATIONS = ("clip", "sigmoid")
 OPTIMIZERS = ("adam", "normalised", "sgd")
+PENALTIES = ("network", "pixel")  # where eq. (1)'s l2 norm is taken (module docstring)
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-8
 SIGMOID_MARGIN = 1e-3  # a start of exactly 0 or 1 has no finite logit
@@ -281,6 +288,7 @@ class RepresentationConfig:
     """Eq. (1)'s solver; see the module docstring for why these defaults."""
 
     lam: float = 1e-5  # lambda on the sum of squares of all pixels of the four images
+    penalty: str = "network"  # network: ||2I - 1||^2 (InceptionV3's input; mid-grey is 0) | pixel: ||I||^2
     steps: int = 100
     step_size: float = 0.01  # the largest pixel change (normalised); Adam's learning rate; or the factor (sgd)
     optimizer: str = "normalised"
@@ -292,7 +300,7 @@ class RepresentationConfig:
         if self.lam < 0 or self.steps < 0 or not self.step_size > 0:
             raise D2TLError("eq. (1): lambda and steps must be >= 0 and the step size > 0")
         for name, allowed in (("start", STARTS), ("parametrisation", PARAMETRISATIONS),
-                              ("optimizer", OPTIMIZERS)):
+                              ("optimizer", OPTIMIZERS), ("penalty", PENALTIES)):
             if getattr(self, name) not in allowed:
                 raise D2TLError(f"eq. (1): {name} {getattr(self, name)!r} is not one of {', '.join(allowed)}")
 
@@ -355,6 +363,7 @@ def class_representations(model, config: RepresentationConfig = RepresentationCo
         param = tf.Variable(start)
         to_image = tf.identity
     lam = tf.constant(config.lam, tf.float32)
+    network_space = config.penalty == "network"
 
     def evaluate():
         with tf.GradientTape() as tape:
@@ -362,7 +371,8 @@ def class_representations(model, config: RepresentationConfig = RepresentationCo
             inputs = {k: images[:, i, :, :, None] for i, k in enumerate(IMAGES)}
             f = model(inputs, training=False)[:, MALIGNANT]
             data = tf.square(y - f)
-            reg = lam * tf.reduce_sum(tf.square(images), axis=(1, 2, 3))
+            penalised = 2.0 * images - 1.0 if network_space else images  # the model's own [0,1] -> [-1,1]
+            reg = lam * tf.reduce_sum(tf.square(penalised), axis=(1, 2, 3))
             loss = data + reg
             total = tf.reduce_sum(loss)  # the targets are independent: one gradient serves all
         return tape.gradient(total, param), f, data, reg, loss

@@ -20,27 +20,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import sys
-from pathlib import Path
 
 import keras
 from keras import layers
 
 from .errors import D2TLError
 from .views import IMAGES, MODES, VIEWS
+from .weights import Weights, resolve
 
 ARCHITECTURES = ("dual_mode", "simple_pooling", "separate")
 TUNINGS = ("full", "semi")
 FROZEN_BN = ("inference", "keras2")  # how a frozen backbone's BatchNormalization behaves in fit
 HEAD_LAYERS = ("abstraction_le", "abstraction_rec", "output")  # trainable under semi-tune
-
-# Keras's own ImageNet file for InceptionV3 without its top (see keras.applications.inception_v3).
-IMAGENET_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-IMAGENET_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-                + IMAGENET_FILE)
-IMAGENET_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
-
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
@@ -53,7 +44,7 @@ class ModelConfig:
 
     architecture: str = "dual_mode"
     input_size: int = 256
-    weights: str = "auto"  # imagenet | random | auto | path to a weights file of InceptionV3 (no top)
+    weights: str = "auto"  # imagenet | random | auto | path to a weights file of InceptionV3 (no top); d2tl.weights
     tuning: str = "full"
     feature_dropout: float = 0.5  # on each mode's 4096-D feature
     head_dropout: float = 0.5  # on the concatenated 1024-D abstraction
@@ -81,45 +72,6 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
 
-def keras_cache_dir() -> Path:
-    """Where Keras keeps downloaded files: ``$KERAS_HOME`` or ``~/.keras``."""
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-
-
-def imagenet_weights_path() -> str:
-    """The ImageNet weights file, from Keras's cache or downloaded by Keras; a clear error offline."""
-    target = keras_cache_dir() / "models" / IMAGENET_FILE
-    try:
-        return keras.utils.get_file(IMAGENET_FILE, IMAGENET_URL, cache_subdir="models", file_hash=IMAGENET_MD5)
-    except Exception as exc:  # urllib, HTTP and hash errors all mean "not available here"
-        raise D2TLError(
-            f"ImageNet weights for InceptionV3 are not available ({type(exc).__name__}: {exc}). "
-            f"Download {IMAGENET_URL} on a machine with network access and put it at {target} "
-            f"(or set KERAS_HOME), or pass --weights PATH to that file, or --weights random"
-        ) from None
-
-
-def resolve_weights(spec: str) -> tuple[str | None, str]:
-    """(argument for ``InceptionV3(weights=...)``, description of the source actually used)."""
-    if spec == "random":
-        return None, "random"
-    if spec == "imagenet":
-        path = imagenet_weights_path()
-        return path, f"imagenet ({path})"
-    if spec == "auto":
-        try:
-            path = imagenet_weights_path()
-        except D2TLError as exc:
-            print(f"WARNING: --weights auto: using RANDOM initialisation, not ImageNet. {exc}",
-                  file=sys.stderr, flush=True)
-            return None, "random (auto: ImageNet weights unavailable)"
-        return path, f"imagenet ({path})"
-    path = Path(spec).expanduser()
-    if not path.is_file():
-        raise D2TLError(f"weights file {path} does not exist (use imagenet, random, auto or a path)")
-    return str(path), f"file ({path.resolve()})"
-
-
 def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
     """InceptionV3 without its top, global-average pooled to 2048-D."""
     try:
@@ -129,9 +81,12 @@ def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Mod
         raise D2TLError(f"cannot load InceptionV3 weights from {weights}: {exc}") from None
 
 
-def build_model(config: ModelConfig) -> tuple[keras.Model, str]:
-    """The model for ``config`` and the weights source actually used (for provenance)."""
-    weights, source = resolve_weights(config.weights)
+def build_model(config: ModelConfig, weights: Weights | None = None) -> tuple[keras.Model, str]:
+    """The model for ``config`` and the description of the weights source actually used (for
+    provenance). ``weights``: the source already resolved (:func:`d2tl.weights.resolve` of
+    ``config.weights`` when None)."""
+    resolved = weights if weights is not None else resolve(config.weights)
+    weights, source = resolved.argument, resolved.description
     s = config.input_size
     inputs = {key: keras.Input((s, s, 1), name=key) for key in IMAGES}
     to_rgb = layers.Concatenate(axis=-1, name="grey_to_rgb")

@@ -1,4 +1,4 @@
-"""The paper's constants and published numbers, in one place (see PAPER_SPEC.md).
+"""The paper's constants and published numbers, in one place (readings: docs/paper-readings.md).
 
 Nothing here is a result of ours; experiment reports put these beside what we measure.
 """

@@ -21,6 +21,9 @@ test cases or the external set):
 - ``external_synthetic``: every selected model is also scored on 200 synthetic cases of another
   generator seed (written beside the case table when missing), with 95% intervals.
 
+Weights: ``paper`` starts from ``imagenet`` and refuses to run without the file; the reduced
+presets use ``auto`` (ImageNet when available, else random, said in every output).
+
 ``smoke`` is the earlier quick preset (1 run x 2 epochs, 1 augmented alternative), kept to check
 the code path; its models do not learn.
 
@@ -37,14 +40,15 @@ PRESETS = {
     "paper": {"runs": RUNS, "epochs": EPOCHS, "input_scale": 1.0, "shift_repeats": SHIFT_REPEATS,
               "random_init_epochs": RANDOM_INIT_EPOCHS, "batch_size": 16,
               "alternatives": AUGMENTATION["alternatives"], "learning_rate": 1e-4, "bn_stats": "moving",
-              "bn_samples": 0},
+              "bn_samples": 0, "weights": "imagenet"},
     "quick": {"runs": 1, "epochs": QUICK_EPOCHS, "input_scale": MIN_INPUT / 512, "shift_repeats": 2,
               "random_init_epochs": QUICK_EPOCHS, "batch_size": 32, "alternatives": AUGMENTATION["alternatives"],
               "learning_rate": 1e-3, "schedule": "cosine", "bn_stats": "precise", "bn_samples": 0,
-              "external_synthetic": {"cases": 200, "seed": 1}},
+              "weights": "auto", "external_synthetic": {"cases": 200, "seed": 1}},
     "smoke": {"runs": 1, "epochs": 2, "input_scale": MIN_INPUT / 512, "shift_repeats": 2,
               "random_init_epochs": 2, "batch_size": 16, "alternatives": 1, "learning_rate": 1e-3,
-              "bn_stats": "precise", "bn_samples": 0, "external_synthetic": {"cases": 200, "seed": 1}},
+              "bn_stats": "precise", "bn_samples": 0, "weights": "auto",
+              "external_synthetic": {"cases": 200, "seed": 1}},
 }
 
 

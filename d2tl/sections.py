@@ -39,11 +39,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import ExperimentConfig, experiment_config
+from .config import ExperimentConfig, preset_base
 from .errors import D2TLError
-from .paper import BOX_SIZES, DEFAULT_BOX, REPORTED, SHIFTS, SPLIT_SIZES
+from .paper import BOX_SIZES, REPORTED, SHIFTS, SPLIT_SIZES
 from .presets import PRESETS, preset as preset_settings
 from .provenance import config_hash, dataset_info
+from .weights import IMAGENET_MD5
 
 DEFAULT_CASES = "data/synthetic/cases.csv"
 DEFAULT_OUT = "results"
@@ -63,9 +64,7 @@ FIGURES = {"box_size": "fig7_box_size.png", "box_shift": "fig8_box_shift.png", "
 TEST_USED = ("Welch's two-sample t-test, two-sided (scipy.stats.ttest_ind(equal_var=False)), on the test "
              "accuracies of the repeats; Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu), as a check")
 METRICS = ("accuracy", "sensitivity", "specificity", "auc")
-# Preset keys passed to every configuration's TrainConfig when present (else TrainConfig's defaults).
 SPREAD_FLOOR = 0.01  # SD of p_malignant across test cases below which outputs count as constant
-TRAIN_SETTINGS = ("learning_rate", "schedule", "optimizer", "bn_stats", "bn_samples")
 TRAIN_ACCURACY_LEVEL = 0.9  # Sec. 4.4: the epoch at which training accuracy reaches 90%
 
 
@@ -96,7 +95,8 @@ class Context:
 
     def __init__(self, cases=DEFAULT_CASES, preset: str = "quick", out=DEFAULT_OUT, log=print,
                  settings: dict | None = None, replace: bool = False, rois_kept: int = 3,
-                 execution: dict | None = None, external=None):
+                 execution: dict | None = None, external=None, imagenet_md5: str | None = None,
+                 split_seeds: int = 1):
         self.cases = Path(cases)
         if not self.cases.is_file():
             hint = " (write the synthetic data set first: python -m d2tl synth)" if str(cases) == DEFAULT_CASES else ""
@@ -118,7 +118,11 @@ class Context:
         self._dataset = None
         self._rois: collections.OrderedDict = collections.OrderedDict()
         self._rois_kept = rois_kept
-        self._auto_source = None
+        self._weights: dict = {}
+        from .split_variance import check_split_seeds
+
+        self.split_seeds = check_split_seeds(split_seeds)  # d2tl.split_variance
+        self.imagenet_md5 = imagenet_md5 or IMAGENET_MD5
         self._roi_cache = None
         self.external = Path(external) if external else None
         if self.external is not None and not self.external.is_file():
@@ -177,21 +181,31 @@ class Context:
 
     # -- configurations --
     def base(self) -> ExperimentConfig:
-        """The paper's default configuration under this preset: dual-mode, full-tune, default
-        (``auto``) weights, box 256 px, no shift."""
-        s = self.settings
-        return experiment_config(
-            model={"architecture": "dual_mode", "tuning": "full", "weights": s.get("weights", "auto")},
-            roi={"box": DEFAULT_BOX, "shift": 0.0, "input_scale": s["input_scale"]},
-            augment={"alternatives": s["alternatives"]},
-            train={"runs": s["runs"], "epochs": s["epochs"], "batch_size": s["batch_size"],
-                   **{k: s[k] for k in TRAIN_SETTINGS if k in s}, **self.execution},
-            preset=self.preset)
+        """The paper's default configuration under this preset (:func:`d2tl.config.preset_base`):
+        dual-mode, full-tune, the preset's weights, box 256 px, no shift."""
+        return preset_base(self.settings, self.preset, self.execution)
+
+    # -- weights (d2tl.weights) --
+    def weights(self, spec: str):
+        """The resolved weights of ``spec`` (checked once per process); an error when they are
+        unavailable, which only training ever asks for."""
+        if spec not in self._weights:
+            from .weights import resolve
+
+            self._weights[spec] = resolve(spec, self.imagenet_md5)
+        return self._weights[spec]
+
+    def weights_identity(self, spec: str) -> str:
+        """What the configuration hash holds for ``spec``: ImageNet by its published hash, without
+        needing the file (plans and dry runs)."""
+        from .weights import identity
+
+        return identity(spec, self.imagenet_md5) if spec == "imagenet" else self.weights(spec).identity
 
     def directory(self, config: ExperimentConfig) -> Path:
         from .train import run_dir_for
 
-        return run_dir_for(config, self.cases, self.store)
+        return run_dir_for(config, self.cases, self.store, self.weights_identity(config.model.weights))
 
     def finished(self, config: ExperimentConfig) -> bool:
         from .train import FINISHED
@@ -199,16 +213,20 @@ class Context:
         return (self.directory(config) / FINISHED).is_file()
 
     def auto_weights_source(self) -> str:
-        """What the default configuration's weights setting (``auto`` unless the settings say
-        otherwise) gives on this machine: ImageNet, or random where ImageNet is unavailable."""
-        if self._auto_source is None:
-            from .model import resolve_weights
+        """What the default configuration's weights setting (the preset's) gives on this machine,
+        in words; for ``imagenet`` without the file, says so instead of failing (plans)."""
+        spec = self.base().model.weights
+        if spec == "imagenet":
+            from .weights import find_imagenet, imagenet_target
 
-            self._auto_source = resolve_weights(self.settings.get("weights", "auto"))[1]
-        return self._auto_source
+            if find_imagenet(self.imagenet_md5) is None:
+                return f"imagenet (md5:{self.imagenet_md5}; file missing here: {imagenet_target()}, needed to train)"
+        return self.weights(spec).description
 
     def auto_is_random(self) -> bool:
-        return self.auto_weights_source().startswith("random")
+        """Whether the default configuration starts from random weights on this machine."""
+        spec = self.base().model.weights
+        return spec != "imagenet" and self.weights(spec).kind == "random"
 
     # -- training --
     def train(self, config: ExperimentConfig, label: str = "") -> dict:
@@ -226,8 +244,10 @@ class Context:
         graphs = len(getattr(training, "_COMPILED", {}))
         start = time.perf_counter()
         prefix = f"[{label}] " if label else ""
+        weights = None if finished else self.weights(config.model.weights)  # refuses before any work
         metrics = run_experiment(config, self.cases, self.store, log=lambda line: self.log(prefix + line),
-                                 table=self.table, rois=None if finished else self.rois(config))
+                                 table=self.table, rois=None if finished else self.rois(config), weights=weights,
+                                 weights_identity=self.weights_identity(config.model.weights))
         seconds = time.perf_counter() - start
         status = "finished earlier" if finished else ("resumed" if resumable else "trained")
         self.records[key] = Record(directory, status, seconds,
@@ -743,9 +763,15 @@ def section_folder(ctx: Context, section: str) -> Path:
 
 
 def fingerprint(ctx: Context, section: str, plans: list[Planned]) -> str:
-    """Identifies a section report: section, data set and every configuration it shows."""
-    return config_hash({"section": section, "cases_sha256": ctx.dataset["cases_sha256"],
-                        "configs": [p.config.to_dict() for p in plans]})
+    """Identifies a section report: section, data set, every configuration it shows (weights by
+    identity) and the split seeds."""
+    from .train import hashed_config
+
+    key = {"section": section, "cases_sha256": ctx.dataset["cases_sha256"],
+           "configs": [hashed_config(p.config, ctx.weights_identity(p.config.model.weights)) for p in plans]}
+    if ctx.split_seeds > 1:
+        key["split_seeds"] = ctx.split_seeds
+    return config_hash(key)
 
 
 def check_folder(ctx: Context, section: str, plans: list[Planned]) -> str:
@@ -786,6 +812,17 @@ def run_section(section: str, ctx: Context) -> SectionResult:
     rows = pd.DataFrame(rows)
     histories = pd.concat(histories, ignore_index=True)
     comparison, notes, extra, tables = analyse(section, ctx, plans, rows, histories)
+    if ctx.split_seeds > 1:
+        from . import split_variance
+
+        repeats = []
+        for p, seed, copy in split_variance.split_plans(plans, ctx.split_seeds):
+            metrics = ctx.train(copy.config, label=f"{section}: {copy.label}")
+            repeats.append(split_variance.repeat_row(p.label, seed, metrics))
+        tables["split_variance"] = split_variance.split_variance_table(rows, repeats)
+        extra["split_seeds"] = ctx.split_seeds
+        extra["split_variance"] = tables["split_variance"].to_dict(orient="records")
+        notes.append(split_variance.note(tables["split_variance"], ctx.split_seeds))
     prov = report.section_provenance(ctx, section, plans, rows, digest)
     result = SectionResult(section, section_folder(ctx, section), rows, comparison, notes, extra, histories,
                            prov, 0.0, tables=tables)
@@ -886,15 +923,21 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
     s = ctx.settings
     out(f"Plan: preset {ctx.preset} (runs {s['runs']}, epochs {s['epochs']}, input scale {s['input_scale']:.4g}, "
         f"shift repeats {s['shift_repeats']}, random-init epochs {s['random_init_epochs']}, batch {s['batch_size']} "
-        f"cases, {s['alternatives']} augmented alternative(s) per image)")
+        f"cases, {s['alternatives']} augmented alternative(s) per image"
+        + (f"; every configuration on {ctx.split_seeds} split seeds" if ctx.split_seeds > 1 else "") + ")")
     out(f"Data: {ctx.cases} ({ctx.dataset.get('name')}, {len(ctx.table)} cases); trained results in {ctx.store}; "
-        f"weights=auto gives: {ctx.auto_weights_source()}")
+        f"default weights ({ctx.base().model.weights}) give: {ctx.auto_weights_source()}")
     seen: dict[str, str] = {}
     to_train: list[ExperimentConfig] = []
     for section in sections:
         number, figure, title = INFO[section]
         out(f"\nSec. {number} {title} ({figure}) -> {section_folder(ctx, section)}")
-        for p in plan(section, ctx):
+        plans = plan(section, ctx)
+        if ctx.split_seeds > 1:
+            from .split_variance import split_plans
+
+            plans = plans + [copy for _, _, copy in split_plans(plans, ctx.split_seeds)]
+        for p in plans:
             c = p.trained_config
             key = str(ctx.directory(c))
             if p.substitute is not None:
@@ -941,7 +984,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--external", help="an independent case table on which every selected model is also "
                         "scored (95%% intervals); 'none' for no external set. Default: the preset's; quick makes "
                         "a synthetic one (another generator seed) beside a synthetic --cases set")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time; train nothing")
+    parser.add_argument("--weights", help="the default configuration's backbone weights: imagenet, random, a "
+                        "weights file, or auto (reduced presets only); preset's if omitted (paper: imagenet, "
+                        "which it refuses to run without; quick and smoke: auto)")
+    parser.add_argument("--imagenet-md5", help="expected MD5 of the ImageNet file (default: Keras's published hash)")
+    parser.add_argument("--split-seeds", type=int, default=1, help="beyond the paper: also train every "
+                        "configuration on split seeds 1..K-1 and report each metric's mean and spread over the K "
+                        "grouped, stratified splits beside the single split (default 1: the paper's one split)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time; train nothing "
+                        "(never needs the weights)")
     parser.add_argument("--replace", action="store_true", help="replace a section report made from other "
                         "configurations (trained results are never replaced)")
     from .execution import PRECISIONS, STRATEGIES
@@ -964,11 +1015,17 @@ def make_context(args, log=None) -> Context:
 
     external = resolve_external(getattr(args, "external", None), args.cases, preset_settings(args.preset), log,
                                 make=not getattr(args, "dry_run", False))
+    settings = preset_settings(args.preset)
+    if getattr(args, "weights", None):
+        settings["weights"] = args.weights
     ctx = Context(args.cases, args.preset, args.out, log=log, replace=args.replace, execution=execution,
-                  external=external)
+                  external=external, settings=settings, imagenet_md5=getattr(args, "imagenet_md5", None),
+                  split_seeds=getattr(args, "split_seeds", 1))
     from .execution import check_support
 
     check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work
+    if not getattr(args, "dry_run", False):
+        ctx.weights(ctx.base().model.weights)  # the paper preset refuses here without ImageNet, naming the file
     return ctx
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
+from .atomic import atomic_path, write_csv
 from .config import ExperimentConfig
 from .data.augment import augment_cases
 from .data.cases import load_cases
@@ -237,8 +237,10 @@ def compiled_model(config: ExperimentConfig, total_steps: int):
     return _COMPILED[key]
 
 
-def fresh_start(config: ExperimentConfig, seed: int, total_steps: int):
-    """The compiled model, set to the state a newly built model would have under ``seed``.
+def fresh_start(config: ExperimentConfig, seed: int, total_steps: int, weights=None):
+    """The compiled model, set to the state a newly built model would have under ``seed``
+    (backbones from ``weights``, a resolved :class:`d2tl.weights.Weights`; resolved from the
+    configuration when None).
 
     The fresh model only supplies values (variables are float32 under every precision), so it is
     built outside any strategy scope, under the global dtype policy.
@@ -246,7 +248,7 @@ def fresh_start(config: ExperimentConfig, seed: int, total_steps: int):
     from .model import build_model
 
     _seed_everything(seed, config.train.deterministic)
-    fresh, weights_source = build_model(config.model)
+    fresh, weights_source = build_model(config.model, weights)
     model, optimizer_state = compiled_model(config, total_steps)
     model.set_weights(fresh.get_weights())
     for variable, value in zip(model.optimizer.variables, optimizer_state):
@@ -278,7 +280,7 @@ def weights_only(model):
 
 
 def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log=print,
-              feature_cache: bool = True) -> dict:
+              feature_cache: bool = True, weights=None) -> dict:
     """Train one run; write its history, best weights and summary; return the summary.
 
     Semi-tune trains only the head, on backbone features computed once
@@ -286,7 +288,7 @@ def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log
     """
     train = config.train
     total_steps = train.epochs * int(np.ceil(len(data.train) / train.batch_size))
-    model, weights_source = fresh_start(config, train.seed * 1000 + run, total_steps)
+    model, weights_source = fresh_start(config, train.seed * 1000 + run, total_steps, weights)
     recorder = EpochRecorder(run, train.epochs, log)
     order_rng = np.random.default_rng(train.seed * 1000 + run)
     path = {}
@@ -338,7 +340,7 @@ def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log
     run_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(run_dir / "best.weights.h5") as tmp:
         weights_only(model).save_weights(tmp)
-    pd.DataFrame(rows).to_csv(run_dir / "history.csv", index=False)
+    write_csv(run_dir / "history.csv", pd.DataFrame(rows))
     summary = {"run": run, "epoch": recorder.best["epoch"], "val_accuracy": recorder.best["val_accuracy"],
                "val_loss": recorder.best["val_loss"], "train_seconds": seconds,
                "mean_epoch_seconds": float(np.mean([r["seconds"] for r in rows])),
@@ -349,34 +351,60 @@ def train_run(config: ExperimentConfig, data: Data, run: int, run_dir: Path, log
     return summary
 
 
-def run_dir_for(config: ExperimentConfig, cases_csv, out) -> Path:
-    """``out/<hash of configuration and case table>``."""
-    key = {"config": config.to_dict(), "cases_sha256": dataset_info(cases_csv)["cases_sha256"]}
+def hashed_config(config: ExperimentConfig, weights_identity: str | None = None) -> dict:
+    """The configuration as its hash sees it: the weights word (``auto``, ``imagenet``, a path)
+    replaced by the identity of the source it resolves to (:mod:`d2tl.weights`)."""
+    from .weights import identity
+
+    d = config.to_dict()
+    d["model"]["weights"] = weights_identity if weights_identity is not None else identity(config.model.weights)
+    return d
+
+
+def run_dir_for(config: ExperimentConfig, cases_csv, out, weights_identity: str | None = None) -> Path:
+    """``out/<hash of the configuration (weights by identity) and the case table>``."""
+    key = {"config": hashed_config(config, weights_identity), "cases_sha256": dataset_info(cases_csv)["cases_sha256"]}
     return Path(out) / config_hash(key)
 
 
 def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=None, rois=None,
-                   feature_cache: bool = True) -> dict:
+                   feature_cache: bool = True, weights=None, weights_identity: str | None = None) -> dict:
     """Run (or resume, or just read back) the whole protocol for one configuration.
 
-    ``feature_cache=False`` trains semi-tune end to end instead of on cached backbone features
-    (the same result, slower; not part of the configuration).
+    ``weights``: the resolved :class:`d2tl.weights.Weights` of ``config.model.weights``, resolved
+    here when None and there is something to train (an unavailable or damaged ImageNet file stops
+    the run before any work; a finished result is read back without the weights).
+    ``weights_identity`` names the folder (:func:`d2tl.weights.identity` of the configuration's
+    weights when None). ``feature_cache=False`` trains semi-tune end to end instead of on cached
+    backbone features (the same result, slower; not part of the configuration).
     """
+    from .weights import identity, resolve
+
     cases_csv = Path(cases_csv)
-    directory = run_dir_for(config, cases_csv, out)
+    if weights_identity is None:
+        weights_identity = weights.identity if weights is not None else identity(config.model.weights)
+    directory = run_dir_for(config, cases_csv, out, weights_identity)
     if (directory / FINISHED).is_file():
         log(f"finished result found: {directory} (delete it to recompute)")
         return json.loads((directory / FINISHED).read_text())
+    if weights is None:
+        weights = resolve(config.model.weights)
+    if weights.identity != weights_identity:
+        raise D2TLError(f"weights {config.model.weights!r} resolve to {weights.identity}, not {weights_identity}: "
+                        "the ImageNet file changed during the run")
     table = load_cases(cases_csv) if table is None else table
     data = prepare_data(table, config, rois)
     directory.mkdir(parents=True, exist_ok=True)
     dataset = dataset_info(cases_csv, table)
     config_file = directory / "config.json"
+    hashed = json.loads(json.dumps(hashed_config(config, weights.identity)))
     if config_file.is_file():
-        if json.loads(config_file.read_text())["config"] != json.loads(json.dumps(config.to_dict())):
+        if json.loads(config_file.read_text()).get("hashed_config") != hashed:
             raise D2TLError(f"{directory} holds another configuration; refusing to mix results")
     else:
-        write_json(config_file, {"config": config.to_dict(), "dataset": dataset})
+        write_json(config_file, {"config": config.to_dict(), "hashed_config": hashed,
+                                 "weights": {"identity": weights.identity, "source": weights.description},
+                                 "dataset": dataset})
     save_split(data.parts, table, directory / "split.csv")
     log(f"{config.model.architecture}, {config.model.tuning}-tune, box {config.roi.box} px "
         f"(input {config.roi.input_size} px), shift {config.roi.shift:g} px: "
@@ -389,11 +417,12 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
             summaries.append(json.loads((run_dir / "summary.json").read_text()))
             log(f"run {run}: finished earlier, reused")
             continue
-        summaries.append(train_run(config, data, run, run_dir, log, feature_cache=feature_cache))
-    return finish(config, directory, data, summaries, dataset, log)
+        summaries.append(train_run(config, data, run, run_dir, log, feature_cache=feature_cache, weights=weights))
+    return finish(config, directory, data, summaries, dataset, log, weights)
 
 
-def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: dict, log=print) -> dict:
+def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: dict, log=print,
+           weights=None) -> dict:
     """Select the reported model, save it and write predictions, tables and metrics.
 
     ``provenance.execution`` records this process's backend, strategy and devices (not hashed).
@@ -409,19 +438,20 @@ def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: 
         weights_only(model).save(tmp)
     weights_sources = sorted({s["weights_source"] for s in summaries})
     write_json(directory / "model.d2tl.json", {"config": config.to_dict(), "weights_source": weights_sources,
+                                               "weights_identity": None if weights is None else weights.identity,
                                                "selected_run": chosen["run"], "selected_epoch": chosen["epoch"]})
     predictions = pd.DataFrame({"id": data.test.ids, "label": [LABELS[i] for i in data.test.y],
                                 "p_malignant": p_test,
                                 "predicted": [LABELS[int(p >= 0.5)] for p in p_test]})
-    predictions.to_csv(directory / "predictions.csv", index=False)
+    write_csv(directory / "predictions.csv", predictions)
     histories = [pd.read_csv(directory / f"run_{s['run']:02d}" / "history.csv") for s in summaries]
-    pd.concat(histories).to_csv(directory / "history.csv", index=False)
+    write_csv(directory / "history.csv", pd.concat(histories))
     runs = pd.DataFrame([{"run": s["run"], "best_epoch": s["epoch"], "val_accuracy": s["val_accuracy"],
                           "val_loss": s["val_loss"], **{f"test_{k}": s["test"][k] for k in
                                                         ("accuracy", "sensitivity", "specificity", "auc")},
                           "train_seconds": s["train_seconds"], "mean_epoch_seconds": s["mean_epoch_seconds"]}
                          for s in summaries])
-    runs.to_csv(directory / "runs.csv", index=False)
+    write_csv(directory / "runs.csv", runs)
     metrics = {
         "selected": {"run": chosen["run"], "epoch": chosen["epoch"], "val_accuracy": chosen["val_accuracy"],
                      "val_loss": chosen["val_loss"], "test": binary_metrics(data.test.y, p_test)},
@@ -434,6 +464,7 @@ def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: 
         "directory": str(directory),
         "provenance": provenance(config=config.to_dict(), seed=config.train.seed, preset=config.preset,
                                  dataset=dataset, weights_source=", ".join(weights_sources),
+                                 weights_identity=None if weights is None else weights.identity,
                                  execution=execution.describe()),
     }
     write_json(directory / FINISHED, metrics)
@@ -465,8 +496,10 @@ def add_arguments(parser) -> None:
     g = parser.add_argument_group("model")
     g.add_argument("--architecture", default="dual_mode", choices=ARCHITECTURES)
     g.add_argument("--tuning", default="full", choices=TUNINGS, help="full: all layers; semi: the 3 dense layers")
-    g.add_argument("--weights", default="auto",
-                   help="imagenet, random, auto (ImageNet if available, else random, said loudly) or a weights file")
+    g.add_argument("--weights",
+                   help="imagenet, random, a weights file, or auto (reduced presets only: ImageNet if available, "
+                        "else random, said loudly); preset's if omitted (paper: imagenet, others: auto)")
+    g.add_argument("--imagenet-md5", help="expected MD5 of the ImageNet file (default: Keras's published hash)")
     from .model import FROZEN_BN
     from .config import BN_STATS
 
@@ -484,9 +517,9 @@ def add_arguments(parser) -> None:
     g.add_argument("--runs", type=int, help="runs (preset's if omitted)")
     g.add_argument("--epochs", type=int, help="epochs per run (preset's if omitted)")
     g.add_argument("--batch-size", type=int, help="cases per step (preset's if omitted)")
-    g.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help="preset's if omitted")
     g.add_argument("--lr", type=float, help="learning rate (preset's if omitted)")
-    g.add_argument("--schedule", default="constant", choices=SCHEDULES)
+    g.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (preset's if omitted)")
     g.add_argument("--bn-stats", choices=BN_STATS, help="BatchNormalization statistics for validation, test and "
                    "the saved model: moving (Keras's running averages) or precise (re-estimated on the "
                    "training set after every epoch); preset's if omitted")
@@ -495,7 +528,7 @@ def add_arguments(parser) -> None:
     g.add_argument("--seed", type=int, default=0, help="run r uses seed*1000+r")
     g.add_argument("--split-seed", type=int, default=0)
     g.add_argument("--augment-seed", type=int, default=0)
-    g.add_argument("--alternatives", type=int, default=5, help="augmented alternatives per image (paper: 5)")
+    g.add_argument("--alternatives", type=int, help="augmented alternatives per image (paper: 5; preset's if omitted)")
     from .execution import PRECISIONS, STRATEGIES
 
     g = parser.add_argument_group("execution (see docs/gpu.md)")
@@ -513,24 +546,25 @@ def add_arguments(parser) -> None:
 
 
 def config_from_args(args) -> ExperimentConfig:
-    from .config import experiment_config
+    """The preset's default configuration (:func:`d2tl.config.preset_base`, as every section
+    starts from) with the options given on the command line."""
+    from .config import preset_base
     from .presets import preset
 
-    p = preset(args.preset)
-    pick = lambda value, key: p[key] if value is None else value  # noqa: E731
-    return experiment_config(
-        model={"architecture": args.architecture, "tuning": args.tuning, "weights": args.weights,
-               "feature_dropout": args.feature_dropout, "head_dropout": args.head_dropout,
-               "frozen_bn": args.frozen_bn},
-        roi={"box": args.box, "shift": args.shift, "input_scale": pick(args.input_scale, "input_scale")},
-        augment={"alternatives": args.alternatives},
-        train={"runs": pick(args.runs, "runs"), "epochs": pick(args.epochs, "epochs"),
-               "batch_size": pick(args.batch_size, "batch_size"), "optimizer": args.optimizer,
-               "learning_rate": pick(args.lr, "learning_rate"), "schedule": args.schedule, "seed": args.seed,
-               "bn_stats": pick(args.bn_stats, "bn_stats"), "bn_samples": pick(args.bn_samples, "bn_samples"),
-               "precision": args.precision, "jit_compile": args.jit, "deterministic": not args.nondeterministic},
-        split_seed=args.split_seed, shift_seed=args.shift_seed, augment_seed=args.augment_seed,
-        preset=args.preset)
+    settings = preset(args.preset)
+    for key, value in (("input_scale", args.input_scale), ("runs", args.runs), ("epochs", args.epochs),
+                       ("batch_size", args.batch_size), ("learning_rate", args.lr), ("optimizer", args.optimizer),
+                       ("schedule", args.schedule), ("bn_stats", args.bn_stats), ("bn_samples", args.bn_samples),
+                       ("alternatives", args.alternatives), ("weights", args.weights)):
+        if value is not None:
+            settings[key] = value
+    base = preset_base(settings, args.preset, {"precision": args.precision, "jit_compile": args.jit,
+                                               "deterministic": not args.nondeterministic})
+    return base.replace(
+        model={"architecture": args.architecture, "tuning": args.tuning, "feature_dropout": args.feature_dropout,
+               "head_dropout": args.head_dropout, "frozen_bn": args.frozen_bn},
+        roi={"box": args.box, "shift": args.shift}, train={"seed": args.seed},
+        split_seed=args.split_seed, shift_seed=args.shift_seed, augment_seed=args.augment_seed)
 
 
 def run(args) -> int:
@@ -543,11 +577,18 @@ def run(args) -> int:
     with distribution(args.strategy):
         check_support(config.train)  # before the data are prepared
         table, rois = load_cases(args.cases), None
-        if not (run_dir_for(config, args.cases, args.out) / FINISHED).is_file():
+        from .weights import IMAGENET_MD5, identity, resolve
+
+        md5 = args.imagenet_md5 or IMAGENET_MD5
+        name = identity(config.model.weights, md5)
+        weights = None
+        if not (run_dir_for(config, args.cases, args.out, name) / FINISHED).is_file():
             from .data.roi_cache import RoiCache
 
+            weights = resolve(config.model.weights, md5)  # refuses before the ROIs are cut
             rois = RoiCache(Path(args.out) / "cache" / "rois", args.cases, table, log=log_to_stdout).get(
                 config.roi, config.shift_seed)
-        metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout, table=table, rois=rois)
+        metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout, table=table, rois=rois,
+                                 weights=weights, weights_identity=name)
     print(f"results: {metrics['directory']}")
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -23,6 +22,7 @@ import pandas as pd  # noqa: E402
 
 
 def main(argv=None) -> int:
+    from d2tl.atomic import write_csv
     from d2tl.config import experiment_config
     from d2tl.data.cases import load_cases
     from d2tl.data.roi_cache import RoiCache
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
                      "mean_probability_diff": float(np.mean(np.abs(p - reference[1])))})
         print(rows[-1], flush=True)
     out = Path("results/search/bn_samples.csv")
-    pd.DataFrame(rows).to_csv(out, index=False)
+    write_csv(out, pd.DataFrame(rows))
     print(f"written {out}")
     return 0
 

@@ -147,7 +147,7 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
     load["end"] = _load()
     notes = [f"One results store, `{Path(ctx.store).as_posix()}/` (not committed: model files), shared by all "
              "sections: a configuration used by several sections is trained once.",
-             f"`weights=auto` gave: {ctx.auto_weights_source()}."]
+             f"Default weights (`{ctx.base().model.weights}`) gave: {ctx.auto_weights_source()}."]
     if ctx.auto_is_random():
         notes.append("ImageNet weights were not available on this machine, so every model here, D2TL included, "
                      "started from random weights: the paper's transfer learning is not reproduced by this run.")

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
+from d2tl.atomic import write_csv  # noqa: E402
 from d2tl.config import experiment_config  # noqa: E402
 from d2tl.data.cases import load_cases  # noqa: E402
 from d2tl.data.roi_cache import RoiCache  # noqa: E402
@@ -77,7 +78,7 @@ def main(argv=None) -> int:
            "wall_seconds": wall, "note": a.note, "directory": metrics["directory"]}
     trials = out / "trials.csv"
     old = pd.read_csv(trials) if trials.is_file() else pd.DataFrame()
-    pd.concat([old, pd.DataFrame([row])]).to_csv(trials, index=False)
+    write_csv(trials, pd.concat([old, pd.DataFrame([row])]))
     print(json.dumps(row, indent=1))
     return 0
 

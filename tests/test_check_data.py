@@ -65,6 +65,68 @@ def test_clean_set_passes_with_a_summary(tmp_path, capsys):
     assert "views with a lesion mask: 8" in out
     assert "split: train benign 1, malignant 1; val benign 1, malignant 0; test benign 0, malignant 1" in out
     assert "no problems found" in out
+    assert ("DICOM conventions: image type standard 16; view ViewPosition and View Code Sequence 16; "
+            "pixel spacing ImagerPixelSpacing 16; presentation intent FOR PRESENTATION 16") in out
+
+
+def _retag(path, **attributes):
+    import pydicom
+
+    ds = pydicom.dcmread(path)
+    for keyword, value in attributes.items():
+        if value is None:
+            delattr(ds, keyword)
+        else:
+            setattr(ds, keyword, value)
+    ds.save_as(path)
+
+
+def test_conventions_per_data_set_and_what_the_tags_contradict(tmp_path, capsys):
+    csv = write_set(tmp_path / "set", n=3)
+    folder = csv.parent
+    for view in ("cc", "mlo"):  # C0: vendor aliases; C1: no Image Type role, kVp decides LE
+        _retag(folder / f"C0_le_{view}.dcm", ImageType=["ORIGINAL", "PRIMARY", "", "LOW_ENERGY"])
+        _retag(folder / f"C0_rec_{view}.dcm", ImageType=["DERIVED", "PRIMARY", "", "RECOMBINED"])
+        _retag(folder / f"C1_le_{view}.dcm", ImageType=["ORIGINAL", "PRIMARY"], KVP="28", ViewPosition=None)
+    result = check.check_cases(csv)
+    assert result.clean, result.problems
+    assert result.summary["dicom_conventions"]["image_type"] == {"standard": 6, "vendor alias": 4, "kVp fallback": 2}
+    assert result.summary["dicom_conventions"]["view"] == {"ViewPosition and View Code Sequence": 10,
+                                                           "View Code Sequence": 2}
+    # C2: the LE MLO file is tagged recombined, the LE CC one names two roles, the rec CC one disagrees on its view
+    _retag(folder / "C2_le_mlo.dcm", ImageType=["DERIVED", "PRIMARY", "", "SUBTRACTION", ""])
+    _retag(folder / "C2_le_cc.dcm", ImageType=["ORIGINAL", "PRIMARY", "", "", "LOW_ENERGY", "HIGH_ENERGY"])
+    _retag(folder / "C2_rec_cc.dcm", ViewPosition="MLO")
+    _retag(folder / "C1_rec_mlo.dcm", PixelSpacing=None, ImagerPixelSpacing=["0.1", "0.1"])
+    assert cli.main(["check-data", str(csv)]) == 1
+    out = capsys.readouterr().out
+    assert "image type standard 5, vendor alias 4, kVp fallback 2, contradictory 1" in out
+    assert (f"line 4 (patient C2), image le_mlo: file {folder / 'C2_le_mlo.dcm'} is tagged recombined "
+            "(ImageType value 4 SUBTRACTION), not low energy") in out
+    assert f"line 4 (patient C2), image le_cc: file {folder / 'C2_le_cc.dcm'}: ImageType " in out
+    assert "names 2 roles (value 5 LOW_ENERGY = low energy; value 6 HIGH_ENERGY = high energy)" in out
+    assert (f"image rec_cc: file {folder / 'C2_rec_cc.dcm'}: ViewPosition 'MLO' and View Code Sequence "
+            "SCT:399162004 (CC) disagree") in out
+    assert "3 problem(s):" in out
+    assert "pixel spacing ImagerPixelSpacing 12" in out  # C1's images now disagree on the pitch: scale not compared
+    _retag(folder / "C1_rec_mlo.dcm", ImagerPixelSpacing=["0.07", "0.07"])
+    _retag(folder / "C0_le_cc.dcm", ImagerPixelSpacing=["0.14", "0.14"], PixelSpacing=["0.14", "0.14"])
+    for name in ("C0_le_mlo", "C0_rec_cc", "C0_rec_mlo"):
+        _retag(folder / f"{name}.dcm", ImagerPixelSpacing=["0.14", "0.14"])
+    result = check.check_cases(csv)
+    assert result.summary["scale_vs_pixel_spacing"] == ["C0: scale 1, pixel pitch gives 0.5"]
+
+
+def test_mixed_presentation_intents_are_a_problem_unless_allowed(tmp_path, capsys):
+    csv = write_set(tmp_path / "set", n=2)
+    raw = csv.parent / "C1_le_cc.dcm"
+    _retag(raw, PresentationIntentType="FOR PROCESSING")
+    assert cli.main(["check-data", str(csv)]) == 1
+    out = capsys.readouterr().out
+    assert "images of both presentation intents: 7 FOR PRESENTATION (" in out
+    assert f"1 FOR PROCESSING ({raw})" in out and "allow the mix with --mixed-intent" in out
+    assert cli.main(["check-data", str(csv), "--mixed-intent"]) == 0
+    assert "presentation intent FOR PRESENTATION 7, FOR PROCESSING 1" in capsys.readouterr().out
 
 
 def test_every_problem_is_listed(tmp_path, capsys):

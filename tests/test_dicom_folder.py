@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pydicom
 import pytest
 from PIL import Image
 
@@ -22,8 +23,10 @@ ROWS, COLS = 40, 32
 ENERGIES = {"le": "LOW_ENERGY", "rec": "RECOMBINED", "he": "HIGH_ENERGY"}
 
 
-def write_breast(folder, patient, lat, modes=("le", "rec"), extra=None, skip=(), seed=0):
-    """Four (or more) MG files of one breast under opaque names; return {(mode, view): path}."""
+def write_breast(folder, patient, lat, modes=("le", "rec"), extra=None, skip=(), seed=0, **write):
+    """Four (or more) MG files of one breast under opaque names; return {(mode, view): path}.
+
+    ``extra`` sets attributes per (mode, view); ``write`` goes to every ``write_mammogram``."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -34,7 +37,7 @@ def write_breast(folder, patient, lat, modes=("le", "rec"), extra=None, skip=(),
             path = folder / f"IMG{len(list(folder.iterdir())):04d}.dcm"
             values = rng.integers(100, 4000, size=(ROWS, COLS)).astype(np.uint16)
             write_mammogram(path, values, patient_id=patient, view=view, laterality=lat,
-                            energy=ENERGIES[mode], extra=(extra or {}).get((mode, view)))
+                            energy=ENERGIES[mode], extra=(extra or {}).get((mode, view)), **write)
             paths[(mode, view)] = path
     return paths
 
@@ -158,3 +161,135 @@ def test_command_exits_non_zero_without_traceback(tmp_path, capsys):
     assert cli.main(["from-dicom", "--dicom-dir", str(dcm), "--labels", str(labels), "--out", str(out)]) == 0
     assert "1 cases (benign 1, malignant 0)" in capsys.readouterr().out
     assert load_cases(out)["id"].tolist() == ["X"]
+
+
+def _remove(path, *keywords):
+    ds = pydicom.dcmread(path)
+    for keyword in keywords:
+        delattr(ds, keyword)
+    ds.save_as(path)
+
+
+ALIASES = {  # convention -> ImageType per mode, as vendors have written them
+    "standard": {},
+    "RECOMBINED in value 4": {"le": ["ORIGINAL", "PRIMARY", "", "LOW_ENERGY"],
+                              "rec": ["DERIVED", "PRIMARY", "", "RECOMBINED"]},
+    "SUBTRACTED in value 3": {"le": ["ORIGINAL", "PRIMARY", "LOW_ENERGY"], "rec": ["DERIVED", "PRIMARY", "SUBTRACTED"]},
+    "SUBTRACTION in value 3": {"rec": ["DERIVED", "PRIMARY", "SUBTRACTION"]},
+}
+
+
+@pytest.mark.parametrize("convention", list(ALIASES))
+def test_standard_files_and_each_vendor_alias_give_the_right_roles(tmp_path, convention):
+    types = ALIASES[convention]
+    extra = {(mode, view): {"ImageType": types[mode]} for mode in types for view in ("cc", "mlo")}
+    paths = write_breast(tmp_path / "dicom", "A", "L", extra=extra)
+    labels = label_csv(tmp_path / "labels.csv", [centre_row("A", "benign")])
+    table, report = dicom.build_cases(tmp_path / "dicom", labels)
+    for (mode, view), path in paths.items():
+        assert table.loc[0, f"{mode}_{view}_path"] == str(path.resolve()), (mode, view)
+    expected = {"standard": 4} if convention == "standard" else (
+        {"vendor alias": 4} if len(types) == 2 else {"standard": 2, "vendor alias": 2})
+    assert report["conventions"]["image_type"] == expected
+    assert {r["mode_detail"] for r in report["images"] if r["mode"] == "rec"} == (
+        {"ImageType value 4 SUBTRACTION"} if "rec" not in types else
+        {"ImageType " + ", ".join(f"value {i + 1} {t}" for i, t in enumerate(types["rec"]) if t not in ("", "DERIVED", "PRIMARY"))})
+
+
+def test_kvp_decides_when_image_type_says_nothing_and_is_reported(tmp_path):
+    plain = ["ORIGINAL", "PRIMARY"]
+    extra = {("le", v): {"ImageType": plain, "KVP": "28"} for v in ("cc", "mlo")}
+    extra.update({("he", v): {"ImageType": plain, "KVP": "49"} for v in ("cc", "mlo")})
+    extra[("rec", "mlo")] = {"ImageType": ["DERIVED", "PRIMARY"], "KVP": "49"}  # maybe recombined: left out
+    paths = write_breast(tmp_path / "dicom", "K", "R", modes=("le", "he", "rec"), skip={("rec", "cc")}, extra=extra)
+    labels = label_csv(tmp_path / "labels.csv", [centre_row("K", "malignant")])
+    table, report = dicom.build_cases(tmp_path / "dicom", labels)
+    row = table.iloc[0]
+    for view in ("cc", "mlo"):
+        assert row[f"le_{view}_path"] == str(paths[("le", view)].resolve())
+        assert row[f"he_{view}_path"] == str(paths[("he", view)].resolve()) and row[f"rec_{view}_path"] == ""
+    assert report["conventions"]["image_type"] == {"kVp fallback": 4}
+    fallback = {r["file"]: r["mode_detail"] for r in report["mode_from_kvp"]}
+    assert fallback[str(paths[("le", "cc")])] == "KVP 28 <= 35" and fallback[str(paths[("he", "mlo")])] == "KVP 49 >= 40"
+    unidentified = {r["file"]: r["note"] for r in report["unidentified"]}
+    assert "a DERIVED image at 49 kVp may be recombined" in unidentified[str(paths[("rec", "mlo")])]
+
+
+def test_contradictory_image_type_is_an_error_naming_the_file(tmp_path):
+    bad = ["DERIVED", "PRIMARY", "", "SUBTRACTION", "LOW_ENERGY"]
+    paths = write_breast(tmp_path / "dicom", "C", "L", extra={("rec", "cc"): {"ImageType": bad}})
+    labels = label_csv(tmp_path / "labels.csv", [centre_row("C", "benign")])
+    with pytest.raises(DataError) as info:
+        dicom.build_cases(tmp_path / "dicom", labels)
+    message = str(info.value)
+    assert "1 file(s) with contradictory ImageType" in message
+    assert (f"file {paths[('rec', 'cc')]}: ImageType 'DERIVED\\PRIMARY\\\\SUBTRACTION\\LOW_ENERGY' names 2 roles "
+            "(value 4 SUBTRACTION = recombined; value 5 LOW_ENERGY = low energy)") in message
+    images, notes = dicom.scan_folder(tmp_path / "dicom", skip_unreadable=True)
+    assert len(images) == 3 and str(paths[("rec", "cc")]) in notes["contradictory"][0]
+
+
+def test_view_code_sequence_alone_and_disagreement(tmp_path):
+    dcm = tmp_path / "dicom"
+    paths = write_breast(dcm, "V", "L")
+    for path in paths.values():
+        _remove(path, "ViewPosition")  # MG: ViewPosition is optional, the code is not
+    srt = pydicom.dcmread(paths[("le", "mlo")])
+    srt.ViewCodeSequence[0].CodeValue, srt.ViewCodeSequence[0].CodingSchemeDesignator = "R-10226", "SRT"
+    srt.save_as(paths[("le", "mlo")])
+    labels = label_csv(tmp_path / "labels.csv", [centre_row("V", "benign")])
+    table, report = dicom.build_cases(dcm, labels)
+    for (mode, view), path in paths.items():
+        assert table.loc[0, f"{mode}_{view}_path"] == str(path.resolve())
+    assert report["conventions"]["view"] == {"View Code Sequence": 4}
+    odd = write_breast(dcm, "V", "L", modes=("le",), skip={("le", "mlo")}, extra={("le", "cc"): {"ViewPosition": "MLO"}})
+    table, report = dicom.build_cases(dcm, labels)  # the extra file is not used, but reported
+    assert [r["note"] for r in report["unidentified"]] == [
+        "ViewPosition 'MLO' and View Code Sequence SCT:399162004 (CC) disagree"]
+    assert report["unidentified"][0]["file"] == str(odd[("le", "cc")])
+    _remove(paths[("le", "cc")], "ViewCodeSequence")
+    with pytest.raises(DataError, match=r"no low-energy CC image .* \(ViewPosition 'MLO' and View Code Sequence "
+                                        r"SCT:399162004 \(CC\) disagree\)"):
+        dicom.build_cases(dcm, labels)
+
+
+def test_mixed_presentation_intents_are_refused_unless_allowed(tmp_path, capsys):
+    dcm = tmp_path / "dicom"
+    write_breast(dcm / "a", "A", "L")
+    raw = write_breast(dcm / "b", "B", "L", seed=1, intent="FOR PROCESSING")
+    labels = label_csv(tmp_path / "labels.csv", [centre_row("A", "benign"), centre_row("B", "malignant")])
+    with pytest.raises(DataError) as info:
+        dicom.build_cases(dcm, labels)
+    message = str(info.value)
+    assert "images of both presentation intents: 4 FOR PRESENTATION (" in message
+    assert "4 FOR PROCESSING (" + ", ".join(str(raw[k]) for k in sorted(raw, key=lambda k: str(raw[k]))) in message
+    assert "--mixed-intent" in message
+    table, report = dicom.build_cases(dcm, labels, allow_mixed_intent=True)
+    assert len(table) == 2 and report["mixed_intent_allowed"]
+    assert report["conventions"]["presentation_intent"] == {"FOR PRESENTATION": 4, "FOR PROCESSING": 4}
+    out = tmp_path / "cases.csv"
+    argv = ["from-dicom", "--dicom-dir", str(dcm), "--labels", str(labels), "--out", str(out)]
+    assert cli.main(argv) == 2 and "--mixed-intent" in capsys.readouterr().err
+    assert cli.main(argv + ["--mixed-intent"]) == 0
+
+
+def test_scale_follows_pixel_spacing(tmp_path):
+    dcm = tmp_path / "dicom"
+    write_breast(dcm, "G", "L", pixel_spacing_mm=0.1)  # a 0.1 mm detector
+    half = write_breast(dcm, "H", "L", seed=1, pixel_spacing_mm=0.14)
+    for path in half.values():
+        _remove(path, "ImagerPixelSpacing")  # PixelSpacing alone
+    none = write_breast(dcm, "N", "L", seed=2)
+    for path in none.values():
+        _remove(path, "ImagerPixelSpacing", "PixelSpacing")
+    labels = label_csv(tmp_path / "labels.csv", [centre_row(p, "benign") for p in "GHN"])
+    table, report = dicom.build_cases(dcm, labels, tmp_path / "cases.csv")
+    assert dict(zip(table["id"], table["scale"])) == {"G": 0.7, "H": 0.5, "N": 1.0}
+    assert dict(zip(*load_cases(tmp_path / "cases.csv")[["id", "scale"]].T.values)) == {"G": 0.7, "H": 0.5, "N": 1.0}
+    assert report["cases_without_pixel_spacing"] == ["N"] and report["scales"] == [0.5, 0.7, 1.0]
+    assert report["conventions"]["pixel_spacing"] == {"ImagerPixelSpacing": 4, "PixelSpacing": 4, "none": 4}
+    odd = pydicom.dcmread(half[("rec", "mlo")])
+    odd.PixelSpacing = ["0.1", "0.1"]
+    odd.save_as(half[("rec", "mlo")])
+    with pytest.raises(DataError, match=r"patient H\): the images' pixel pitches differ: .*0\.14 mm \(PixelSpacing\)"):
+        dicom.build_cases(dcm, labels)

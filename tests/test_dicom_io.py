@@ -3,7 +3,8 @@ import pydicom
 import pytest
 from pydicom.uid import JPEG2000Lossless, RLELossless
 
-from d2tl.data.dicom_io import dequantised, image_type_mode, read_dicom, read_header, write_mammogram
+from d2tl.data.dicom_io import dequantised, read_dicom, read_header, write_mammogram
+from d2tl.data.dicom_tags import mode_of, view_of
 from d2tl.errors import DataError
 
 
@@ -18,7 +19,7 @@ def test_rescale_round_trip(tmp_path):
     ds = pydicom.dcmread(path)
     assert float(ds.RescaleSlope) != 1.0 and float(ds.RescaleIntercept) != 0.0
     assert ds.Modality == "MG" and ds.ViewPosition == "CC" and ds.ImageLaterality == "L"
-    assert image_type_mode(ds) == "le"
+    assert mode_of(ds).value == "le" and view_of(ds).value == "cc"
     back = read_dicom(path)
     assert back.dtype == np.float32 and back.shape == values.shape
     assert np.max(np.abs(back - values)) <= dequantised(values)
@@ -81,3 +82,31 @@ def test_dicom_without_pixels(tmp_path):
     ds.save_as(path)
     with pytest.raises(DataError, match=r"sr\.dcm.*without pixel data"):
         read_dicom(path)
+
+
+@pytest.mark.parametrize("energy, image_type", [
+    ("LOW_ENERGY", ["ORIGINAL", "PRIMARY", "", "", "LOW_ENERGY"]),
+    ("HIGH_ENERGY", ["ORIGINAL", "PRIMARY", "", "", "HIGH_ENERGY"]),
+    ("RECOMBINED", ["DERIVED", "PRIMARY", "", "SUBTRACTION", ""])])
+def test_written_as_the_standard_describes_a_cedm_image(tmp_path, energy, image_type):
+    path = tmp_path / "x.dcm"
+    write_mammogram(path, np.zeros((8, 8), np.uint16), patient_id="P", view="mlo", laterality="R", energy=energy,
+                    contrast_agent="iodinated contrast")
+    ds = pydicom.dcmread(path)
+    assert list(ds.ImageType) == image_type  # values 4 and 5, empty ones kept
+    code = ds.ViewCodeSequence[0]
+    assert (code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning) == ("399368009", "SCT", "medio-lateral oblique")
+    assert ds.PresentationIntentType == "FOR PRESENTATION" and ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.1.2"
+    assert ds.ContrastBolusAgent == "iodinated contrast" and ds.ContrastBolusIngredient == "IODINE"
+
+
+def test_for_processing_intent_sets_the_sop_class(tmp_path):
+    path = tmp_path / "raw.dcm"
+    write_mammogram(path, np.zeros((8, 8), np.uint16), patient_id="P", view="cc", laterality="L",
+                    energy="LOW_ENERGY", intent="FOR PROCESSING")
+    ds = pydicom.dcmread(path)
+    assert ds.PresentationIntentType == "FOR PROCESSING" and ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.1.2.1"
+    assert "ContrastBolusAgent" not in ds
+    with pytest.raises(ValueError, match="intent must be one of"):
+        write_mammogram(path, np.zeros((8, 8), np.uint16), patient_id="P", view="cc", laterality="L",
+                        energy="LOW_ENERGY", intent="RAW")

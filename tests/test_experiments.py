@@ -235,6 +235,21 @@ def test_random_init_reports_learning_statistics(trained):
 
 
 @pytest.mark.slow
+def test_split_seeds_repeat_every_configuration_on_other_splits(stub, tiny, tmp_path):
+    import pandas as pd
+
+    ctx = sections.Context(tiny, "tiny", tmp_path / "k", log=lambda line: None, settings=TINY, split_seeds=2)
+    result = script("pooling").run(ctx)
+    table = pd.read_csv(tmp_path / "k" / "pooling" / "split_variance.csv")
+    assert list(table["label"]) == list(result.table["label"]) and set(table["splits"]) == {2}
+    assert table["accuracy_split0"].tolist() == pytest.approx(result.table["accuracy"].tolist())
+    assert "Split variance" in (tmp_path / "k" / "pooling" / "pooling.md").read_text()
+    base = ctx.base()
+    first, second = (pd.read_csv(ctx.directory(base.replace(split_seed=k)) / "split.csv") for k in (0, 1))
+    assert not first.equals(second)  # another split, trained and scored on its own test cases
+
+
+@pytest.mark.slow
 def test_run_all_writes_the_summary(stub, tiny, tmp_path):
     run_all = script("run_all")
     out = tmp_path / "all"

@@ -109,12 +109,25 @@ def test_class_representation_lowers_the_loss_and_stays_in_range(parametrisation
     for k in IMAGES:
         assert rep.images[k].shape == (2, 8, 8)
         assert rep.images[k].min() >= 0.0 and rep.images[k].max() <= 1.0
-    # the loss is eq. (1): (y - f)^2 + lambda * sum of squares of the four images
-    sq = sum(float(np.sum(rep.images[k][1].astype(np.float64) ** 2)) for k in IMAGES)
+    # the loss is eq. (1): (y - f)^2 + lambda * sum of squares of the four images in the network's
+    # input space (2I - 1, where mid-grey is 0)
+    sq = sum(float(np.sum((2 * rep.images[k][1].astype(np.float64) - 1) ** 2)) for k in IMAGES)
     assert final["reg"].iloc[1] == pytest.approx(lam * sq, rel=1e-4)
     assert final["data"].iloc[1] == pytest.approx((1 - final["score"].iloc[1]) ** 2, rel=1e-4)
-    # an input the model ignores only feels the regulariser: it darkens from grey
-    assert rep.images["le_mlo"].max() < 0.5
+    # an input the model ignores only feels the regulariser, which is zero at mid-grey: it stays there
+    np.testing.assert_allclose(rep.images["le_mlo"], 0.5, atol=1e-6)
+
+
+def test_pixel_space_penalty_pulls_towards_black():
+    model = tiny_model()
+    lam = 1e-3
+    rep = class_representations(model, RepresentationConfig(lam=lam, steps=40, step_size=0.05, penalty="pixel"))
+    final = rep.final()
+    sq = sum(float(np.sum(rep.images[k][1].astype(np.float64) ** 2)) for k in IMAGES)
+    assert final["reg"].iloc[1] == pytest.approx(lam * sq, rel=1e-4)
+    assert rep.images["le_mlo"].max() < 0.5  # the ignored input darkens from grey
+    with pytest.raises(D2TLError, match="penalty"):
+        RepresentationConfig(penalty="black")
 
 
 def test_class_representation_larger_lambda_smaller_norm():
@@ -122,7 +135,7 @@ def test_class_representation_larger_lambda_smaller_norm():
     norms = []
     for lam in (0.0, 1e-3, 1e-2, 1e-1):
         rep = class_representations(model, RepresentationConfig(lam=lam, steps=60, step_size=0.05))
-        norms.append(sum(float(np.sum(rep.images[k] ** 2)) for k in IMAGES))
+        norms.append(sum(float(np.sum((2 * rep.images[k] - 1) ** 2)) for k in IMAGES))
     assert all(a > b for a, b in zip(norms, norms[1:])), norms
     with pytest.raises(D2TLError, match="start"):
         RepresentationConfig(start="somewhere")

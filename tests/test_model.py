@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from d2tl.errors import D2TLError
-from d2tl.model import ModelConfig, build_model, parameter_counts, resolve_weights
+from d2tl.model import ModelConfig, build_model, parameter_counts
+from d2tl.weights import resolve
 
 
 def _backbones(model):
@@ -57,7 +58,7 @@ def test_weights_file_is_really_loaded(tmp_path):
     path = tmp_path / "inception.weights.h5"
     donor.save_weights(path)
     model, source = build_model(ModelConfig(input_size=75, weights=str(path), tuning="semi"))
-    assert source.startswith("file (") and str(path) in source
+    assert source.startswith("file (") and str(path) in source and "sha256:" in source
     for name in ("backbone_le", "backbone_rec"):
         np.testing.assert_allclose(_first_conv(model.get_layer(name)).kernel.numpy(), 0.123)
     fresh, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi"))
@@ -73,13 +74,13 @@ def test_offline_imagenet_names_the_file(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(keras.utils, "get_file", offline)
     expected = tmp_path / "kh" / "models" / "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
     with pytest.raises(D2TLError) as info:
-        resolve_weights("imagenet")
+        resolve("imagenet")
     assert str(expected) in str(info.value) and "--weights" in str(info.value)
-    weights, source = resolve_weights("auto")
-    assert weights is None and source.startswith("random")
+    weights = resolve("auto")
+    assert weights.argument is None and weights.description.startswith("random") and weights.identity == "random"
     assert "RANDOM initialisation" in capsys.readouterr().err
     with pytest.raises(D2TLError, match="does not exist"):
-        resolve_weights(str(tmp_path / "missing.h5"))
+        resolve(str(tmp_path / "missing.h5"))
 
 
 def test_bad_configuration():

@@ -100,11 +100,13 @@ def test_shared_configuration_has_one_result_folder(ctx):
 
 
 def test_random_init_plan_with_and_without_imagenet(ctx, monkeypatch):
-    monkeypatch.setattr(ctx, "_auto_source", "imagenet (/somewhere/weights.h5)")
+    from d2tl.weights import Weights
+
+    monkeypatch.setitem(ctx._weights, "auto", Weights("imagenet", "/somewhere/weights.h5", "md5:0123"))
     arms = sections.plan("random_init", ctx)
     assert [a.config.model.weights for a in arms] == ["auto", "random"]
     assert all(a.substitute is None for a in arms)
-    monkeypatch.setattr(ctx, "_auto_source", "random (auto: ImageNet weights unavailable)")
+    monkeypatch.setitem(ctx._weights, "auto", Weights("random", note="auto: ImageNet weights unavailable"))
     arms = sections.plan("random_init", ctx)
     assert arms[1].substitute == arms[0].config and "void" in arms[1].note
 

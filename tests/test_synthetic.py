@@ -180,15 +180,24 @@ def test_written_data_set_loads_and_has_the_right_tags(written):
     meta = json.loads((csv.parent / "dataset.json").read_text())
     assert meta["seed"] == 7 and meta["config"]["n_cases"] == 4 and meta["d2tl_version"]
     assert [c["id"] for c in meta["cases"]] == list(table["id"])
-    energies = {"le": "LOW_ENERGY", "rec": "RECOMBINED", "he": "HIGH_ENERGY"}
+    image_types = {"le": ["ORIGINAL", "PRIMARY", "", "", "LOW_ENERGY"],
+                   "rec": ["DERIVED", "PRIMARY", "", "SUBTRACTION", ""],
+                   "he": ["ORIGINAL", "PRIMARY", "", "", "HIGH_ENERGY"]}
+    codes = {"cc": "399162004", "mlo": "399368009"}
     for _, row in table.iterrows():
         for view in VIEWS:
-            for mode, energy in energies.items():
+            for mode, image_type in image_types.items():
                 ds = read_header(row[f"{mode}_{view}_path"])
                 assert ds.Modality == "MG"
                 assert ds.ViewPosition == view.upper()
+                assert ds.ViewCodeSequence[0].CodeValue == codes[view]
+                assert ds.ViewCodeSequence[0].CodingSchemeDesignator == "SCT"
                 assert ds.ImageLaterality == row["laterality"]
-                assert ds.ImageType[3] == energy
+                assert list(ds.ImageType) == image_type  # PS3.3: values 4 and 5
+                assert ds.PresentationIntentType == "FOR PRESENTATION"
+                assert ds.ContrastBolusAgent == "iodinated contrast" and ds.ContrastBolusIngredient == "IODINE"
+                assert float(ds.KVP) == meta["cases"][int(row["id"][1:]) - 1]["views"][view][
+                    "kvp_le" if mode == "le" else "kvp_he"]
                 assert float(ds.PixelSpacing[0]) == pytest.approx(0.07 / config.scale)
                 assert ds.PatientID == row["id"]
                 assert f"_{row['laterality']}_" in row[f"{mode}_{view}_path"]
@@ -210,6 +219,29 @@ def test_written_files_match_the_generated_case(written):
         loaded = load_view(row, view)
         assert loaded.mask is not None and loaded.mask.any()
         assert loaded.le[:, 0].mean() > loaded.le[:, -1].mean()
+
+
+def test_round_trip_through_from_dicom(tmp_path):
+    """The synthetic files, read as one's own DICOM data, give back the synthetic case table."""
+    import pandas as pd
+
+    from d2tl.data import dicom
+
+    config = SynthConfig(n_cases=4, scale=0.05, seed=11)
+    csv = write_dataset(config, tmp_path / "set")
+    table = load_cases(csv)
+    labels = table[["id", "label", "cc_x", "cc_y", "mlo_x", "mlo_y"]].rename(columns={"id": "patient"})
+    labels.to_csv(tmp_path / "labels.csv", index=False)  # no laterality column: read from the tags
+    back, report = dicom.build_cases(csv.parent / "images", tmp_path / "labels.csv", tmp_path / "back" / "cases.csv")
+    back = load_cases(tmp_path / "back" / "cases.csv")
+    columns = ["id", "group", "label", "laterality", "scale", "le_cc_path", "le_mlo_path", "rec_cc_path",
+               "rec_mlo_path", "he_cc_path", "he_mlo_path", "cc_x", "cc_y", "mlo_x", "mlo_y"]
+    pd.testing.assert_frame_equal(back[columns], table[columns])
+    assert set(back["scale"]) == {0.05} and set(back["laterality"]) == {"L", "R"}
+    assert report["conventions"]["image_type"] == {"standard": 16}
+    assert report["conventions"]["view"] == {"ViewPosition and View Code Sequence": 16}
+    assert report["conventions"]["presentation_intent"] == {"FOR PRESENTATION": 16}
+    assert report["unidentified"] == [] and report["cases_without_pixel_spacing"] == []
 
 
 def test_refuses_to_overwrite(written, tmp_path):

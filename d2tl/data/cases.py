@@ -7,8 +7,9 @@ One row per case ("patient" in the paper: one breast with one finding). Columns:
 ``group``                 the person; splits never put one person on two sides
 ``label``                 ``benign`` or ``malignant``
 ``laterality``            ``L`` or ``R``; right breasts are mirrored on reading
-``scale``                 image pixels per full-resolution pixel (1 for real data); box
-                          sizes and shifts are given in full-resolution pixels
+``scale``                 image pixels per full-resolution (paper, 0.07 mm) pixel; box
+                          sizes and shifts are given in full-resolution pixels.
+                          from-dicom: 0.07 mm / pixel pitch; CDD-CESM: 1
 ``le_cc_path`` ...        the four images ``le_cc``, ``le_mlo``, ``rec_cc``, ``rec_mlo``
 ``he_cc_path``,           optional high-energy images; a view whose recombined path is
 ``he_mlo_path``           empty has its recombined image computed from HE and LE

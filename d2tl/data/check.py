@@ -11,7 +11,13 @@ In the spirit of nnU-Net's dataset integrity check: before any training, read *e
   LE pixel above the LE image's air/breast threshold (:func:`breast_threshold`: Otsu, on a
   log scale where that is lower), i.e. not in the background air; a mask, when given, is
   not empty;
-* with ``--split``: every case in exactly one part (train/val/test), no person in two parts.
+* with ``--split``: every case in exactly one part (train/val/test), no person in two parts;
+* each DICOM image (:mod:`d2tl.data.dicom_tags`): its Image Type names at most one role, and
+  that role (or, failing it, the kVp's) and its view agree with its column; ViewPosition and
+  View Code Sequence agree; FOR PROCESSING and FOR PRESENTATION images are not mixed (unless
+  ``--mixed-intent``). The summary counts which conventions the files follow (Image Type
+  standard / vendor alias / kVp fallback, view source, pixel spacing, presentation intent)
+  and lists cases whose ``scale`` differs from 0.07 mm / their pixel pitch.
 
 Prints a summary (cases per label, persons, lateralities, image sizes and bit depths per
 image, masks, high-energy views, what was skipped and why, and the counts a CDD-CESM adapter
@@ -118,8 +124,12 @@ def in_breast(le: np.ndarray, x: float, y: float, radius: float) -> tuple[bool, 
     return bool(tissue[near].any()), threshold, value
 
 
-def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, progress=None) -> CheckResult:
+def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, progress=None,
+                allow_mixed_intent: bool = False) -> CheckResult:
     """Check a case table and every image it names; see the module docstring."""
+    from . import dicom_tags
+    from .check_dicom import DicomConventions
+    from .images import _is_dicom
     from .images import read_image
 
     cases_csv = Path(cases_csv)
@@ -143,6 +153,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
     problems, skipped = [], []
     sizes, bits = defaultdict(Counter), defaultdict(Counter)
     seen, masks, he_views = {}, 0, 0
+    dicom, scale_mismatch = DicomConventions(), []
     for index, row in enumerate(table.to_dict("records")):
         line = index + 2
         cid = row["id"]
@@ -165,6 +176,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
         if scale is None or scale <= 0:
             problems.append(f"{at}: scale {row['scale']!r} is not a positive number")
             scale = 1.0
+        pitches = set()
         centres = {}
         for column in CENTRE_COLUMNS:
             centres[column] = _number(row[column])
@@ -201,6 +213,11 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
                         bits[key][bit_depth(path)] += 1
                     except Exception:  # noqa: BLE001 - the pixels decoded; the depth is only reported
                         bits[key]["unknown"] += 1
+                    if _is_dicom(Path(path)):
+                        try:
+                            pitches.add(dicom.add(path, key, at, problems))
+                        except DataError as exc:
+                            problems.append(f"{at}, image {key}: {exc}")
                     if float(image.max()) <= float(image.min()):
                         problems.append(f"{at}, image {key}: file {path} is blank (every pixel {float(image.min()):g})")
             shapes = {k: v.shape for k, v in pixels.items()}
@@ -225,6 +242,14 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
             mask = pixels.get(f"{view} mask")
             if mask is not None and not (mask > 0).any():
                 problems.append(f"{at}: {view.upper()} mask {paths[f'{view} mask']} is empty")
+        pitches.discard(None)
+        if len(pitches) == 1:
+            expected = dicom_tags.scale_from_pitch(pitches.pop())
+            if abs(expected - scale) > 0.01 * expected:
+                scale_mismatch.append(f"{cid}: scale {scale:g}, pixel pitch gives {expected:g}")
+    mixed = dicom_tags.mixed_intent(dicom.intents)
+    if mixed and not allow_mixed_intent:
+        problems.append(mixed)
     groups = table.groupby("group")["id"].agg(list)
     summary = {
         "cases": int(len(table)),
@@ -238,6 +263,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
         "image_sizes": {k: dict(sizes[k].most_common()) for k in (*IMAGES, *(f"he_{v}" for v in VIEWS)) if sizes[k]},
         "bit_depths": {k: dict(bits[k]) for k in (*IMAGES, *(f"he_{v}" for v in VIEWS)) if bits[k]},
         "views_with_mask": masks, "views_from_high_energy": he_views,
+        "dicom_conventions": dicom.summary(), "scale_vs_pixel_spacing": scale_mismatch,
     }
     if split is not None:
         summary["split"] = _check_split(split, table, problems)
@@ -301,6 +327,9 @@ def format_summary(result: CheckResult, cases_csv) -> str:
         lines.append(f"{key}: {shown}{more}; " + ", ".join(f"{b} x{n}" for b, n in s["bit_depths"].get(key, {}).items()))
     lines.append(f"views with a lesion mask: {s['views_with_mask']}; views with HE instead of recombined: "
                  f"{s['views_from_high_energy']}")
+    from .check_dicom import format_conventions
+
+    lines += format_conventions(s)
     if "split" in s:
         lines.append("split: " + "; ".join(f"{p} " + ", ".join(f"{k} {v}" for k, v in c.items())
                                            for p, c in s["split"].items()))
@@ -326,10 +355,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--split", help="split CSV (id, part) to check for persons in two parts")
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
                         help="how far (full-resolution px) a box centre may be from the breast (default %(default)s)")
+    parser.add_argument("--mixed-intent", action="store_true",
+                        help="accept FOR PROCESSING and FOR PRESENTATION images in one data set")
 
 
 def run(args) -> int:
     result = check_cases(args.cases, args.split, args.tolerance,
-                         progress=lambda m: print(m, file=sys.stderr, flush=True))
+                         progress=lambda m: print(m, file=sys.stderr, flush=True), allow_mixed_intent=args.mixed_intent)
     print(format_summary(result, args.cases))
     return 0 if result.clean else 1

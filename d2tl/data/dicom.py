@@ -13,12 +13,15 @@ like DICOM), one file per image, plus a CSV with one row per case::
   mirroring of right breasts); ``laterality`` (L/R) is needed only when a patient has images
   of both breasts; ``group`` (the person) defaults to the patient; ``id`` defaults to the
   patient (``<patient>_<L|R>`` when the patient has two rows).
-* Each file's role comes from its tags: view from ViewPosition (CC, MLO; other views are
-  ignored), laterality from ImageLaterality (or Laterality; the two must agree), mode from
-  ImageType (``LOW_ENERGY``, ``RECOMBINED``/``SUBTRACTED`` or ``HIGH_ENERGY``, through
-  :func:`d2tl.data.dicom_io.image_type_mode`). A view needs one LE image and one recombined
-  image; a high-energy image stands in for a missing recombined one (the recombined image is
-  then computed on reading, see :func:`d2tl.data.images.recombine`).
+* Each file's role comes from its tags (:mod:`d2tl.data.dicom_tags`): view from ViewPosition
+  or the View Code Sequence (CC, MLO; other views are ignored), laterality from
+  ImageLaterality (or Laterality; the two must agree), mode from Image Type values 4 and 5
+  (vendor aliases accepted, kVp as a reported fallback). A view needs one LE image and one
+  recombined image; a high-energy image stands in for a missing recombined one (the
+  recombined image is then computed on reading, see :func:`d2tl.data.images.recombine`).
+* A case's ``scale`` is 0.07 mm / the images' pixel pitch (ImagerPixelSpacing, else
+  PixelSpacing; 1 when neither is given). FOR PROCESSING and FOR PRESENTATION images are not
+  mixed unless ``allow_mixed_intent`` (``--mixed-intent``).
 * Every problem -- an unreadable file (empty, not DICOM, truncated pixel data), a patient
   whose four images cannot be identified (missing, duplicated, contradictory tags), a centre
   outside its image -- is collected, and all are raised together as one :class:`DataError`
@@ -28,7 +31,7 @@ like DICOM), one file per image, plus a CSV with one row per case::
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pandas as pd
@@ -39,11 +42,11 @@ from ..errors import DataError
 from ..provenance import write_json
 from ..views import LABELS, LATERALITIES, VIEWS
 from .cases import validate_cases, write_cases
-from .dicom_io import image_type_mode
+from . import dicom_tags
+from .dicom_tags import ContradictoryTags
 
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".txt", ".csv", ".json", ".md", ".xlsx")
-VIEW_POSITIONS = {"CC": "cc", "MLO": "mlo"}
 CSV_REQUIRED = ("patient", "label", "cc_x", "cc_y", "mlo_x", "mlo_y")
 CSV_OPTIONAL = ("laterality", "group", "id", "cc_mask_path", "mlo_mask_path")
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
@@ -60,6 +63,19 @@ class DicomImage:
     rows: int
     cols: int
     note: str = ""  # why the file cannot serve (contradictory tags, other view ...)
+    mode_from: str = ""  # standard / vendor alias / kVp fallback ("" when unidentified)
+    mode_detail: str = ""  # the values that gave the mode
+    view_from: str = ""  # ViewPosition / View Code Sequence / both
+    pitch_mm: str | None = None  # pixel pitch, mm
+    pitch_from: str = ""  # ImagerPixelSpacing / PixelSpacing
+    intent: str = ""  # FOR PRESENTATION / FOR PROCESSING / "" unknown
+
+    def record(self) -> dict:
+        """What the report says about this file."""
+        return {"file": str(self.path), "patient": self.patient, "mode": self.mode, "mode_from": self.mode_from,
+                "mode_detail": self.mode_detail, "view": self.view, "view_from": self.view_from,
+                "laterality": self.laterality, "pitch_mm": self.pitch_mm, "pitch_from": self.pitch_from,
+                "intent": self.intent, "note": self.note}
 
 
 def _candidates(folder: Path):
@@ -111,10 +127,9 @@ def read_dicom_file(path: Path, patient_from: str = "tag", root: Path | None = N
     else:
         patient = str(ds.get("PatientID", "")).strip()
     notes = []
-    position = str(ds.get("ViewPosition", "")).strip().upper()
-    view = VIEW_POSITIONS.get(position)
-    if view is None:
-        notes.append(f"ViewPosition {position or '(none)'!r} is neither CC nor MLO")
+    view = dicom_tags.view_of(ds)
+    if view.note:
+        notes.append(view.note)
     lats = {str(ds.get(k, "")).strip().upper() for k in ("ImageLaterality", "Laterality")} - {""}
     laterality = None
     if len(lats) > 1:
@@ -123,11 +138,14 @@ def read_dicom_file(path: Path, patient_from: str = "tag", root: Path | None = N
         laterality = lats.pop()
     else:
         notes.append(f"laterality {(lats.pop() if lats else '(none)')!r} is not L or R")
-    mode = image_type_mode(ds)
-    if mode is None:
-        notes.append(f"ImageType {list(ds.get('ImageType', []))} names no energy (LOW_ENERGY, HIGH_ENERGY, RECOMBINED)")
-    return DicomImage(path=path, patient=patient, view=view, laterality=laterality, mode=mode,
-                      rows=rows, cols=cols, note=", ".join(notes))
+    mode = dicom_tags.mode_of(ds, path)  # two roles named: ContradictoryTags
+    if mode.value is None:
+        notes.append(mode.note)
+    pitch = dicom_tags.pitch_of(ds)
+    return DicomImage(path=path, patient=patient, view=view.value, laterality=laterality, mode=mode.value,
+                      rows=rows, cols=cols, note=", ".join(notes), mode_from=mode.source,
+                      mode_detail=mode.note if mode.value else "", view_from=view.source,
+                      pitch_mm=pitch.value, pitch_from=pitch.source, intent=dicom_tags.intent_of(ds))
 
 
 def scan_folder(folder, patient_from: str = "tag", skip_unreadable: bool = False) -> tuple[list[DicomImage], dict]:
@@ -136,10 +154,13 @@ def scan_folder(folder, patient_from: str = "tag", skip_unreadable: bool = False
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"DICOM folder {folder} does not exist")
-    images, unreadable, not_images = [], [], []
+    images, unreadable, contradictory, not_images = [], [], [], []
     for path in _candidates(folder):
         try:
             image = read_dicom_file(path, patient_from, folder)
+        except ContradictoryTags as exc:
+            contradictory.append(str(exc))
+            continue
         except DataError as exc:
             unreadable.append(str(exc))
             continue
@@ -147,9 +168,12 @@ def scan_folder(folder, patient_from: str = "tag", skip_unreadable: bool = False
             not_images.append(str(path))
         else:
             images.append(image)
-    if unreadable and not skip_unreadable:
-        raise DataError(_listing(f"DICOM folder {folder}: {len(unreadable)} unreadable file(s)", unreadable))
-    return images, {"unreadable": unreadable, "not_images": not_images, "images": len(images)}
+    if (unreadable or contradictory) and not skip_unreadable:
+        heads = [f"{len(unreadable)} unreadable file(s)"] * bool(unreadable) + \
+                [f"{len(contradictory)} file(s) with contradictory ImageType"] * bool(contradictory)
+        raise DataError(_listing(f"DICOM folder {folder}: {' and '.join(heads)}", unreadable + contradictory))
+    return images, {"unreadable": unreadable, "contradictory": contradictory, "not_images": not_images,
+                    "images": len(images)}
 
 
 def _listing(head: str, items: list[str]) -> str:
@@ -181,11 +205,35 @@ def read_label_csv(path) -> pd.DataFrame:
     return table
 
 
+def case_scale(files: list[DicomImage], at: str) -> tuple[float, str | None]:
+    """(scale, pitch) of one case's images: 0.07 mm / their common pitch, (1, None) when none has one.
+
+    Raises :class:`DataError` (``at`` names the case) when their pitches differ by more than 1 %.
+    """
+    pitched = [f for f in files if f.pitch_mm is not None]
+    if not pitched:
+        return 1.0, None
+    pitches = [float(f.pitch_mm) for f in pitched]
+    if max(pitches) > 1.01 * min(pitches):
+        raise DataError(f"{at}: the images' pixel pitches differ: " +
+                        ", ".join(f"{f.path} {f.pitch_mm} mm ({f.pitch_from})" for f in pitched))
+    return dicom_tags.scale_from_pitch(pitched[0].pitch_mm), pitched[0].pitch_mm
+
+
+def conventions(images: list[DicomImage]) -> dict:
+    """How many files follow each convention: mode (standard / vendor alias / kVp fallback),
+    view source, pitch source, presentation intent."""
+    count = lambda values: dict(Counter(v or "none" for v in values).most_common())  # noqa: E731
+    return {"image_type": count(f.mode_from for f in images), "view": count(f.view_from for f in images),
+            "pixel_spacing": count(f.pitch_from for f in images), "presentation_intent": count(f.intent for f in images)}
+
+
 def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
-                skip_unreadable: bool = False) -> tuple[pd.DataFrame, dict]:
+                skip_unreadable: bool = False, allow_mixed_intent: bool = False) -> tuple[pd.DataFrame, dict]:
     """Identify each CSV row's four images among the DICOM files; return (case table, report).
 
-    Writes the case table (and ``<stem>-report.json``) when ``out_csv`` is given.
+    Writes the case table (and ``<stem>-report.json``) when ``out_csv`` is given. Images of
+    both presentation intents are refused unless ``allow_mixed_intent``.
     """
     labels_csv = Path(labels_csv)
     rows = read_label_csv(labels_csv)
@@ -194,7 +242,7 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
     for image in images:
         by_patient[image.patient].append(image)
     per_patient_rows = rows["patient"].value_counts()
-    problems, records, ignored = [], [], []
+    problems, records, ignored, used, unpitched = [], [], [], [], []
     for index, row in enumerate(rows.to_dict("records")):
         line = index + 2
         patient = row["patient"]
@@ -228,7 +276,7 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
                   "group": row["group"] or patient, "label": label, "laterality": lat, "scale": 1,
                   "cc_mask_path": row["cc_mask_path"], "mlo_mask_path": row["mlo_mask_path"]}
         unclear = [f for f in files if f.note and f.laterality in (None, lat)]
-        ok = True
+        ok, chosen_files = True, []
         for view in VIEWS:
             chosen, view_ok = {}, True
             for mode in ("le", "rec", "he"):
@@ -251,6 +299,7 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
                 continue
             for mode, column in (("le", f"le_{view}_path"), ("rec", f"rec_{view}_path"), ("he", f"he_{view}_path")):
                 record[column] = str(chosen[mode].path.resolve()) if mode in chosen else ""
+            chosen_files += chosen.values()
             sizes = {(f.rows, f.cols) for f in chosen.values()}
             if len(sizes) > 1:
                 problems.append(f"{at}: the {view.upper()} images differ in size: " +
@@ -271,8 +320,17 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
                                     f"image ({cols_}x{rows_} px, {chosen['le'].path})")
                     ok = False
                 record[f"{view}_{axis}"] = value
+        if ok:
+            try:
+                record["scale"], pitch = case_scale(chosen_files, at)
+            except DataError as exc:
+                problems.append(str(exc))
+                ok = False
         if ok and label in LABELS:
             records.append(record)
+            used += chosen_files
+            if pitch is None:
+                unpitched.append(record["id"])
     listed = set(rows["patient"])
     for patient, files in sorted(by_patient.items()):
         if patient not in listed:
@@ -280,6 +338,9 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
     ids = pd.Series([r["id"] for r in records])
     for dup in sorted(set(ids[ids.duplicated()])):
         problems.append(f"{labels_csv}: id {dup!r} names two cases; give an id column")
+    mixed = dicom_tags.mixed_intent([(f.path, f.intent) for f in used])
+    if mixed and not allow_mixed_intent:
+        problems.append(f"{dicom_dir}: {mixed}")
     if problems:
         raise DataError(_listing(f"cannot build a case table from {dicom_dir} and {labels_csv}: "
                                  f"{len(problems)} problem(s)", problems))
@@ -291,7 +352,12 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
               "persons": int(table["group"].nunique()),
               "views_from_high_energy": int(sum((table[f"rec_{v}_path"] == "").sum() for v in VIEWS)),
               "dicom_images": notes["images"], "not_images": notes["not_images"],
-              "unreadable_skipped": notes["unreadable"], "patients_ignored": ignored}
+              "unreadable_skipped": notes["unreadable"], "contradictory_skipped": notes["contradictory"],
+              "patients_ignored": ignored, "scales": sorted({float(s) for s in table["scale"]}),
+              "cases_without_pixel_spacing": unpitched, "mixed_intent_allowed": bool(mixed),
+              "conventions": conventions(used), "conventions_all_files": conventions(images),
+              "mode_from_kvp": [f.record() for f in images if f.mode_from == dicom_tags.KVP_FALLBACK],
+              "unidentified": [f.record() for f in images if f.note], "images": [f.record() for f in used]}
     if out_csv:
         out_csv = Path(out_csv)
         write_cases(table, out_csv)
@@ -308,18 +374,28 @@ def add_arguments(parser) -> None:
                         help="match the CSV's patient to the PatientID tag or to the first folder under "
                              "--dicom-dir (default %(default)s)")
     parser.add_argument("--skip-unreadable", action="store_true",
-                        help="list unreadable files in the report instead of stopping")
+                        help="list unreadable files (and files whose ImageType names two roles) in the report "
+                             "instead of stopping")
+    parser.add_argument("--mixed-intent", action="store_true",
+                        help="allow FOR PROCESSING (raw) and FOR PRESENTATION images in one data set")
 
 
 def run(args) -> int:
-    table, report = build_cases(args.dicom_dir, args.labels, args.out, args.patient_from, args.skip_unreadable)
+    table, report = build_cases(args.dicom_dir, args.labels, args.out, args.patient_from, args.skip_unreadable,
+                                args.mixed_intent)
     counts = ", ".join(f"{k} {v}" for k, v in report["labels_count"].items())
     print(f"wrote {args.out}: {report['cases']} cases ({counts}) from {report['persons']} persons, "
           f"{report['dicom_images']} DICOM images scanned")
     if report["views_from_high_energy"]:
         print(f"{report['views_from_high_energy']} views have HE instead of recombined images "
               "(recombined is computed on reading)")
-    for key in ("not_images", "unreadable_skipped", "patients_ignored"):
+    used = report["conventions"]["image_type"]
+    print("image modes read from: " + ", ".join(f"{k} {v}" for k, v in used.items())
+          + f"; scale {', '.join(f'{v:g}' for v in report['scales'])}"
+          + (f" ({len(report['cases_without_pixel_spacing'])} cases without pixel spacing: scale 1)"
+             if report["cases_without_pixel_spacing"] else ""))
+    for key in ("not_images", "unreadable_skipped", "contradictory_skipped", "mode_from_kvp", "unidentified",
+                "patients_ignored"):
         if report[key]:
             print(f"{key.replace('_', ' ')}: {len(report[key])} (see the report)")
     return 0

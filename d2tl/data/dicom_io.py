@@ -13,20 +13,26 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.sequence import Sequence
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from ..atomic import atomic_path
 from ..errors import DataError
+from .dicom_tags import FOR_PRESENTATION, FOR_PROCESSING, VIEW_CODE_MEANINGS
 
-# "Digital Mammography X-Ray Image Storage - For Presentation"
+# "Digital Mammography X-Ray Image Storage - For Presentation" / "- For Processing"
 MAMMOGRAPHY_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
+MAMMOGRAPHY_FOR_PROCESSING = "1.2.840.10008.5.1.4.1.1.1.2.1"
+SOP_CLASSES = {FOR_PRESENTATION: MAMMOGRAPHY_FOR_PRESENTATION, FOR_PROCESSING: MAMMOGRAPHY_FOR_PROCESSING}
 MODALITIES = ("MG",)
-# Values of ImageType's fourth item (vendors differ; these are the ones we read and write).
-ENERGY_TYPES = {"LOW_ENERGY": "le", "HIGH_ENERGY": "he", "RECOMBINED": "rec", "SUBTRACTED": "rec"}
-VIEW_CODES = {"cc": "CC", "mlo": "MLO"}
+# Image Type as PS3.3 writes a CEDM image (values 4 and 5; see d2tl.data.dicom_tags for reading).
+IMAGE_TYPES = {"LOW_ENERGY": ["ORIGINAL", "PRIMARY", "", "", "LOW_ENERGY"],
+               "HIGH_ENERGY": ["ORIGINAL", "PRIMARY", "", "", "HIGH_ENERGY"],
+               "RECOMBINED": ["DERIVED", "PRIMARY", "", "SUBTRACTION", ""]}
+VIEW_POSITIONS = {"cc": "CC", "mlo": "MLO"}
 
 
 def is_dicom(path) -> bool:
@@ -91,33 +97,40 @@ def _check_modality(ds, path, modalities=MODALITIES) -> None:
                         f"{' or '.join(modalities)} (mammography)")
 
 
-def image_type_mode(ds) -> str | None:
-    """``"le"``, ``"he"`` or ``"rec"`` from ImageType (any item), or None when absent."""
-    for value in ds.get("ImageType", []) or []:
-        mode = ENERGY_TYPES.get(str(value).strip().upper())
-        if mode:
-            return mode
-    return None
+def view_code_item(view: str) -> Dataset:
+    """A View Code Sequence item: the SNOMED CT code of ``view`` (``cc``/``mlo``), no modifiers."""
+    value, meaning = VIEW_CODE_MEANINGS[view]
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "SCT", meaning
+    item.ViewModifierCodeSequence = Sequence([])
+    return item
 
 
 def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, laterality: str,
                     energy: str, kvp: float | None = None, pixel_spacing_mm: float = 0.07,
                     bits_stored: int = 12, photometric: str = "MONOCHROME2",
                     study_uid: str | None = None, series_description: str = "",
-                    transfer_syntax: str = ExplicitVRLittleEndian, extra: dict | None = None) -> None:
-    """Write a 2-D image as an MG "for presentation" DICOM file, atomically.
+                    transfer_syntax: str = ExplicitVRLittleEndian, intent: str = FOR_PRESENTATION,
+                    contrast_agent: str | None = None, extra: dict | None = None) -> None:
+    """Write a 2-D image as an MG DICOM file as PS3.3 describes a CEDM image, atomically.
 
     Float ``values`` are quantised to ``bits_stored`` bits with RescaleSlope/Intercept set so
     that :func:`read_dicom` gives them back to within one quantisation step; integer values
     are stored as they are (slope 1, intercept 0). ``energy`` is ``LOW_ENERGY``,
-    ``HIGH_ENERGY`` or ``RECOMBINED`` (written as ImageType's fourth value). ``photometric``
-    ``MONOCHROME1`` stores inverted pixels, so reading gives the same values back.
+    ``HIGH_ENERGY`` or ``RECOMBINED``, written as Image Type value 5 (the energy) or value 4
+    ``SUBTRACTION`` (recombined). The view goes into ViewPosition and the View Code Sequence
+    (SNOMED CT); ``intent`` into Presentation Intent Type and the SOP class;
+    ``contrast_agent`` (e.g. ``"iodinated contrast"``) into the Contrast/Bolus attributes
+    (ingredient IODINE, route IV). ``photometric`` ``MONOCHROME1`` stores inverted pixels,
+    so reading gives the same values back. ``extra`` sets further attributes last.
     """
     values = np.asarray(values)
     if values.ndim != 2:
         raise ValueError(f"expected a 2-D image, got shape {values.shape}")
-    if energy not in ENERGY_TYPES:
-        raise ValueError(f"energy must be one of {', '.join(ENERGY_TYPES)}, got {energy!r}")
+    if energy not in IMAGE_TYPES:
+        raise ValueError(f"energy must be one of {', '.join(IMAGE_TYPES)}, got {energy!r}")
+    if intent not in SOP_CLASSES:
+        raise ValueError(f"intent must be one of {', '.join(SOP_CLASSES)}, got {intent!r}")
     top = 2 ** bits_stored - 1
     if np.issubdtype(values.dtype, np.integer):
         if values.min() < 0 or values.max() > top:
@@ -134,14 +147,14 @@ def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, lat
         raise ValueError(f"photometric must be MONOCHROME1 or MONOCHROME2, got {photometric!r}")
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MAMMOGRAPHY_FOR_PRESENTATION
+    meta.MediaStorageSOPClassUID = SOP_CLASSES[intent]
     # UIDs derived from the content's identity, so a data set written twice is byte-identical.
     identity = [str(patient_id), view, laterality, energy, study_uid or ""]
     meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=identity + ["instance"])
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     now = datetime.datetime(2000, 1, 1)  # fixed: files are reproducible from the seed
-    ds.SOPClassUID = MAMMOGRAPHY_FOR_PRESENTATION
+    ds.SOPClassUID = SOP_CLASSES[intent]
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID = study_uid or generate_uid(entropy_srcs=[str(patient_id), "study"])
     ds.SeriesInstanceUID = generate_uid(entropy_srcs=identity + ["series"])
@@ -150,9 +163,15 @@ def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, lat
     ds.PatientName = str(patient_id)
     ds.StudyDate = ds.ContentDate = now.strftime("%Y%m%d")
     ds.SeriesDescription = series_description
-    ds.ImageType = ["DERIVED" if energy == "RECOMBINED" else "ORIGINAL", "PRIMARY", "", energy]
-    ds.PresentationIntentType = "FOR PRESENTATION"
-    ds.ViewPosition = VIEW_CODES.get(view.lower(), view.upper())
+    ds.ImageType = IMAGE_TYPES[energy]
+    ds.PresentationIntentType = intent
+    ds.ViewPosition = VIEW_POSITIONS.get(view.lower(), view.upper())
+    if view.lower() in VIEW_CODE_MEANINGS:
+        ds.ViewCodeSequence = Sequence([view_code_item(view.lower())])
+    if contrast_agent:
+        ds.ContrastBolusAgent = contrast_agent
+        ds.ContrastBolusIngredient = "IODINE"
+        ds.ContrastBolusRoute = "IV"
     ds.ImageLaterality = laterality
     ds.Laterality = laterality
     # Chest wall on the left edge for L, on the right for R (as the images are stored).

@@ -1,7 +1,7 @@
 """The 60/16/20 train/validation/test split: stratified by label, grouped by person, seeded.
 
 For the paper's 96 cases (48/48, one per person) it gives exactly 30/30, 8/8 and 10/10
-(PAPER_SPEC, "The data"); other data sets get the same proportions per label. The same
+(docs/paper-readings.md, "split"); other data sets get the same proportions per label. The same
 split serves every experiment and the conventional baseline, so it is saved once and reused.
 """
 

@@ -1,7 +1,8 @@
 """The built-in synthetic CEDM data set: a physically grounded dual-energy breast phantom.
 
 The paper's 96 patients are private, so d2tl ships a generator of look-alike cases, written as
-real MG DICOM files with a case table (:mod:`d2tl.data.cases`), true lesion masks and a
+real MG DICOM files (headers as DICOM PS3.3 describes a CEDM image, see
+:mod:`d2tl.data.synthetic_dicom`) with a case table (:mod:`d2tl.data.cases`), true lesion masks and a
 ``dataset.json`` holding every parameter and each case's ground truth. Everything is
 deterministic from :attr:`SynthConfig.seed`; case ``i`` depends only on the seed and ``i``.
 
@@ -888,7 +889,7 @@ def _write_case(config: SynthConfig, index: int, folder: str) -> dict:
     from PIL import Image
     from pydicom.uid import generate_uid
 
-    from .dicom_io import write_mammogram
+    from .synthetic_dicom import write_case_images
 
     folder = Path(folder)
     case = generate_case(config, index)
@@ -898,21 +899,10 @@ def _write_case(config: SynthConfig, index: int, folder: str) -> dict:
     (folder / "masks").mkdir(exist_ok=True)
     study_uid = generate_uid(entropy_srcs=[GENERATOR, str(config.seed), cid])
     row = {"id": cid, "group": cid, "label": case["label"], "laterality": lat, "scale": config.scale}
-    modes = [("le", "LE", "LOW_ENERGY"), ("rec", "REC", "RECOMBINED")]
-    if config.write_he:
-        modes.append(("he", "HE", "HIGH_ENERGY"))
+    row.update(write_case_images(case, image_dir, pixel_mm=config.pixel_mm, bits_stored=config.bits_stored,
+                                 study_uid=study_uid, write_he=config.write_he))
     for view in VIEWS:
         code = VIEW_CODES[view]
-        thickness_mm = case["truth"]["views"][view]["thickness_cm"] * 10
-        for mode, tag, energy in modes:
-            path = image_dir / f"{cid}_{lat}_{tag}_{code}.dcm"
-            kvp = case["kvp"][view]["he" if mode in ("he", "rec") else "le"]
-            write_mammogram(path, case["images"][f"{mode}_{view}"], patient_id=cid, view=view, laterality=lat,
-                            energy=energy, kvp=kvp, pixel_spacing_mm=config.pixel_mm,
-                            bits_stored=config.bits_stored, study_uid=study_uid,
-                            series_description=f"synthetic CEDM {tag} {code}",
-                            extra={"BodyPartThickness": f"{thickness_mm:.0f}", "PatientSex": "F"})
-            row[f"{mode}_{view}_path"] = str(path)
         mask_path = folder / "masks" / f"{cid}_{code}.png"
         Image.fromarray((case["masks"][view] * 255).astype(np.uint8)).save(mask_path)
         row[f"{view}_mask_path"] = str(mask_path)
