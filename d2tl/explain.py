@@ -13,7 +13,6 @@ of each map inside the lesion). ROIs are cut with the model's own ROI settings, 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -120,26 +119,13 @@ def explain_case(model_path, cases_csv, case_id, out=None, layers=("mixed10",), 
 
 # ------------------------------------------------------------------------------ experiment
 
-def find_default_model(root=DEFAULT_RUNS, preset: str | None = None, box: int = 256) -> Path:
-    """The newest trained dual-mode, full-tune, ``box`` px, unshifted model under ``root``
-    (one of ``preset`` if there is one)."""
-    matches = []
-    for sidecar in Path(root).rglob("*.d2tl.json"):
-        model = sidecar.with_name(sidecar.name.removesuffix(".d2tl.json") + ".keras")
-        if not model.is_file():
-            continue
-        try:
-            config = json.loads(sidecar.read_text())["config"]
-            fits = (config["model"]["architecture"] == "dual_mode" and config["model"]["tuning"] == "full"
-                    and int(config["roi"]["box"]) == box and float(config["roi"].get("shift", 0)) == 0)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            continue
-        if fits:
-            matches.append((config.get("preset") == preset, model.stat().st_mtime, model))
-    if not matches:
-        raise D2TLError(f"no trained dual-mode full-tune {box} px model under {root}; train one "
-                        f"(python -m d2tl train --out {root}) or pass --model")
-    return max(matches, key=lambda m: (m[0], m[1]))[2]
+def find_default_model(root=DEFAULT_RUNS, preset: str = "quick", cases="data/synthetic/cases.csv") -> Path:
+    """``model.keras`` of ``preset``'s default configuration on ``cases``, found under ``root``
+    (``OUT/runs``) by its configuration hash (:mod:`d2tl.default_result`), never as the newest
+    matching file; an error naming the hash and the command to train it when it is missing."""
+    from .default_result import require_default
+
+    return require_default(cases, preset, root, "model.keras")
 
 
 def untrained_model(info: dict, seed: int = 0):
@@ -195,7 +181,7 @@ def run_interpretation(model_path=None, cases_csv="data/synthetic/cases.csv", ou
     settings = _settings(preset)
     layers = tuple(layers or settings["layers"])
     rep_config = representation or RepresentationConfig(steps=settings["steps"])
-    model_path = Path(model_path) if model_path else find_default_model(runs_root, preset)
+    model_path = Path(model_path) if model_path else find_default_model(runs_root, preset, cases_csv)
     out = Path(out) if out else Path(DEFAULT_OUT) / preset
     seconds = {}
 
@@ -322,12 +308,13 @@ def add_experiment_arguments(parser, default_cases: str = "data/synthetic/cases.
     from .interpret import OPTIMIZERS, PARAMETRISATIONS, PENALTIES, STARTS, RepresentationConfig
 
     d = RepresentationConfig()
-    parser.add_argument("--model", help=f"model.keras (default: the newest dual-mode full-tune 256 px model under "
-                                        f"{DEFAULT_RUNS})")
+    parser.add_argument("--model", help="model.keras (default: the preset's default configuration, found by its "
+                                        "configuration hash under --runs-root)")
     parser.add_argument("--cases", default=default_cases, help="case table CSV (default: %(default)s)")
     parser.add_argument("--preset", default="quick", choices=sorted(PRESET_SETTINGS))
     parser.add_argument("--out", help=f"output folder (default: {DEFAULT_OUT}/<preset>)")
-    parser.add_argument("--runs-root", default=DEFAULT_RUNS, help="where to look for the default model")
+    parser.add_argument("--runs-root", default=DEFAULT_RUNS,
+                        help="results store (OUT/runs) holding the default model (default: %(default)s)")
     parser.add_argument("--patients", nargs=2, metavar=("BENIGN", "MALIGNANT"),
                         help="ids for the influence figures (default: most confidently correct test cases)")
     parser.add_argument("--gradcam-layers", nargs="+", help="backbone layers for Grad-CAM (preset's if omitted)")

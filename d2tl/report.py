@@ -5,8 +5,12 @@ A section folder ``OUT/<section>/`` holds:
 
 =========================  ==================================================================
 ``<section>.csv``          one row per training configuration: settings, the selected model's
-                           test accuracy, sensitivity, specificity, AUC and confusion counts,
-                           per-run spread, timing, weights source, result hash, how obtained
+                           test accuracy, sensitivity, specificity, AUC with 95% intervals
+                           (``<metric>_low``/``_high``) and confusion counts, per-run spread,
+                           timing, weights source, result hash, how obtained
+``paired_tests.csv``       the paper's comparisons on the same test cases: exact McNemar p
+                           (raw and Holm-adjusted), AUC difference with a paired bootstrap
+                           interval (:mod:`d2tl.section_tests`)
 ``<section>.md``           the paper's numbers beside ours, notes, and the table above
 ``history.csv``            every epoch of every run of every configuration (learning curves)
 ``<name>.csv``             section extras: shift summary and p-values, parameter counts,
@@ -84,6 +88,12 @@ def comparison_markdown(summary: dict, heading: str = "##") -> str:
     if summary.get("notes"):
         lines.append("")
     lines += learning_markdown(summary.get("configurations", []))
+    paired = (summary.get("extra") or {}).get("paired_tests")
+    if paired:
+        from .section_tests import markdown as paired_markdown
+
+        lines += ["Paired tests on the same test cases (A vs B; Holm-adjusted p in brackets):", "",
+                  *paired_markdown(pd.DataFrame(paired))]
     return "\n".join(lines)
 
 
@@ -95,6 +105,21 @@ def _cell(value) -> str:
     return str(value)
 
 
+INTERVAL_SHOWN = ("accuracy", "sensitivity", "specificity", "auc")
+
+
+def _with_interval(row, metric: str) -> str:
+    """A metric with its 95% interval in brackets: percentages, the AUC to 3 decimals."""
+    if metric != "auc":
+        from .sections import with_interval
+
+        return with_interval(row, metric)
+    value, low, high = row.get("auc"), row.get("auc_low"), row.get("auc_high")
+    if value is None or pd.isna(value):
+        return "n/a"
+    return f"{value:.3f}" + ("" if low is None or pd.isna(low) else f" ({low:.3f}-{high:.3f})")
+
+
 def table_markdown(rows: pd.DataFrame, columns) -> str:
     columns = [c for c in columns if c in rows.columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -102,7 +127,9 @@ def table_markdown(rows: pd.DataFrame, columns) -> str:
         cells = []
         for c in columns:
             v = r[c]
-            if c in ("accuracy", "sensitivity", "specificity", "val_accuracy") or c.endswith("_mean") \
+            if c in INTERVAL_SHOWN and f"{c}_low" in rows.columns:
+                cells.append(_with_interval(r, c))
+            elif c in ("accuracy", "sensitivity", "specificity", "val_accuracy") or c.endswith("_mean") \
                     and not c.startswith("epoch"):
                 cells.append("" if v is None or pd.isna(v) else _pct(v))
             elif c.endswith("seconds"):
@@ -122,13 +149,14 @@ def learning_markdown(rows: list) -> list:
     """Every configuration's test (20 cases) and external-set numbers, one line each."""
     if not rows:
         return []
-    lines = ["| configuration | test acc / sens / spec | test AUC | test p SD | external AUC (95% CI) | "
-             "external acc / sens / spec | external p SD |", "|---|---|---|---|---|---|---|"]
+    lines = ["| configuration | test acc / sens / spec (95% CI) | test AUC (95% CI) | test p SD | "
+             "external AUC (95% CI) | external acc / sens / spec | external p SD |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         f = lambda k: "n/a" if r.get(k) is None else f"{r[k]:.3f}"  # noqa: E731
         ci = "" if r.get("ext_auc_low") is None else f" ({r['ext_auc_low']:.3f}-{r['ext_auc_high']:.3f})"
-        lines.append(f"| {r['label']} | " + " / ".join(_pct(r.get(m)) for m in ("accuracy", "sensitivity", "specificity"))
-                     + f" | {f('auc')} | {f('test_prediction_sd')} | {f('ext_auc')}{ci} | "
+        lines.append(f"| {r['label']} | " + " / ".join(_with_interval(r, m) for m in ("accuracy", "sensitivity",
+                                                                                    "specificity"))
+                     + f" | {_with_interval(r, 'auc')} | {f('test_prediction_sd')} | {f('ext_auc')}{ci} | "
                      + " / ".join(_pct(r.get(f"ext_{m}")) for m in ("accuracy", "sensitivity", "specificity"))
                      + f" | {f('ext_prediction_sd')} |")
     return lines + [""]
@@ -150,6 +178,8 @@ def section_markdown(result) -> str:
              "measured: as run, including compilation when the configuration was the first of its graph).", "",
              table_markdown(result.table, MAIN_COLUMNS), ""]
     for name, table in result.tables.items():
+        if name == "paired_tests":  # shown with the side-by-side above; its CSV has every column
+            continue
         lines += [f"## {name.replace('_', ' ')}", "", table_markdown(table, list(table.columns)), ""]
     lines += ["Sensitivity: malignant called malignant; specificity: benign called benign; threshold 0.5.",
               f"Figure: {', '.join(Path(f).name for f in result.figures)}.", ""]
@@ -294,8 +324,8 @@ def figure(result, path: Path) -> None:
             ax.set_ylim(0, 1.05)
         axes[0].set_ylabel("accuracy")
         learning = result.extra.get("learning", [])
-        reached = "; ".join(f"{s['initialisation']}: 90% train acc at "
-                            f"{'-' if s['epoch_90_median'] is None else int(s['epoch_90_median'])}" for s in learning)
+        reached = "; ".join(f"{s['initialisation']}: 90% train acc at {s['epoch_90_median_text']} (median, "
+                            f"{s['runs_reaching_90']}/{s['runs']} runs)" for s in learning)
         axes[0].legend(fontsize=7, title=reached, title_fontsize=7)
         axes[1].text(0.02, 0.02, "paper: 90% training accuracy at epoch ~30 (ImageNet) vs ~130 (random);\n"
                      "last 10 of 200 epochs train/val 99.25%/74.76% vs 96.62%/50%", transform=axes[1].transAxes,
@@ -421,12 +451,19 @@ def baseline_markdown(baseline: dict) -> list:
         reported = " / ".join(_pct(r.get(f"reported_{m}")) if r.get(f"reported_{m}") is not None
                               and not pd.isna(r.get(f"reported_{m}")) else "-" for m in
                               ("accuracy", "sensitivity", "specificity"))
-        ours = " / ".join(_pct(r.get(m)) if r.get(m) is not None and not pd.isna(r.get(m)) else "-"
+        ours = " / ".join(_with_interval(r, m) if r.get(m) is not None and not pd.isna(r.get(m)) else "-"
                           for m in ("accuracy", "sensitivity", "specificity"))
         lines.append(f"| {r['method']} | {reported} | {ours} |")
     lines += ["", "- Paper: GLM-LASSO, SVM and random forest all below D2TL, specificity 60%; the cited works' "
               "numbers are on their own data.",
               f"- Baseline preset {baseline.get('preset')}; details: `{baseline.get('folder')}/`.", ""]
+    paired = baseline.get("paired_tests")
+    if paired:
+        from . import section_tests
+
+        table = pd.DataFrame(paired)
+        lines += ["Paired tests, D2TL vs each classifier on the same test cases (Holm-adjusted p in brackets):", "",
+                  *section_tests.markdown(table), *[f"- {n}" for n in section_tests.notes(table)], ""]
     return lines
 
 

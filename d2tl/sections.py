@@ -65,6 +65,7 @@ TEST_USED = ("Welch's two-sample t-test, two-sided (scipy.stats.ttest_ind(equal_
              "accuracies of the repeats; Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu), as a check")
 METRICS = ("accuracy", "sensitivity", "specificity", "auc")
 SPREAD_FLOOR = 0.01  # SD of p_malignant across test cases below which outputs count as constant
+TRAIN_ACCURACY_LEVEL = 0.9  # Sec. 4.4: the epoch at which training accuracy reaches 90%
 
 
 def _stderr(line: str) -> None:
@@ -416,6 +417,8 @@ def config_row(planned: Planned, metrics: dict, directory: Path, record: Record 
                label: str = "", external: dict | None = None) -> dict:
     """One table row: what the configuration is, its selected model's test metrics, per-run
     spread, timing and provenance."""
+    from .section_tests import row_intervals
+
     c = planned.config
     t = metrics["selected"]["test"]
     history = read_history(directory)
@@ -428,6 +431,7 @@ def config_row(planned: Planned, metrics: dict, directory: Path, record: Record 
            "box": c.roi.box, "input_px": c.roi.input_size, "shift": c.roi.shift, "shift_seed": c.shift_seed,
            "runs": runs, "epochs": epochs,
            **{m: t.get(m) for m in METRICS},
+           **row_intervals(t["confusion_matrix"], directory),
            **{k: t["confusion_matrix"][k] for k in ("tn", "fp", "fn", "tp")},
            "selected_run": metrics["selected"]["run"], "selected_epoch": metrics["selected"]["epoch"],
            "val_accuracy": metrics["selected"]["val_accuracy"],
@@ -499,7 +503,8 @@ class SectionResult:
                 "dataset": self.provenance.get("dataset"), "configurations": learning_rows(self.table)}
 
 
-LEARNING_COLUMNS = ("label", "accuracy", "sensitivity", "specificity", "auc", "test_prediction_sd", "ext_auc",
+LEARNING_COLUMNS = ("label", "accuracy", "sensitivity", "specificity", "auc",
+                    *(f"{m}_{end}" for m in METRICS for end in ("low", "high")), "test_prediction_sd", "ext_auc",
                     "ext_auc_low", "ext_auc_high", "ext_accuracy", "ext_sensitivity", "ext_specificity",
                     "ext_prediction_sd")
 
@@ -507,7 +512,7 @@ LEARNING_COLUMNS = ("label", "accuracy", "sensitivity", "specificity", "auc", "t
 def learning_rows(table: pd.DataFrame) -> list:
     """Per configuration: test and external-set metrics (for SUMMARY.md)."""
     keep = [c for c in LEARNING_COLUMNS if c in table]
-    return json.loads(table[keep].to_json(orient="records"))
+    return json.loads(table[keep].to_json(orient="records", double_precision=15))  # as in the CSV
 
 
 def pct(value, digits: int = 0) -> str:
@@ -516,9 +521,17 @@ def pct(value, digits: int = 0) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
+def with_interval(row, metric: str) -> str:
+    """A test metric as a percentage, with its 95% interval when the row has one."""
+    low, high = row.get(f"{metric}_low"), row.get(f"{metric}_high")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return pct(row.get(metric))
+    return f"{pct(row.get(metric))} ({pct(low)}-{pct(high)})"
+
+
 def triple(row) -> str:
-    """``acc / sens / spec`` as percentages."""
-    return " / ".join(pct(row.get(m)) for m in ("accuracy", "sensitivity", "specificity"))
+    """``acc / sens / spec`` as percentages, each with its 95% interval where the row has one."""
+    return " / ".join(with_interval(row, m) for m in ("accuracy", "sensitivity", "specificity"))
 
 
 def pvalue(p) -> str:
@@ -533,6 +546,10 @@ def _seconds(value) -> str:
 
 def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame, histories: pd.DataFrame):
     """(comparison rows, notes, extra numbers, extra tables) of one section."""
+    from . import section_tests
+    from .censored import censored_note, level_summary
+    from .evaluate import interval_note
+
     comparison, notes, extra, tables = [], [], {}, {}
     by = lambda label: rows.loc[rows["label"] == label].iloc[0]  # noqa: E731
     one_class = rows.loc[(rows["tp"] + rows["fp"] == 0) | (rows["tn"] + rows["fn"] == 0), "label"].tolist()
@@ -678,18 +695,16 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
         for p in plans:
             r = by(p.label)
             h = histories.loc[histories["label"] == p.label]
-            per_run = []
-            for run, hr in h.groupby("run"):
-                per_run.append({"run": int(run), "epoch_90": first_epoch_reaching(hr, 0.9, "accuracy"),
-                                "last10_train": last_epochs_mean(hr, "accuracy"),
-                                "last10_val": last_epochs_mean(hr, "val_accuracy")})
-            per_run = pd.DataFrame(per_run)
-            reached = per_run["epoch_90"].dropna()
+            per_run = pd.DataFrame([{"run": int(run), "last10_train": last_epochs_mean(hr, "accuracy"),
+                                     "last10_val": last_epochs_mean(hr, "val_accuracy")}
+                                    for run, hr in h.groupby("run")])
+            level = level_summary(h, TRAIN_ACCURACY_LEVEL)  # censored runs kept (d2tl.censored)
             stats_rows.append({"label": p.label, "initialisation": p.columns["initialisation"],
                                "weights_source": r["weights_source"], "epochs": int(r["epochs"]),
-                               "runs": int(r["runs"]), "runs_reaching_90": int(len(reached)),
-                               "epoch_90_median": float(reached.median()) if len(reached) else None,
-                               "epoch_90_per_run": per_run["epoch_90"].tolist(),
+                               "runs": int(r["runs"]), "runs_reaching_90": level["runs_reaching"],
+                               "epoch_90_median": level["median"], "epoch_90_median_text": level["median_text"],
+                               "epoch_90_censored_at": level["censored_at"],
+                               "epoch_90_per_run": level["per_run"],
                                "last10_train_accuracy": float(per_run["last10_train"].mean()),
                                "last10_val_accuracy": float(per_run["last10_val"].mean()),
                                "last_n_epochs": int(min(10, r["epochs"]))})
@@ -699,10 +714,10 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
         rep = REPORTED["random_init"]
         for s in stats_rows:
             key = s["initialisation"]
-            e90 = "not reached" if s["epoch_90_median"] is None else f"epoch {s['epoch_90_median']:.0f}"
-            comparison.append({"quantity": f"{key}: first epoch with 90% training accuracy",
+            comparison.append({"quantity": f"{key}: first epoch with 90% training accuracy (Kaplan-Meier median)",
                                "paper": f"epoch ~{rep['epoch_90pct_train_acc'][key]}",
-                               "ours": f"{e90} (of {s['epochs']}; {s['runs_reaching_90']}/{s['runs']} runs reach it)"})
+                               "ours": f"{s['epoch_90_median_text']} (of {s['epochs']}; {s['runs_reaching_90']}/"
+                                       f"{s['runs']} runs reach it)"})
             pt, pv = rep["last10_train_val_acc"][key]
             comparison.append({"quantity": f"{key}: mean train / val accuracy, last {s['last_n_epochs']} epochs",
                                "paper": f"{pct(pt, 2)} / {pct(pv, 2)} (last 10 of 200)",
@@ -714,6 +729,13 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
                 notes.append(f"{p.label}: {p.note}.")
         notes.append("Training accuracy is Keras's running accuracy over each epoch's augmented training set "
                      "(dropout active); validation accuracy is on the augmented validation set.")
+        notes.append(censored_note(TRAIN_ACCURACY_LEVEL))
+    paired = section_tests.section_table(section, rows, ctx.store)
+    if len(paired):
+        tables["paired_tests"] = paired
+        extra["paired_tests"] = section_tests.records(paired)
+        notes += section_tests.notes(paired)
+    notes.append(interval_note())
     return comparison, notes, extra, tables
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from d2tl import sections  # noqa: E402
+from d2tl import section_tests, sections  # noqa: E402
 from d2tl.errors import D2TLError  # noqa: E402
 from d2tl.provenance import write_json  # noqa: E402
 
@@ -64,6 +64,7 @@ def run_baseline(ctx: sections.Context, jobs: int | None = None) -> dict:
     rows = result.table.to_dict(orient="records")
     return {"preset": preset, "folder": Path(result.folder).as_posix(), "rows": rows,
             "d2tl_metrics": result.provenance.get("d2tl_metrics"),
+            "paired_tests": section_tests.records(result.paired_tests) if result.paired_tests is not None else None,
             "best_external": best_external_baseline(result.folder) if ctx.external else None}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from d2tl.baseline.run import DEFAULT_PERTURBATION, BaselineConfig, config_from_
 from d2tl.cli import main
 from d2tl.data.cases import load_cases
 from d2tl.data.split import save_split, split_cases
+from d2tl.default_result import default_folder
 from d2tl.errors import D2TLError
 
 from conftest import write_tiny_cases
@@ -124,10 +126,11 @@ def test_given_split_and_d2tl_result_on_the_same_split(tiny12, tmp_path):
     split_csv = tmp_path / "split.csv"
     save_split(parts, table, split_csv)
     results = tmp_path / "results"
-    _fake_d2tl_run(results / "box_size" / "aaa", table, parts, 0.75, sha)  # same data and split
-    _fake_d2tl_run(results / "box_size" / "bbb", table, parts, 0.60, sha, box=512)  # not the default box
-    _fake_d2tl_run(results / "box_size" / "ccc", table, split_cases(table, seed=6), 0.95, sha)  # another split
-    _fake_d2tl_run(results / "box_size" / "ddd", table, parts, 0.95, "0" * 16)  # another data set
+    default = default_folder(tiny12, "quick", results / "runs")  # the quick preset's default configuration
+    _fake_d2tl_run(default, table, parts, 0.75, sha)  # same data and split
+    newer = results / "runs" / "bbb"
+    _fake_d2tl_run(newer, table, parts, 0.60, sha)  # newer, but not the default configuration's hash
+    os.utime(newer / "metrics.json", (2e9, 2e9))
     config = BaselineConfig(preset="quick", models=("lasso",), **LEAN)
     result = run_baseline(tiny12, config, split=split_csv, out=results / "baseline")
     written = pd.read_csv(result.folder / "split.csv")
@@ -135,7 +138,24 @@ def test_given_split_and_d2tl_result_on_the_same_split(tiny12, tmp_path):
     row = result.table[result.table["method"] == "D2TL"]
     assert len(row) == 1 and row["accuracy"].iloc[0] == 0.75 and row["source"].iloc[0] == "ours"
     assert "box 256" in row["description"].iloc[0]
-    assert result.provenance["d2tl_metrics"]["path"].endswith("aaa/metrics.json")
+    assert result.provenance["d2tl_metrics"]["path"] == str(default / "metrics.json")
+    assert not len(result.paired_tests)  # no predictions.csv beside it: no paired tests
+    test = table.loc[(parts == "test").to_numpy(), ["id", "label"]]
+    p = np.where(test["label"] == "malignant", 0.7, 0.4)
+    test.assign(p_malignant=p, predicted=np.where(p >= 0.5, "malignant", "benign")).to_csv(
+        default / "predictions.csv", index=False)
+    result = run_baseline(tiny12, config, split=split_csv, out=results / "baseline")
+    paired = result.paired_tests
+    assert list(paired["a"]) == ["D2TL"] and len(paired) == 1 and paired["n"].iloc[0] == len(test)
+    assert 0 < paired["mcnemar_p"].iloc[0] <= 1 and paired["accuracy_a"].iloc[0] == 1.0
+    assert (result.folder / "paired_tests.csv").is_file()
+    assert "paired on the test cases" in (result.folder / "metrics.md").read_text()
+    d2 = result.table[result.table["method"] == "D2TL"].iloc[0]
+    assert d2["accuracy_low"] < 1.0 == d2["accuracy_high"]  # exact interval of len(test)/len(test)
+    _fake_d2tl_run(results / "other" / "ccc", table, split_cases(table, seed=6), 0.95, sha)  # another split
+    other_split = results / "other" / "ccc" / "metrics.json"
+    assert run_baseline(tiny12, config, split=split_csv, out=results / "baseline",
+                        d2tl_metrics=other_split).provenance["d2tl_metrics"] is None
 
     # without --split the baseline's own split (seed 0) differs from these D2TL runs: no D2TL row
     result = run_baseline(tiny12, config, out=results / "baseline")

@@ -83,7 +83,7 @@ def test_vectorised_auc_interval_equals_sklearn_on_the_same_resamples():
     assert auc_interval is evaluate.auc_interval and proportion_interval is evaluate.proportion_interval
     assert auc_interval(np.ones(5, int), np.arange(5.0)) is None
     assert proportion_interval(0, 0) is None
-    assert proportion_interval(7, 20) == pytest.approx((0.1812, 0.5671), abs=1e-4)  # Wilson, 7/20
+    assert proportion_interval(7, 20) == pytest.approx((0.1539, 0.5922), abs=1e-4)  # Clopper-Pearson, 7/20
 
 
 def test_interval_columns_use_the_counts():

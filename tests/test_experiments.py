@@ -33,10 +33,10 @@ RANDOM = "random"
 TINY = {"runs": 1, "epochs": 1, "input_scale": 75 / 512, "shift_repeats": 2, "random_init_epochs": 1,
         "batch_size": 4, "alternatives": 1, "weights": RANDOM}
 FILES = {  # section -> files its folder must hold besides the figure
-    "box_size": ["box_size.csv", "box_size.md"],
-    "box_shift": ["box_shift.csv", "box_shift.md", "p_values.csv", "shift_summary.csv"],
-    "pooling": ["pooling.csv", "pooling.md"],
-    "tuning": ["tuning.csv", "tuning.md", "parameters.csv"],
+    "box_size": ["box_size.csv", "box_size.md", "paired_tests.csv"],
+    "box_shift": ["box_shift.csv", "box_shift.md", "p_values.csv", "shift_summary.csv", "paired_tests.csv"],
+    "pooling": ["pooling.csv", "pooling.md", "paired_tests.csv"],
+    "tuning": ["tuning.csv", "tuning.md", "parameters.csv", "paired_tests.csv"],
     "random_init": ["random_init.csv", "random_init.md", "learning.csv"],
 }
 
@@ -124,6 +124,16 @@ def test_each_script_writes_table_figure_and_provenance(trained, name):
     md = (folder / f"{name}.md").read_text()
     assert "| quantity | paper | ours |" in md and "Preset **tiny**" in md
     assert {"accuracy", "sensitivity", "specificity", "hash", "weights_source"} <= set(result.table.columns)
+    table = result.table
+    for metric in ("accuracy", "sensitivity", "specificity"):  # exact intervals around every test proportion
+        known = table[metric].notna()
+        assert (table.loc[known, f"{metric}_low"] <= table.loc[known, metric]).all(), metric
+        assert (table.loc[known, metric] <= table.loc[known, f"{metric}_high"]).all(), metric
+    assert "Clopper-Pearson" in md and "2000 resamples, seed 0" in md
+    if name != "random_init":
+        paired = result.tables["paired_tests"]
+        assert len(paired) and paired["note"].eq("").all() and paired["mcnemar_p"].between(0, 1).all()
+        assert paired["mcnemar_p_holm"].ge(paired["mcnemar_p"]).all() and "| comparison | acc A / B |" in md
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["comparison"] and summary["preset"] == "tiny"
 
@@ -219,6 +229,8 @@ def test_random_init_reports_learning_statistics(trained):
     assert [s["initialisation"] for s in learning] == ["imagenet", "random"]
     for s in learning:
         assert s["last_n_epochs"] == 1 and 0 <= s["last10_train_accuracy"] <= 1
+        assert s["runs_reaching_90"] <= s["runs"] and len(s["epoch_90_per_run"]) == s["runs"]
+        assert s["epoch_90_median_text"] == ("> 1" if s["epoch_90_median"] is None else "epoch 1")
     assert any("void" in n for n in result.notes)  # both arms are random initialisation here
 
 
@@ -250,6 +262,8 @@ def test_run_all_writes_the_summary(stub, tiny, tmp_path):
     for number in ("4.1", "4.2", "4.3", "4.4", "4.6"):
         assert f"## Sec. {number}" in text
     assert "| D2TL |" in text  # our D2TL result beside the baseline, on the same split
+    assert "Paired tests on the same test cases" in text and "D2TL vs each classifier" in text
+    assert "Kaplan-Meier" in text
     record = json.loads((out / "run_all.json").read_text())
     assert record["preset"] == "tiny" and set(record["seconds"]) >= set(sections.ORDER) | {"baseline"}
 

@@ -305,17 +305,19 @@ def test_interpretation_experiment_writes_figures_table_and_provenance(d2tl_tiny
     from d2tl.explain import find_default_model, run_interpretation
 
     monkeypatch.setattr(d2tl.model, "build_backbone", tiny_backbone)  # the untrained control, tiny too
+    from d2tl.default_result import default_folder
+
     _, model_path, _ = d2tl_tiny
-    runs = tmp_path / "runs" / "abc"
+    runs = default_folder(tiny_cases, "quick", tmp_path / "runs")  # found by the default configuration's hash
     runs.mkdir(parents=True)
     for name in ("model.keras", "model.d2tl.json"):
         (runs / name).write_bytes((model_path.parent / name).read_bytes())
     pd.DataFrame({"id": ["C00", "C01", "C02", "C03"], "label": ["benign", "malignant"] * 2,
                   "p_malignant": [0.3, 0.6, 0.1, 0.9], "predicted": ["benign", "malignant"] * 2}
                  ).to_csv(runs / "predictions.csv", index=False)
-    assert find_default_model(tmp_path / "runs", "quick") == runs / "model.keras"
-    with pytest.raises(D2TLError, match="no trained"):
-        find_default_model(tmp_path / "nothing")
+    assert find_default_model(tmp_path / "runs", "quick", tiny_cases) == runs / "model.keras"
+    with pytest.raises(D2TLError, match=runs.name):
+        find_default_model(tmp_path / "nothing", "quick", tiny_cases)
     out = tmp_path / "interp"
     summary = run_interpretation(None, tiny_cases, out, "quick", runs_root=tmp_path / "runs", layers=("mixed10",),
                                  representation=RepresentationConfig(steps=4), log=lambda line: None)

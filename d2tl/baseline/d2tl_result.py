@@ -1,6 +1,7 @@
-"""D2TL's own result beside the baseline: find and read a ``metrics.json`` made on the same
-data set and split (see :mod:`d2tl.baseline.run`, "D2TL's result"), and the split fingerprint
-that decides "the same split".
+"""D2TL's own result beside the baseline: find (by the default configuration's hash) and read a
+``metrics.json`` made on the same data set and split (see :mod:`d2tl.baseline.run`, "D2TL's
+result"), its intervals and paired tests against the classifiers from the ``predictions.csv``
+beside it, and the split fingerprint that decides "the same split".
 """
 
 from __future__ import annotations
@@ -73,25 +74,56 @@ def load_d2tl_metrics(path, split_sha: str | None = None, dataset_sha: str | Non
     auc = block.get("auc")
     return {"path": str(path), "split_verified": bool(verified), "configuration": described,
             "preset": prov.get("preset"), **{m: float(block[m]) for m in METRICS},
-            "auc": float(auc) if isinstance(auc, (int, float)) else np.nan,
-            "_default": model.get("architecture") == "dual_mode" and model.get("tuning") == "full"
-            and model.get("weights") != "random" and roi.get("box") == 256 and not roi.get("shift")}
+            "auc": float(auc) if isinstance(auc, (int, float)) else np.nan}
 
 
-def find_d2tl_metrics(root, split_sha: str, dataset_sha: str, exclude=None) -> dict | None:
-    """The best D2TL result under ``root`` (``*/metrics.json`` up to three folders deep) made on
-    the same data set and split: the paper's default configuration (dual-mode, full-tune,
-    ImageNet, box 256, no shift) first, then the paper preset, then the newest."""
-    root = Path(root)
-    exclude = Path(exclude).resolve() if exclude is not None else None
-    found = []
-    for pattern in ("*/metrics.json", "*/*/metrics.json", "*/*/*/metrics.json"):
-        for path in root.glob(pattern):
-            if exclude is not None and exclude in path.resolve().parents:
-                continue
-            d2tl = load_d2tl_metrics(path, split_sha, dataset_sha, quiet=True)
-            if d2tl is not None and d2tl["split_verified"]:
-                found.append((d2tl["_default"], d2tl["preset"] == "paper", path.stat().st_mtime, d2tl))
-    if not found:
+def find_d2tl_metrics(root, split_sha: str, dataset_sha: str, cases, preset: str) -> dict | None:
+    """D2TL's result beside the baseline: the ``metrics.json`` of ``preset``'s default
+    configuration (dual-mode, full-tune, default weights, box 256, no shift) on ``cases``, found
+    in ``root/runs`` by its configuration hash (:mod:`d2tl.default_result`), never as the newest
+    file; None (with a note naming the hash and the command that trains it) when it is missing,
+    was made on another data set or split, or ``preset`` is not a D2TL preset."""
+    from ..default_result import default_folder, train_command
+    from ..presets import PRESETS
+
+    store = Path(root) / "runs"
+    if preset not in PRESETS:
+        print(f"note: no D2TL preset {preset!r}; D2TL row skipped", file=sys.stderr)
         return None
-    return max(found, key=lambda item: item[:3])[3]
+    folder = default_folder(cases, preset, store)
+    if not (folder / "metrics.json").is_file():
+        print(f"note: the {preset} default configuration (hash {folder.name}) is not trained in {store} "
+              f"(`{train_command(cases, preset, store)}`); D2TL row skipped", file=sys.stderr)
+        return None
+    d2tl = load_d2tl_metrics(folder / "metrics.json", split_sha, dataset_sha)
+    return d2tl if d2tl is not None and d2tl["split_verified"] else None
+
+
+def test_predictions(d2tl: dict | None):
+    """D2TL's per-case test predictions (``predictions.csv`` beside its metrics file, with
+    ``y`` and ``call``), or None."""
+    from ..section_tests import read_predictions
+
+    return None if d2tl is None else read_predictions(Path(d2tl["path"]).parent)
+
+
+def interval_columns(d2tl: dict | None) -> dict:
+    """The D2TL row's 95% intervals (``<metric>_low`` / ``_high``, as every row of the table),
+    from its predictions; empty without them."""
+    from ..evaluate import binary_metrics, interval_columns as columns
+
+    p = test_predictions(d2tl)
+    if p is None:
+        return {}
+    return columns(binary_metrics(p["y"], p["p_malignant"])["confusion_matrix"], p["y"], p["p_malignant"])
+
+
+def paired_tests(d2tl: dict | None, predictions: pd.DataFrame, methods: dict) -> pd.DataFrame:
+    """D2TL vs each conventional classifier in ``methods`` (shown name -> predictions column
+    prefix) on the test cases of the baseline's ``predictions`` (``part`` column)."""
+    from ..section_tests import COLUMNS, baseline_table
+
+    d2 = test_predictions(d2tl)
+    if d2 is None:
+        return pd.DataFrame(columns=list(COLUMNS))
+    return baseline_table(d2, predictions[predictions["part"] == "test"], methods)

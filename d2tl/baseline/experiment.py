@@ -15,16 +15,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import section_tests
 from ..atomic import atomic_path, write_text
 from ..errors import D2TLError, DataError
 from ..provenance import config_hash, dataset_info, provenance, write_json
 from ..views import VIEWS
 from .classify import CONTROL, GRIDS, MODELS, encode_labels, select_and_fit
+from . import d2tl_result
 from .d2tl_result import find_d2tl_metrics, load_d2tl_metrics, split_fingerprint
 from .external import best_baseline, control_row, interval_columns, score_external, summary_of
 from .features import FEATURES_VERSION, FeatureConfig, extract_features, mateos_features
 from .intensity import INTENSITY_VERSION, extract_intensity
-from .report import figure_title, markdown_table, metrics_table, plot_figure
+from .report import figure_title, markdown_table, metrics_table, plot_figure, row_name
 from .shape import MaskPerturbation
 
 DEFAULT_OUT = Path("results/baseline")
@@ -132,6 +134,7 @@ class BaselineResult:
     seconds_per_case: float
     provenance: dict
     entries: list = dataclasses.field(default_factory=list)  # every method x masks (see report.metrics_table)
+    paired_tests: pd.DataFrame | None = None  # D2TL vs each classifier on the test cases (d2tl.section_tests)
 
 
 def _json_rows(table: pd.DataFrame) -> list[dict]:
@@ -213,9 +216,11 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
             entries.append(entry)
 
     if d2tl_metrics == "auto":
-        d2tl = find_d2tl_metrics(out.parent, split_info["sha256"], data["cases_sha256"], exclude=out)
+        d2tl = find_d2tl_metrics(out.parent, split_info["sha256"], data["cases_sha256"], cases, config.preset)
     else:
         d2tl = load_d2tl_metrics(d2tl_metrics, split_info["sha256"], data["cases_sha256"])
+    if d2tl is not None:
+        d2tl["intervals"] = d2tl_result.interval_columns(d2tl)
     default = config.default_masks
     result_table = metrics_table(entries, d2tl, default, external=external is not None)
     rows = _json_rows(result_table)
@@ -259,6 +264,9 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
         predictions[f"{column}_malignant"] = pd.NA
         predictions.loc[e["fit"].test_scores.index, f"{column}_score"] = e["fit"].test_scores.to_numpy()
         predictions.loc[e["fit"].test_pred.index, f"{column}_malignant"] = e["fit"].test_pred.to_numpy()
+    paired = d2tl_result.paired_tests(d2tl, predictions, {row_name(e["name"], e["masks"], default): e["name"]
+                                                          for e in entries if e["masks"] == default
+                                                          and e["name"] != CONTROL})
     selection = pd.concat([e["fit"].selection.assign(method=e["name"], masks=e["masks"]) for e in entries],
                           ignore_index=True)
     selection = selection[["method", "masks", "order", "params", "val_accuracy", "val_auc", "chosen"]]
@@ -268,11 +276,12 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
     with atomic_path(folder) as tmp:
         tmp.mkdir()
         result_table.to_csv(tmp / "metrics.csv", index=False)
-        (tmp / "metrics.md").write_text(markdown_table(result_table, prov, oracle_lines))
+        (tmp / "metrics.md").write_text(markdown_table(result_table, prov, oracle_lines) + paired_markdown(paired))
+        paired.to_csv(tmp / "paired_tests.csv", index=False)
         write_json(tmp / "metrics.json", {"config_hash": digest, "split_sha256": split_info["sha256"],
                                           "default_masks": default, "perturbation": hashed["perturbation"],
                                           "external": ext_data, "comparison": comparison, "oracle": oracle,
-                                          "rows": rows})
+                                          "rows": rows, "paired_tests": section_tests.records(paired)})
         predictions.to_csv(tmp / "predictions.csv", index=False)
         if external is not None:
             ext_pred = sets["external"][["id", "label"]].copy()
@@ -293,7 +302,17 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
     write_text(out / "LATEST", f"{digest}\n")
     fits = {e["name"]: e["fit"] for e in entries if e["masks"] == default}
     return BaselineResult(folder=folder, table=result_table, fits=fits, features=main_full,
-                          seconds_per_case=float(tables[0].seconds.mean()), provenance=prov, entries=entries)
+                          seconds_per_case=float(tables[0].seconds.mean()), provenance=prov, entries=entries,
+                          paired_tests=paired)
+
+
+def paired_markdown(paired: pd.DataFrame) -> str:
+    """The paired-tests section of ``metrics.md`` (empty without a D2TL result beside)."""
+    if not len(paired):
+        return ""
+    lines = ["", "## D2TL vs each classifier, paired on the test cases", "", *section_tests.markdown(paired),
+             *[f"- {n}" for n in section_tests.notes(paired)]]
+    return "\n".join(lines) + "\n"
 
 
 def _oracle_text(block: dict) -> str:

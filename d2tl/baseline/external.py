@@ -9,8 +9,8 @@ External set (``--external CASES.csv``, ``run_baseline(..., external=...)``)
     fingerprint is part of the configuration hash and of the provenance.
 
 Intervals (test and external)
-    95 % intervals as :func:`d2tl.evaluate.metrics_with_intervals` computes them: Wilson score
-    intervals for accuracy, sensitivity and specificity (:func:`proportion_interval`), a
+    95 % intervals as :func:`d2tl.evaluate.metrics_with_intervals` computes them: exact
+    (Clopper-Pearson) intervals for accuracy, sensitivity and specificity (:func:`proportion_interval`), a
     percentile bootstrap stratified by class (2000 resamples, seed 0) for the ROC AUC
     (:func:`auc_interval`), both from :mod:`d2tl.evaluate`. They are computed from the
     classifier's own calls (``predict``), so they belong to exactly the counts in the table.

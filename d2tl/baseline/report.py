@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..evaluate import auc_method
 from ..paper import REPORTED
 from .classify import CONTROL, SHORT_TITLES, TITLES
 from .external import SCORED, best_baseline, control_row
@@ -59,6 +60,7 @@ def metrics_table(entries: list[dict], d2tl: dict | None, default_masks: str,
         label = "D2TL" if d2tl["split_verified"] else "D2TL (split not verified)"
         rows.append({"method": label, "description": f"D2TL, our run ({d2tl['configuration']}; {d2tl['path']})",
                      "source": "ours", "role": "d2tl", **{m: d2tl[m] for m in METRICS}, "auc": d2tl["auc"],
+                     **d2tl.get("intervals", {}),
                      **{f"reported_{m}": d2tl_reported[m] for m in METRICS}})
     rows += [ours(e) for e in entries if e["masks"] != default_masks]
     rows.append({"method": "D2TL (paper)", "description": "D2TL as reported (box 256, Fig. 7)", "source": "paper",
@@ -128,7 +130,8 @@ def markdown_table(table: pd.DataFrame, prov: dict, oracle_lines: list[str] | No
              f"{prov['split']['source']} (sha256 {prov['split']['sha256']}), preset {prov['preset']}"
              + ("" if prov["paper_run"] else " -- reduced preset, not comparable with the paper") + ".",
              f"Features: {prov['n_features']['full']} (texture of the four images + shape of the two masks); "
-             f"masks: {masks}. Intervals: 95% (Wilson; AUC: case bootstrap).", "",
+             f"masks: {masks}. Intervals: 95% (exact Clopper-Pearson; AUC: "
+             f"{auc_method()}).", "",
              f"## Test set ({test_n} cases), {default} masks", "",
              "| method | source | features | chosen on validation | val acc | test acc | sens | spec | AUC | "
              "TN FP FN TP | reported acc / sens / spec |",

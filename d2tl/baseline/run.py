@@ -60,10 +60,14 @@ External set (``--external CASES.csv``; :mod:`d2tl.baseline.external`)
     importable from here) reads a finished folder's best conventional baseline on it, for
     D2TL's report.
 
-D2TL's result: ``--d2tl-metrics PATH``, or by default the best one found under OUT's parent
-folder (``results/``) by :func:`find_d2tl_metrics`: a ``metrics.json`` as ``d2tl.train`` writes
-it (``{"selected": {"test": {...}}, "provenance": {...}}`` with ``split.csv`` beside it) made on
-the same case table and the same split, preferring the paper's default configuration.
+D2TL's result: ``--d2tl-metrics PATH``, or by default the preset's default configuration
+(dual-mode, full-tune, box 256, no shift) found by its configuration hash in OUT's parent
+folder's results store (``results/runs/<hash>/``) by :func:`find_d2tl_metrics`, never the newest
+file: a ``metrics.json`` as ``d2tl.train`` writes it (``{"selected": {"test": {...}},
+"provenance": {...}}`` with ``split.csv`` and ``predictions.csv`` beside it), used when it was made
+on the same case table and the same split. With its ``predictions.csv``, the D2TL row gets 95%
+intervals and ``paired_tests.csv`` compares D2TL with each classifier on the same test cases
+(exact McNemar, paired bootstrap AUC difference, Holm; :mod:`d2tl.section_tests`).
 Also accepted from ``--d2tl-metrics``: a JSON object with ``accuracy``, ``sensitivity``,
 ``specificity`` (fractions; optional ``auc``) at the top level or under ``"test"``. A file
 recording another split (``split.csv`` beside it, or ``"split_sha256"``, see
