@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import keras
 from keras import layers
@@ -73,12 +74,28 @@ class ModelConfig:
 
 
 def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
-    """InceptionV3 without its top, global-average pooled to 2048-D."""
+    """InceptionV3 without its top, global-average pooled to 2048-D.
+
+    For tests only: ``D2TL_TEST_BACKBONE=stub`` in the environment builds :func:`test_backbone`
+    instead (weights ignored), so subprocess tests of ``train`` run in seconds.
+    """
+    if os.environ.get("D2TL_TEST_BACKBONE") == "stub":
+        return test_backbone(input_size, name)
     try:
         return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
                                               input_shape=(input_size, input_size, 3), name=name)
     except (ValueError, OSError) as exc:
         raise D2TLError(f"cannot load InceptionV3 weights from {weights}: {exc}") from None
+
+
+def test_backbone(input_size: int, name: str) -> keras.Model:
+    """For tests only: a tiny CNN in InceptionV3's place (Conv + BatchNormalization, 8-D pooled
+    feature), with the same inputs and heads."""
+    inputs = keras.Input((input_size, input_size, 3))
+    x = layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, layers.Dense(8)(x), name=name)
 
 
 def build_model(config: ModelConfig, weights: Weights | None = None) -> tuple[keras.Model, str]:
