@@ -136,7 +136,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
     if not cases_csv.is_file():
         raise DataError(f"case table {cases_csv} does not exist")
     try:
-        table = pd.read_csv(cases_csv, dtype=str, keep_default_na=False)
+        table = pd.read_csv(cases_csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"case table {cases_csv} is not a readable CSV: {exc}") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
@@ -360,6 +360,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .. import checks
+
+    checks.number("--tolerance", args.tolerance, low=0, high=checks.MAX_BOX, why="full-resolution px")
+    if args.split is not None:
+        checks.input_file("--split", args.split, "split CSV")
     result = check_cases(args.cases, args.split, args.tolerance,
                          progress=lambda m: print(m, file=sys.stderr, flush=True), allow_mixed_intent=args.mixed_intent)
     print(format_summary(result, args.cases))

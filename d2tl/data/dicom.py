@@ -188,7 +188,7 @@ def read_label_csv(path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"label CSV {path} does not exist")
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"label CSV {path} is not a readable CSV: {exc}") from None
     table.columns = [str(c).strip().lower() for c in table.columns]
@@ -381,6 +381,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .. import checks
+
+    if not Path(args.dicom_dir).is_dir():
+        raise DataError(f"--dicom-dir {args.dicom_dir}: folder does not exist")
+    checks.input_file("--labels", args.labels, "label CSV")
+    checks.output_file("--out", args.out, "case table")
     table, report = build_cases(args.dicom_dir, args.labels, args.out, args.patient_from, args.skip_unreadable,
                                 args.mixed_intent)
     counts = ", ".join(f"{k} {v}" for k, v in report["labels_count"].items())
