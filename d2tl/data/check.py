@@ -247,6 +247,9 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
             expected = dicom_tags.scale_from_pitch(pitches.pop())
             if abs(expected - scale) > 0.01 * expected:
                 scale_mismatch.append(f"{cid}: scale {scale:g}, pixel pitch gives {expected:g}")
+    from .check_duplicates import duplicate_problems
+
+    problems += duplicate_problems(table, base)  # images used twice, one breast with two labels
     mixed = dicom_tags.mixed_intent(dicom.intents)
     if mixed and not allow_mixed_intent:
         problems.append(mixed)
