@@ -6,25 +6,34 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .errors import D2TLError
+
 
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``.
 
     On an exception the temporary file or folder is removed and ``path`` is untouched.
-    Works for files and for folders (whatever the caller creates at the yielded path).
+    Works for files and for folders (whatever the caller creates at the yielded path). A parent
+    that cannot be created or written, or a file written over a folder, is a :class:`D2TLError`
+    naming the path (a folder is replaced only by a folder).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary name ends with the real name, so writers that insist on a suffix
-    # (Keras's ".weights.h5", ".keras") accept it.
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=f".tmp.{path.name}", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The temporary name ends with the real name, so writers that insist on a suffix
+        # (Keras's ".weights.h5", ".keras") accept it.
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=f".tmp.{path.name}", dir=path.parent)
+    except OSError as exc:
+        raise D2TLError(f"cannot write {path}: {exc.strerror or exc} ({exc.filename or path.parent})") from None
     os.close(fd)
     os.unlink(tmp)
     tmp = Path(tmp)
     try:
         yield tmp
         if path.is_dir() and not path.is_symlink():
+            if not tmp.is_dir():
+                raise D2TLError(f"cannot write {path}: it is a folder, not a file")
             shutil.rmtree(path)
         os.replace(tmp, path)
     finally:

@@ -138,6 +138,12 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from .data.cases import load_cases
 
+    from . import checks
+
+    checks.number("--box", args.box, low=1, high=checks.MAX_BOX, why="full-resolution px")
+    checks.count("--dpi", args.dpi, low=10, high=1200)
+    checks.input_file("--cases", args.cases, "case table")
+    checks.output_file("--out", args.out, "figure")
     table = load_cases(args.cases)
     ids = [i for arg in args.ids for i in arg.split(",") if i] if args.ids else None
     out = draw_cases(table, ids, box=args.box, out=args.out, show_masks=not args.no_masks, dpi=args.dpi)

@@ -50,14 +50,16 @@ class TrainConfig:
             raise D2TLError(f"bn_stats {self.bn_stats!r} is not one of {', '.join(BN_STATS)}")
         if not isinstance(self.bn_samples, int) or self.bn_samples < 0:
             raise D2TLError(f"bn_samples must be a whole number >= 0 (0 = all), got {self.bn_samples!r}")
-        if self.runs < 1 or self.epochs < 1 or self.batch_size < 1:
-            raise D2TLError("runs, epochs and batch size must be at least 1")
+        for name in ("runs", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise D2TLError(f"{name} (--{name.replace('_', '-')}) must be a whole number >= 1, got {value!r}")
         if self.optimizer not in OPTIMIZERS:
             raise D2TLError(f"optimizer {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise D2TLError(f"schedule {self.schedule!r} is not one of {', '.join(SCHEDULES)}")
         if not self.learning_rate > 0:
-            raise D2TLError(f"learning rate must be positive, got {self.learning_rate}")
+            raise D2TLError(f"learning_rate (--lr) must be positive, got {self.learning_rate!r}")
         if self.precision not in PRECISIONS:
             raise D2TLError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
         for name in ("deterministic", "jit_compile"):

@@ -362,6 +362,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from . import checks
+
+    checks.count("--dpi", args.dpi, low=10, high=1200)
+    checks.input_file("--model", args.model, "model file")
+    checks.input_file("--cases", args.cases, "case table")
+    if args.out is not None:
+        checks.output_folder("--out", args.out)
     record = explain_case(args.model, args.cases, args.id, args.out, layers=args.gradcam_layers, dpi=args.dpi)
     print(f"patient {record['id']} ({record['label']}): malignant score {record['p_malignant']:.3f}")
     for name, s in record.get("lesion_shares", {}).items():

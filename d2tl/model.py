@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import keras
 from keras import layers
@@ -91,8 +92,6 @@ def stub_backbone(input_size: int, weights: str | None, name: str) -> keras.Mode
 def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
     """InceptionV3 without its top, global-average pooled to 2048-D (or the test stand-in when
     ``D2TL_TEST_BACKBONE=stub``)."""
-    import os
-
     if os.environ.get(TEST_BACKBONE_ENV) == "stub":
         return stub_backbone(input_size, weights, name)
     try:

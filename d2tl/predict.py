@@ -7,7 +7,6 @@ so new cases get exactly the training's box size, input size and normalisation.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -38,10 +37,21 @@ def load_trained(model_path):
         raise D2TLError(f"{sidecar} is missing: it records how the model's ROIs were cut "
                         f"(written by python -m d2tl train beside {model_path.name})")
     try:
-        model = keras.saving.load_model(model_path)
+        model = keras.saving.load_model(model_path, safe_mode=True)  # no Lambda layers' code is run
     except (ValueError, OSError) as exc:
         raise D2TLError(f"model file {model_path}: cannot be loaded ({exc})") from None
-    return model, json.loads(sidecar.read_text())
+    return model, read_sidecar(sidecar)
+
+
+def read_sidecar(sidecar) -> dict:
+    """The model's ``.d2tl.json``; a damaged one is an error naming it and what to do."""
+    from .run_state import read_json
+
+    info = read_json(sidecar, "train again (delete the folder's metrics.json and rerun the same "
+                              "python -m d2tl train command) or restore the file")
+    if not isinstance(info.get("config"), dict) or "roi" not in info["config"]:
+        raise D2TLError(f"file {sidecar} is damaged (no config.roi); train again or restore the file")
+    return info
 
 
 def roi_config_from(info: dict) -> RoiConfig:
@@ -72,11 +82,17 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from . import checks
+
+    checks.number("--threshold", args.threshold, low=0, high=1)
+    checks.input_file("--model", args.model, "model file")
+    checks.input_file("--cases", args.cases, "case table")
     out = Path(args.out) if args.out else Path(args.model).with_name(f"predictions-{Path(args.cases).stem}.csv")
+    checks.output_file("--out", out, "predictions CSV")
     predictions = predict_cases(args.model, args.cases, args.threshold)
     with atomic_path(out) as tmp:
         predictions.to_csv(tmp, index=False)
-    info = json.loads(sidecar_path(args.model).read_text())
+    info = read_sidecar(sidecar_path(args.model))
     write_json(out.with_suffix(".json"), provenance(
         config=info["config"], seed=info["config"]["train"]["seed"], preset=info["config"]["preset"],
         dataset=dataset_info(args.cases), weights_source=info.get("weights_source"), model=str(args.model)))

@@ -34,7 +34,9 @@ from .data.roi import RoiSet, extract_rois
 from .data.split import save_split, split_cases
 from .errors import D2TLError
 from .evaluate import binary_metrics, summarise_runs
+from .lease import DEFAULT_LEASE
 from .provenance import config_hash, dataset_info, provenance, write_json
+from .run_state import check_config_file, claimed, finished_metrics, finished_run
 from .views import IMAGES, LABELS
 
 FINISHED = "metrics.json"
@@ -368,7 +370,8 @@ def run_dir_for(config: ExperimentConfig, cases_csv, out, weights_identity: str 
 
 
 def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=None, rois=None,
-                   feature_cache: bool = True, weights=None, weights_identity: str | None = None) -> dict:
+                   feature_cache: bool = True, weights=None, weights_identity: str | None = None,
+                   lease: float = DEFAULT_LEASE) -> dict:
     """Run (or resume, or just read back) the whole protocol for one configuration.
 
     ``weights``: the resolved :class:`d2tl.weights.Weights` of ``config.model.weights``, resolved
@@ -376,7 +379,9 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
     the run before any work; a finished result is read back without the weights).
     ``weights_identity`` names the folder (:func:`d2tl.weights.identity` of the configuration's
     weights when None). ``feature_cache=False`` trains semi-tune end to end instead of on cached
-    backbone features (the same result, slower; not part of the configuration).
+    backbone features (the same result, slower; not part of the configuration). The folder is
+    trained under its lease (:func:`d2tl.run_state.claimed`: a second process waits, and a folder
+    of a failed command is removed); damaged state files: :mod:`d2tl.run_state`.
     """
     from .weights import identity, resolve
 
@@ -384,9 +389,10 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
     if weights_identity is None:
         weights_identity = weights.identity if weights is not None else identity(config.model.weights)
     directory = run_dir_for(config, cases_csv, out, weights_identity)
-    if (directory / FINISHED).is_file():
+    done = finished_metrics(directory, FINISHED, log)
+    if done is not None:
         log(f"finished result found: {directory} (delete it to recompute)")
-        return json.loads((directory / FINISHED).read_text())
+        return done
     if weights is None:
         weights = resolve(config.model.weights)
     if weights.identity != weights_identity:
@@ -394,31 +400,34 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
                         "the ImageNet file changed during the run")
     table = load_cases(cases_csv) if table is None else table
     data = prepare_data(table, config, rois)
-    directory.mkdir(parents=True, exist_ok=True)
     dataset = dataset_info(cases_csv, table)
-    config_file = directory / "config.json"
     hashed = json.loads(json.dumps(hashed_config(config, weights.identity)))
-    if config_file.is_file():
-        if json.loads(config_file.read_text()).get("hashed_config") != hashed:
-            raise D2TLError(f"{directory} holds another configuration; refusing to mix results")
-    else:
-        write_json(config_file, {"config": config.to_dict(), "hashed_config": hashed,
-                                 "weights": {"identity": weights.identity, "source": weights.description},
-                                 "dataset": dataset})
-    save_split(data.parts, table, directory / "split.csv")
-    log(f"{config.model.architecture}, {config.model.tuning}-tune, box {config.roi.box} px "
-        f"(input {config.roi.input_size} px), shift {config.roi.shift:g} px: "
-        f"{len(data.train)} train / {len(data.val)} val augmented samples, {len(data.test)} test cases; "
-        f"{config.train.runs} runs x {config.train.epochs} epochs -> {directory}")
-    summaries = []
-    for run in range(config.train.runs):
-        run_dir = directory / f"run_{run:02d}"
-        if (run_dir / "summary.json").is_file():
-            summaries.append(json.loads((run_dir / "summary.json").read_text()))
-            log(f"run {run}: finished earlier, reused")
-            continue
-        summaries.append(train_run(config, data, run, run_dir, log, feature_cache=feature_cache, weights=weights))
-    return finish(config, directory, data, summaries, dataset, log, weights)
+    with claimed(directory, lease, log):
+        done = finished_metrics(directory, FINISHED, log)  # another process may have finished it meanwhile
+        if done is not None:
+            log(f"finished result found: {directory} (written while this process waited)")
+            return done
+        if not check_config_file(directory / "config.json", hashed, directory):
+            write_json(directory / "config.json", {"config": config.to_dict(), "hashed_config": hashed,
+                                                   "weights": {"identity": weights.identity,
+                                                               "source": weights.description},
+                                                   "dataset": dataset})
+        save_split(data.parts, table, directory / "split.csv")
+        log(f"{config.model.architecture}, {config.model.tuning}-tune, box {config.roi.box} px "
+            f"(input {config.roi.input_size} px), shift {config.roi.shift:g} px: "
+            f"{len(data.train)} train / {len(data.val)} val augmented samples, {len(data.test)} test cases; "
+            f"{config.train.runs} runs x {config.train.epochs} epochs -> {directory}")
+        summaries = []
+        for run in range(config.train.runs):
+            run_dir = directory / f"run_{run:02d}"
+            summary = finished_run(run_dir, config.train.epochs, log)
+            if summary is not None:
+                summaries.append(summary)
+                log(f"run {run}: finished earlier, reused")
+                continue
+            summaries.append(train_run(config, data, run, run_dir, log, feature_cache=feature_cache,
+                                       weights=weights))
+        return finish(config, directory, data, summaries, dataset, log, weights)
 
 
 def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: dict, log=print,
@@ -525,6 +534,9 @@ def add_arguments(parser) -> None:
                    "training set after every epoch); preset's if omitted")
     g.add_argument("--bn-samples", type=int, help="augmented training samples of the precise-BN pass "
                    "(0 = all; preset's if omitted)")
+    g.add_argument("--lease", type=float, default=DEFAULT_LEASE,
+                   help="seconds after its holder's last renewal that a configuration's lock is taken over "
+                        "(d2tl/lease.py; default %(default)g)")
     g.add_argument("--seed", type=int, default=0, help="run r uses seed*1000+r")
     g.add_argument("--split-seed", type=int, default=0)
     g.add_argument("--augment-seed", type=int, default=0)
@@ -568,10 +580,13 @@ def config_from_args(args) -> ExperimentConfig:
 
 
 def run(args) -> int:
-    config = config_from_args(args)
+    from .train_checks import check_args
+
     if not Path(args.cases).is_file():
         hint = " (write the synthetic data set first: python -m d2tl synth)" if args.cases == DEFAULT_CASES else ""
         raise D2TLError(f"case table {args.cases} does not exist{hint}")
+    check_args(args)  # every option, --out and a --weights file, before any work
+    config = config_from_args(args)
     from .execution import check_support, distribution
 
     with distribution(args.strategy):
@@ -589,6 +604,6 @@ def run(args) -> int:
             rois = RoiCache(Path(args.out) / "cache" / "rois", args.cases, table, log=log_to_stdout).get(
                 config.roi, config.shift_seed)
         metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout, table=table, rois=rois,
-                                 weights=weights, weights_identity=name)
+                                 weights=weights, weights_identity=name, lease=args.lease)
     print(f"results: {metrics['directory']}")
     return 0

@@ -195,3 +195,24 @@ def test_in_breast():
     assert check.in_breast(image, 33, 30, 5)[0]  # just outside the skin line, within tolerance
     with pytest.raises(DataError, match="does not exist"):
         check.check_cases("/nonexistent/cases.csv")
+
+
+def test_images_used_twice_and_breasts_with_two_labels_are_problems(tmp_path, capsys):
+    """Issue 15 item 5: the same file, identical content, with two labels, under two persons:
+    all listed, exit 1."""
+    import shutil
+
+    from conftest import write_tiny_cases
+
+    csv = write_tiny_cases(tmp_path / "d", n=6)
+    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    table.loc[1, "le_cc_path"] = table.loc[0, "le_cc_path"]  # the same path, C00 benign / C01 malignant
+    copy = tmp_path / "d" / "copy.dcm"
+    shutil.copy(tmp_path / "d" / table.loc[2, "rec_mlo_path"], copy)
+    table.loc[3, "rec_mlo_path"] = copy.name  # identical content, another person
+    table.to_csv(csv, index=False)
+    assert cli.main(["check-data", str(csv)]) == 1
+    out = capsys.readouterr().out
+    assert "patients C00, C01 use identical content and the same file image(s) with two labels" in out
+    assert "under two persons (C00 C00, C01 C01)" in out
+    assert "patients C02, C03 use identical content image(s)" in out

@@ -59,7 +59,7 @@ def test_roles_from_tags_and_high_energy_in_place_of_recombined(tmp_path):
     labels = label_csv(tmp_path / "labels.csv", [centre_row("A", "Malignant", laterality="L"),
                                                  centre_row("B", "benign", group="person-B")])
     out = tmp_path / "out" / "cases.csv"
-    table, report = dicom.build_cases(dcm, labels, out)
+    table, report = dicom.build_cases(dcm, labels, out, keep_patient_id=True)
     rows = load_cases(out).set_index("id")
     assert list(rows.index) == ["A", "B"]
     assert rows.loc["A", "label"] == "malignant" and rows.loc["A", "laterality"] == "L"
@@ -77,7 +77,7 @@ def test_patient_from_folder(tmp_path):
     dcm = tmp_path / "dicom"
     write_breast(dcm / "case-7", "anonymous", "L")
     labels = label_csv(tmp_path / "labels.csv", [centre_row("case-7", "benign")])
-    table, _ = dicom.build_cases(dcm, labels, patient_from="folder")
+    table, _ = dicom.build_cases(dcm, labels, patient_from="folder", keep_patient_id=True)
     assert table["id"].tolist() == ["case-7"]
 
 
@@ -158,7 +158,8 @@ def test_command_exits_non_zero_without_traceback(tmp_path, capsys):
     for name in ("truncated.dcm", "picture.dcm", "empty.dcm", "good.dcm"):
         (dcm / name).unlink()
     write_breast(dcm, "X", "L")
-    assert cli.main(["from-dicom", "--dicom-dir", str(dcm), "--labels", str(labels), "--out", str(out)]) == 0
+    assert cli.main(["from-dicom", "--dicom-dir", str(dcm), "--labels", str(labels), "--out", str(out),
+                     "--keep-patient-id"]) == 0
     assert "1 cases (benign 1, malignant 0)" in capsys.readouterr().out
     assert load_cases(out)["id"].tolist() == ["X"]
 
@@ -283,7 +284,7 @@ def test_scale_follows_pixel_spacing(tmp_path):
     for path in none.values():
         _remove(path, "ImagerPixelSpacing", "PixelSpacing")
     labels = label_csv(tmp_path / "labels.csv", [centre_row(p, "benign") for p in "GHN"])
-    table, report = dicom.build_cases(dcm, labels, tmp_path / "cases.csv")
+    table, report = dicom.build_cases(dcm, labels, tmp_path / "cases.csv", keep_patient_id=True)
     assert dict(zip(table["id"], table["scale"])) == {"G": 0.7, "H": 0.5, "N": 1.0}
     assert dict(zip(*load_cases(tmp_path / "cases.csv")[["id", "scale"]].T.values)) == {"G": 0.7, "H": 0.5, "N": 1.0}
     assert report["cases_without_pixel_spacing"] == ["N"] and report["scales"] == [0.5, 0.7, 1.0]

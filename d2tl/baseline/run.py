@@ -164,6 +164,21 @@ def _line(r, prefix="") -> str:
 
 
 def run(args) -> int:
+    from .. import checks
+
+    checks.count("--seed", args.seed, low=0, high=2**32 - 1)
+    checks.fraction("--perturb-masks", args.perturb_masks)
+    checks.count("--perturb-dilate", args.perturb_dilate, low=0, high=100)
+    checks.count("--perturb-seed", args.perturb_seed, low=0, high=2**32 - 1)
+    checks.count("--glcm-levels", args.glcm_levels, low=2, high=255)
+    checks.count("--jobs", args.jobs, low=1, high=256)
+    checks.input_file("--cases", args.cases, "case table")
+    for option, value in (("--external", args.external), ("--split", args.split)):
+        if value is not None:
+            checks.input_file(option, value)
+    checks.output_folder("--out", args.out, "results folder")
+    if args.cache is not None:
+        checks.output_folder("--cache", args.cache, "feature cache folder")
     config = config_from_args(args)
     d2tl = None if str(args.d2tl_metrics).lower() == "none" else args.d2tl_metrics
 

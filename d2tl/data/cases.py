@@ -77,7 +77,7 @@ def load_cases(path, check_files: bool = True) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"case table {path} does not exist")
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"case table {path} is not a readable CSV: {exc}") from None
     return validate_cases(table, base=path.parent, source=str(path), check_files=check_files)

@@ -962,6 +962,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .. import checks
+
+    checks.number("--point-radius", args.point_radius, low=0, low_open=True, high=1000)
+    checks.output_file("--out", args.out, "case table")
     options = BuildOptions(label_rule=args.label_rule, region=args.region, duplicates=args.duplicates,
                            outline_source=args.outline_source, mask_regions=args.mask_regions,
                            point_radius=args.point_radius, align=args.align)

@@ -136,7 +136,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
     if not cases_csv.is_file():
         raise DataError(f"case table {cases_csv} does not exist")
     try:
-        table = pd.read_csv(cases_csv, dtype=str, keep_default_na=False)
+        table = pd.read_csv(cases_csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"case table {cases_csv} is not a readable CSV: {exc}") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
@@ -247,6 +247,9 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
             expected = dicom_tags.scale_from_pitch(pitches.pop())
             if abs(expected - scale) > 0.01 * expected:
                 scale_mismatch.append(f"{cid}: scale {scale:g}, pixel pitch gives {expected:g}")
+    from .check_duplicates import duplicate_problems
+
+    problems += duplicate_problems(table, base)  # images used twice, one breast with two labels
     mixed = dicom_tags.mixed_intent(dicom.intents)
     if mixed and not allow_mixed_intent:
         problems.append(mixed)
@@ -360,6 +363,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .. import checks
+
+    checks.number("--tolerance", args.tolerance, low=0, high=checks.MAX_BOX, why="full-resolution px")
+    if args.split is not None:
+        checks.input_file("--split", args.split, "split CSV")
     result = check_cases(args.cases, args.split, args.tolerance,
                          progress=lambda m: print(m, file=sys.stderr, flush=True), allow_mixed_intent=args.mixed_intent)
     print(format_summary(result, args.cases))

@@ -11,8 +11,12 @@ like DICOM), one file per image, plus a CSV with one row per case::
   under the DICOM folder instead); ``label`` is benign or malignant; box centres are in the
   view's stored pixel coordinates (x = column, y = row, as the file stores them, before the
   mirroring of right breasts); ``laterality`` (L/R) is needed only when a patient has images
-  of both breasts; ``group`` (the person) defaults to the patient; ``id`` defaults to the
-  patient (``<patient>_<L|R>`` when the patient has two rows).
+  of both breasts; ``group`` (the person) and ``id`` default to a pseudonym of the patient,
+  ``P0001``, ``P0002`` ... in the sorted order of the CSV's patients (``<pseudonym>_<L|R>`` when
+  the patient has two rows): a PatientID is an identifier and must not reach results/. The
+  mapping is written beside the case table (``<stem>-pseudonyms.csv``: patient, id, group),
+  never under a ``results`` folder. ``keep_patient_id`` (``--keep-patient-id``) uses the
+  patient itself instead, and says so loudly.
 * Each file's role comes from its tags (:mod:`d2tl.data.dicom_tags`): view from ViewPosition
   or the View Code Sequence (CC, MLO; other views are ignored), laterality from
   ImageLaterality (or Laterality; the two must agree), mode from Image Type values 4 and 5
@@ -31,6 +35,7 @@ like DICOM), one file per image, plus a CSV with one row per case::
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -38,6 +43,7 @@ import pandas as pd
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from ..atomic import write_csv
 from ..errors import DataError
 from ..provenance import write_json
 from ..views import LABELS, LATERALITIES, VIEWS
@@ -188,7 +194,7 @@ def read_label_csv(path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"label CSV {path} does not exist")
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"label CSV {path} is not a readable CSV: {exc}") from None
     table.columns = [str(c).strip().lower() for c in table.columns]
@@ -228,15 +234,28 @@ def conventions(images: list[DicomImage]) -> dict:
             "pixel_spacing": count(f.pitch_from for f in images), "presentation_intent": count(f.intent for f in images)}
 
 
+def pseudonyms_path(out_csv) -> Path:
+    """The patient -> id, group mapping beside a from-dicom case table."""
+    out_csv = Path(out_csv)
+    return out_csv.with_name(out_csv.stem + "-pseudonyms.csv")
+
+
 def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
-                skip_unreadable: bool = False, allow_mixed_intent: bool = False) -> tuple[pd.DataFrame, dict]:
+                skip_unreadable: bool = False, allow_mixed_intent: bool = False,
+                keep_patient_id: bool = False) -> tuple[pd.DataFrame, dict]:
     """Identify each CSV row's four images among the DICOM files; return (case table, report).
 
-    Writes the case table (and ``<stem>-report.json``) when ``out_csv`` is given. Images of
-    both presentation intents are refused unless ``allow_mixed_intent``.
+    Writes the case table (with ``<stem>-report.json`` and ``<stem>-pseudonyms.csv``) when
+    ``out_csv`` is given. Images of both presentation intents are refused unless
+    ``allow_mixed_intent``. Ids and groups are pseudonyms unless ``keep_patient_id``.
     """
     labels_csv = Path(labels_csv)
+    if out_csv is not None and "results" in Path(out_csv).resolve().parent.parts:
+        raise DataError(f"--out {out_csv}: a case table and its pseudonym mapping must not be under a results "
+                        "folder (results must hold no patient identifiers)")
     rows = read_label_csv(labels_csv)
+    pseudonym = ({p: p for p in rows["patient"]} if keep_patient_id else
+                 {p: f"P{i:04d}" for i, p in enumerate(sorted(set(rows["patient"]) - {""}), start=1)})
     images, notes = scan_folder(dicom_dir, patient_from, skip_unreadable)
     by_patient: dict[str, list[DicomImage]] = defaultdict(list)
     for image in images:
@@ -272,8 +291,9 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
                     "no file has a usable laterality: " + ", ".join(f"{f.path} ({f.note})" for f in files)))
                 continue
             lat = sides[0]
-        record = {"id": row["id"] or (patient if per_patient_rows[patient] == 1 else f"{patient}_{lat}"),
-                  "group": row["group"] or patient, "label": label, "laterality": lat, "scale": 1,
+        alias = pseudonym[patient]
+        record = {"id": row["id"] or (alias if per_patient_rows[patient] == 1 else f"{alias}_{lat}"),
+                  "group": row["group"] or alias, "patient": patient, "label": label, "laterality": lat, "scale": 1,
                   "cc_mask_path": row["cc_mask_path"], "mlo_mask_path": row["mlo_mask_path"]}
         unclear = [f for f in files if f.note and f.laterality in (None, lat)]
         ok, chosen_files = True, []
@@ -345,9 +365,11 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
         raise DataError(_listing(f"cannot build a case table from {dicom_dir} and {labels_csv}: "
                                  f"{len(problems)} problem(s)", problems))
     base = Path(out_csv).parent if out_csv else labels_csv.parent
-    table = validate_cases(pd.DataFrame(records).astype(str), base=base, source="from-dicom case table",
-                           check_files=True)
+    mapping = pd.DataFrame(records)[["patient", "id", "group"]].astype(str)
+    table = validate_cases(pd.DataFrame(records).drop(columns="patient").astype(str), base=base,
+                           source="from-dicom case table", check_files=True)
     report = {"dicom_dir": str(dicom_dir), "labels": str(labels_csv), "patient_from": patient_from,
+              "ids": "patient (--keep-patient-id)" if keep_patient_id else "pseudonyms",
               "cases": int(len(table)), "labels_count": {k: int((table["label"] == k).sum()) for k in LABELS},
               "persons": int(table["group"].nunique()),
               "views_from_high_energy": int(sum((table[f"rec_{v}_path"] == "").sum() for v in VIEWS)),
@@ -362,6 +384,7 @@ def build_cases(dicom_dir, labels_csv, out_csv=None, patient_from: str = "tag",
         out_csv = Path(out_csv)
         write_cases(table, out_csv)
         write_json(out_csv.with_name(out_csv.stem + "-report.json"), report)
+        write_csv(pseudonyms_path(out_csv), mapping)
     return table, report
 
 
@@ -378,14 +401,30 @@ def add_arguments(parser) -> None:
                              "instead of stopping")
     parser.add_argument("--mixed-intent", action="store_true",
                         help="allow FOR PROCESSING (raw) and FOR PRESENTATION images in one data set")
+    parser.add_argument("--keep-patient-id", action="store_true",
+                        help="name cases and persons by the patient (PatientID or folder) instead of pseudonyms "
+                             "P0001 ...; results then carry patient identifiers")
 
 
 def run(args) -> int:
+    from .. import checks
+
+    if not Path(args.dicom_dir).is_dir():
+        raise DataError(f"--dicom-dir {args.dicom_dir}: folder does not exist")
+    checks.input_file("--labels", args.labels, "label CSV")
+    checks.output_file("--out", args.out, "case table")
+    if args.keep_patient_id:
+        print("WARNING: --keep-patient-id: case ids and persons are the patients' "
+              f"{'PatientID tags' if args.patient_from == 'tag' else 'folder names'}; every result will carry "
+              "these identifiers", file=sys.stderr, flush=True)
     table, report = build_cases(args.dicom_dir, args.labels, args.out, args.patient_from, args.skip_unreadable,
-                                args.mixed_intent)
+                                args.mixed_intent, keep_patient_id=args.keep_patient_id)
     counts = ", ".join(f"{k} {v}" for k, v in report["labels_count"].items())
     print(f"wrote {args.out}: {report['cases']} cases ({counts}) from {report['persons']} persons, "
           f"{report['dicom_images']} DICOM images scanned")
+    if not args.keep_patient_id:
+        print(f"case ids are pseudonyms; the mapping to patients is {pseudonyms_path(args.out)} "
+              "(keep it with the DICOM files, never with results)")
     if report["views_from_high_energy"]:
         print(f"{report['views_from_high_energy']} views have HE instead of recombined images "
               "(recombined is computed on reading)")

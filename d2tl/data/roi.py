@@ -205,8 +205,13 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .. import checks
     from .cases import load_cases
 
+    checks.roi_options(args.box, args.shift, args.input_scale)
+    checks.count("--seed", args.seed, low=0, high=2**32 - 1)
+    checks.input_file("--cases", args.cases, "case table")
+    checks.output_file("--out", args.out, "ROI file")
     start = time.perf_counter()
     table = load_cases(args.cases)
     loaded = time.perf_counter()

@@ -173,7 +173,7 @@ def load_split(path, table: pd.DataFrame | None = None) -> pd.Series:
     if not path.is_file():
         raise DataError(f"split file {path} does not exist")
     try:
-        data = pd.read_csv(path, dtype=str, keep_default_na=False)
+        data = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"split file {path} is not a readable CSV: {exc}") from None
     if list(data.columns[:2]) != ["id", "part"]:

@@ -996,6 +996,16 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    from .. import checks
+
+    checks.count("--n", args.n, low=1, high=checks.MAX_COUNT)
+    checks.number("--malignant-fraction", args.malignant_fraction, low=0, high=1)
+    checks.count("--seed", args.seed, low=0, high=2**32 - 1)
+    checks.number("--scale", args.scale, low=0, low_open=True, high=1, why="1 = full resolution")
+    checks.number("--difficulty", args.difficulty, low=0, high=1)
+    checks.number("--placement-jitter", args.placement_jitter, low=0, high=checks.MAX_BOX)
+    checks.count("--workers", args.workers, low=0, high=256)
+    checks.output_folder("--out", args.out, "data set folder")
     config = SynthConfig(n_cases=args.n, malignant_fraction=args.malignant_fraction, seed=args.seed,
                          scale=args.scale, difficulty=args.difficulty, placement_jitter=args.placement_jitter,
                          write_he=args.write_he)
