@@ -19,7 +19,8 @@ box_shift      box centre moved 10, 20, 40 px in a random direction shared by a 
                original placement is the default (Sec. 4.2, Fig. 8)
 pooling        simple pooling (one InceptionV3 for all four images) vs dual-mode (Sec. 4.3, Fig. 9)
 tuning         semi-tune (only the three dense layers) vs full-tune (Sec. 4.4, Fig. 10)
-random_init    random vs ImageNet initialisation, full-tune, ``random_init_epochs`` (Sec. 4.4)
+random_init    ImageNet vs formula-pre-trained vs random initialisation, full-tune,
+               ``random_init_epochs`` (Sec. 4.4; arms in :mod:`d2tl.init_arms`)
 =============  ===========================================================================
 """
 
@@ -307,18 +308,10 @@ def plan(section: str, ctx: Context) -> list[Planned]:
                         {"tuning": "semi", "frozen_bn": "keras2"},
                         note="frozen BN normalises with batch statistics in fit (the paper's Keras 2); "
                              "trained end to end, since its features depend on the batch")]
-    if section == "random_init":
-        imagenet = base.replace(train={"epochs": s["random_init_epochs"]})
-        random = imagenet.replace(model={"weights": "random"})
-        arms = [Planned("ImageNet (default weights)", imagenet, {"initialisation": "imagenet"})]
-        if ctx.auto_is_random():
-            arms.append(Planned("random", random, {"initialisation": "random"}, substitute=imagenet,
-                                note="not trained separately: ImageNet weights are unavailable here, so the "
-                                     "ImageNet arm already is random initialisation with the same seeds "
-                                     "(an identical training); the comparison is void on this machine"))
-        else:
-            arms.append(Planned("random", random, {"initialisation": "random"}))
-        return arms
+    if section == "random_init":  # ImageNet, formula-pre-trained and random arms: d2tl.init_arms
+        from .init_arms import plan as init_plan
+
+        return init_plan(ctx)
     raise D2TLError(f"unknown section {section!r}; choose one of {', '.join(ORDER)}")
 
 
@@ -694,15 +687,20 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
         tables["learning"] = learning
         extra["learning"] = stats_rows
         rep = REPORTED["random_init"]
+        from .init_arms import absent
+
+        extra["absent_arms"] = absent(ctx)
+        notes.extend(extra["absent_arms"])
         for s in stats_rows:
             key = s["initialisation"]
             e90 = "not reached" if s["epoch_90_median"] is None else f"epoch {s['epoch_90_median']:.0f}"
             comparison.append({"quantity": f"{key}: first epoch with 90% training accuracy",
-                               "paper": f"epoch ~{rep['epoch_90pct_train_acc'][key]}",
+                               "paper": f"epoch ~{rep['epoch_90pct_train_acc'][key]}" if key in
+                               rep["epoch_90pct_train_acc"] else "not in the paper",
                                "ours": f"{e90} (of {s['epochs']}; {s['runs_reaching_90']}/{s['runs']} runs reach it)"})
-            pt, pv = rep["last10_train_val_acc"][key]
+            pt, pv = rep["last10_train_val_acc"].get(key, (None, None))
             comparison.append({"quantity": f"{key}: mean train / val accuracy, last {s['last_n_epochs']} epochs",
-                               "paper": f"{pct(pt, 2)} / {pct(pv, 2)} (last 10 of 200)",
+                               "paper": "not in the paper" if pt is None else f"{pct(pt, 2)} / {pct(pv, 2)} (last 10 of 200)",
                                "ours": f"{pct(s['last10_train_accuracy'], 2)} / {pct(s['last10_val_accuracy'], 2)}"})
         for p in plans:
             comparison.append({"quantity": f"{p.columns['initialisation']}: test acc / sens / spec",
