@@ -960,8 +960,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--external", help="an independent case table on which every selected model is also "
                         "scored (95%% intervals); 'none' for no external set. Default: the preset's; quick makes "
                         "a synthetic one (another generator seed) beside a synthetic --cases set")
-    parser.add_argument("--weights", help="the default configuration's backbone weights: imagenet, random, a "
-                        "weights file, or auto (reduced presets only); preset's if omitted (paper: imagenet, "
+    parser.add_argument("--weights", help="the default configuration's backbone weights: imagenet, random, "
+                        "fractal (python -m d2tl pretrain), a weights file, or auto (reduced presets only); "
+                        "preset's if omitted (paper: imagenet, "
                         "which it refuses to run without; quick and smoke: auto)")
     parser.add_argument("--imagenet-md5", help="expected MD5 of the ImageNet file (default: Keras's published hash)")
     parser.add_argument("--split-seeds", type=int, default=1, help="beyond the paper: also train every "
