@@ -58,7 +58,7 @@ INFO = {  # section -> (paper section, figure, title)
     "box_shift": ("4.2", "Fig. 8", "Box shift"),
     "pooling": ("4.3", "Fig. 9", "Dual-mode vs simple pooling"),
     "tuning": ("4.4", "Fig. 10", "Full-tune vs semi-tune"),
-    "random_init": ("4.4", "learning curves", "ImageNet vs random initialisation"),
+    "random_init": ("4.4", "learning curves", "ImageNet vs formula-pre-trained vs random initialisation"),
 }
 FIGURES = {"box_size": "fig7_box_size.png", "box_shift": "fig8_box_shift.png", "pooling": "fig9_pooling.png",
            "tuning": "fig10_tuning.png", "random_init": "random_init_learning_curves.png"}
