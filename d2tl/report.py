@@ -316,7 +316,7 @@ def figure(result, path: Path) -> None:
                 curve = h.loc[h["label"] == arm]
                 mean = curve.groupby("epoch")[colour].mean()
                 ax.plot(mean.index, mean.to_numpy(), marker="o" if len(mean) < 30 else None, ms=3,
-                        ls="-" if k == 0 else "--", label=arm)
+                        ls=("-", "--", "-.", ":")[k % 4], label=arm)
             ax.axhline(0.9, color="grey", lw=0.7, ls=":")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("epoch")
@@ -327,6 +327,10 @@ def figure(result, path: Path) -> None:
         reached = "; ".join(f"{s['initialisation']}: 90% train acc at {s['epoch_90_median_text']} (median, "
                             f"{s['runs_reaching_90']}/{s['runs']} runs)" for s in learning)
         axes[0].legend(fontsize=7, title=reached, title_fontsize=7)
+        absent = [line.split(":")[0] for line in result.extra.get("absent_arms", []) if " arm: " in line]
+        if absent:  # arms that could not be trained here (d2tl.init_arms.absent): named, not drawn
+            axes[0].text(0.02, 0.02, "not available here: " + ", ".join(absent), transform=axes[0].transAxes,
+                         fontsize=7)
         axes[1].text(0.02, 0.02, "paper: 90% training accuracy at epoch ~30 (ImageNet) vs ~130 (random);\n"
                      "last 10 of 200 epochs train/val 99.25%/74.76% vs 96.62%/50%", transform=axes[1].transAxes,
                      fontsize=7)

@@ -19,7 +19,8 @@ box_shift      box centre moved 10, 20, 40 px in a random direction shared by a 
                original placement is the default (Sec. 4.2, Fig. 8)
 pooling        simple pooling (one InceptionV3 for all four images) vs dual-mode (Sec. 4.3, Fig. 9)
 tuning         semi-tune (only the three dense layers) vs full-tune (Sec. 4.4, Fig. 10)
-random_init    random vs ImageNet initialisation, full-tune, ``random_init_epochs`` (Sec. 4.4)
+random_init    ImageNet vs formula-pre-trained vs random initialisation, full-tune,
+               ``random_init_epochs`` (Sec. 4.4; arms in :mod:`d2tl.init_arms`)
 =============  ===========================================================================
 """
 
@@ -57,7 +58,7 @@ INFO = {  # section -> (paper section, figure, title)
     "box_shift": ("4.2", "Fig. 8", "Box shift"),
     "pooling": ("4.3", "Fig. 9", "Dual-mode vs simple pooling"),
     "tuning": ("4.4", "Fig. 10", "Full-tune vs semi-tune"),
-    "random_init": ("4.4", "learning curves", "ImageNet vs random initialisation"),
+    "random_init": ("4.4", "learning curves", "ImageNet vs formula-pre-trained vs random initialisation"),
 }
 FIGURES = {"box_size": "fig7_box_size.png", "box_shift": "fig8_box_shift.png", "pooling": "fig9_pooling.png",
            "tuning": "fig10_tuning.png", "random_init": "random_init_learning_curves.png"}
@@ -311,18 +312,10 @@ def plan(section: str, ctx: Context) -> list[Planned]:
                         {"tuning": "semi", "frozen_bn": "keras2"},
                         note="frozen BN normalises with batch statistics in fit (the paper's Keras 2); "
                              "trained end to end, since its features depend on the batch")]
-    if section == "random_init":
-        imagenet = base.replace(train={"epochs": s["random_init_epochs"]})
-        random = imagenet.replace(model={"weights": "random"})
-        arms = [Planned("ImageNet (default weights)", imagenet, {"initialisation": "imagenet"})]
-        if ctx.auto_is_random():
-            arms.append(Planned("random", random, {"initialisation": "random"}, substitute=imagenet,
-                                note="not trained separately: ImageNet weights are unavailable here, so the "
-                                     "ImageNet arm already is random initialisation with the same seeds "
-                                     "(an identical training); the comparison is void on this machine"))
-        else:
-            arms.append(Planned("random", random, {"initialisation": "random"}))
-        return arms
+    if section == "random_init":  # ImageNet, formula-pre-trained and random arms: d2tl.init_arms
+        from .init_arms import plan as init_plan
+
+        return init_plan(ctx)
     raise D2TLError(f"unknown section {section!r}; choose one of {', '.join(ORDER)}")
 
 
@@ -712,15 +705,20 @@ def analyse(section: str, ctx: Context, plans: list[Planned], rows: pd.DataFrame
         tables["learning"] = learning
         extra["learning"] = stats_rows
         rep = REPORTED["random_init"]
+        from .init_arms import absent
+
+        extra["absent_arms"] = absent(ctx)
+        notes.extend(extra["absent_arms"])
         for s in stats_rows:
             key = s["initialisation"]
             comparison.append({"quantity": f"{key}: first epoch with 90% training accuracy (Kaplan-Meier median)",
-                               "paper": f"epoch ~{rep['epoch_90pct_train_acc'][key]}",
+                               "paper": f"epoch ~{rep['epoch_90pct_train_acc'][key]}" if key in
+                               rep["epoch_90pct_train_acc"] else "not in the paper",
                                "ours": f"{s['epoch_90_median_text']} (of {s['epochs']}; {s['runs_reaching_90']}/"
                                        f"{s['runs']} runs reach it)"})
-            pt, pv = rep["last10_train_val_acc"][key]
+            pt, pv = rep["last10_train_val_acc"].get(key, (None, None))
             comparison.append({"quantity": f"{key}: mean train / val accuracy, last {s['last_n_epochs']} epochs",
-                               "paper": f"{pct(pt, 2)} / {pct(pv, 2)} (last 10 of 200)",
+                               "paper": "not in the paper" if pt is None else f"{pct(pt, 2)} / {pct(pv, 2)} (last 10 of 200)",
                                "ours": f"{pct(s['last10_train_accuracy'], 2)} / {pct(s['last10_val_accuracy'], 2)}"})
         for p in plans:
             comparison.append({"quantity": f"{p.columns['initialisation']}: test acc / sens / spec",
@@ -987,8 +985,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--external", help="an independent case table on which every selected model is also "
                         "scored (95%% intervals); 'none' for no external set. Default: the preset's; quick makes "
                         "a synthetic one (another generator seed) beside a synthetic --cases set")
-    parser.add_argument("--weights", help="the default configuration's backbone weights: imagenet, random, a "
-                        "weights file, or auto (reduced presets only); preset's if omitted (paper: imagenet, "
+    parser.add_argument("--weights", help="the default configuration's backbone weights: imagenet, random, "
+                        "fractal (python -m d2tl pretrain), a weights file, or auto (reduced presets only); "
+                        "preset's if omitted (paper: imagenet, "
                         "which it refuses to run without; quick and smoke: auto)")
     parser.add_argument("--imagenet-md5", help="expected MD5 of the ImageNet file (default: Keras's published hash)")
     parser.add_argument("--split-seeds", type=int, default=1, help="beyond the paper: also train every "

@@ -506,8 +506,9 @@ def add_arguments(parser) -> None:
     g.add_argument("--architecture", default="dual_mode", choices=ARCHITECTURES)
     g.add_argument("--tuning", default="full", choices=TUNINGS, help="full: all layers; semi: the 3 dense layers")
     g.add_argument("--weights",
-                   help="imagenet, random, a weights file, or auto (reduced presets only: ImageNet if available, "
-                        "else random, said loudly); preset's if omitted (paper: imagenet, others: auto)")
+                   help="imagenet, random, fractal (InceptionV3 pre-trained by python -m d2tl pretrain), a weights "
+                        "file, or auto (reduced presets only: ImageNet if available, else random, said loudly); "
+                        "preset's if omitted (paper: imagenet, others: auto)")
     g.add_argument("--imagenet-md5", help="expected MD5 of the ImageNet file (default: Keras's published hash)")
     from .model import FROZEN_BN
     from .config import BN_STATS

@@ -8,6 +8,10 @@ A configuration names its weights with a word or a path (``ModelConfig.weights``
   file it writes); a file that fails the check is an error naming it, never a fallback to random.
 - ``random``: Keras's random initialisation under the run's seed.
 - a path: a weights file of InceptionV3 without its top, identified by its SHA-256.
+- ``fractal`` (or ``fractal:SCALE``): InceptionV3 pre-trained on formula-generated images by
+  ``python -m d2tl pretrain`` (:mod:`d2tl.pretrain_store`), identified by its SHA-256 and named
+  by its recipe hash; refused, with the command that makes it, until it has been made. A path to
+  such a file (its sidecar beside it) resolves to the same ``fractal`` weights.
 - ``auto`` (reduced presets only): ImageNet when its file is there and valid, else random, said
   loudly.
 
@@ -31,17 +35,17 @@ from .errors import D2TLError
 IMAGENET_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/" + IMAGENET_FILE
 IMAGENET_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"  # as published in keras.applications.inception_v3
-SPECS = ("imagenet", "random", "auto")
+SPECS = ("imagenet", "random", "auto", "fractal")
 
 
 @dataclasses.dataclass(frozen=True)
 class Weights:
-    """A resolved weights source: ``kind`` imagenet | file | random."""
+    """A resolved weights source: ``kind`` imagenet | fractal | file | random."""
 
     kind: str
     path: str | None = None
     digest: str | None = None  # "md5:..." for ImageNet (published), "sha256:..." for a file
-    note: str = ""  # e.g. why ``auto`` gave random
+    note: str = ""  # e.g. why ``auto`` gave random; a fractal file's recipe
 
     @property
     def argument(self) -> str | None:
@@ -58,7 +62,7 @@ class Weights:
         """The human-readable source written into every output (starts with ``random`` when random)."""
         if self.kind == "random":
             return f"random ({self.note})" if self.note else "random"
-        return f"{self.kind} ({self.path}, {self.digest})"
+        return f"{self.kind} ({self.note + '; ' if self.note else ''}{self.path}, {self.digest})"
 
 
 def keras_cache_dir() -> Path:
@@ -136,10 +140,16 @@ def resolve(spec: str, expected_md5: str = IMAGENET_MD5, warn=True) -> Weights:
             print(f"WARNING: --weights auto: using RANDOM initialisation, not ImageNet. {_missing_imagenet()}",
                   file=sys.stderr, flush=True)
         return Weights("random", note="auto: ImageNet weights unavailable")
+    from . import pretrain_store
+
+    if spec == "fractal" or spec.startswith("fractal:"):
+        return Weights("fractal", *pretrain_store.resolve_fractal(spec, file_digest))
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise D2TLError(f"weights file {path} does not exist (use imagenet, random, auto or a path)")
-    return Weights("file", str(path.resolve()), file_digest(path))
+        raise D2TLError(f"weights file {path} does not exist (use imagenet, random, auto, fractal or a path)")
+    digest = file_digest(path)
+    recipe = pretrain_store.recognise(path, digest)
+    return Weights("fractal" if recipe else "file", str(path.resolve()), digest, recipe or "")
 
 
 def identity(spec: str, expected_md5: str = IMAGENET_MD5) -> str:

@@ -102,13 +102,19 @@ def test_shared_configuration_has_one_result_folder(ctx):
 def test_random_init_plan_with_and_without_imagenet(ctx, monkeypatch):
     from d2tl.weights import Weights
 
+    from d2tl.init_arms import absent
+
     monkeypatch.setitem(ctx._weights, "auto", Weights("imagenet", "/somewhere/weights.h5", "md5:0123"))
     arms = sections.plan("random_init", ctx)
-    assert [a.config.model.weights for a in arms] == ["auto", "random"]
+    assert [a.config.model.weights for a in arms] == ["auto", "random"]  # no formula-pre-trained file here
     assert all(a.substitute is None for a in arms)
+    assert [line.split(":")[0] for line in absent(ctx)] == ["formula-pre-trained arm"]
     monkeypatch.setitem(ctx._weights, "auto", Weights("random", note="auto: ImageNet weights unavailable"))
     arms = sections.plan("random_init", ctx)
-    assert arms[1].substitute == arms[0].config and "void" in arms[1].note
+    assert [a.columns["initialisation"] for a in arms] == ["random"]  # offline: the ImageNet arm is absent
+    lines = absent(ctx)
+    assert lines[0].startswith("ImageNet arm: absent") and "python -m d2tl pretrain" in lines[1]
+    assert "void" in lines[2]
 
 
 def test_shift_plan_draws_new_directions_per_repeat(ctx):
