@@ -1026,7 +1026,9 @@ def make_context(args, log=None) -> Context:
     from .execution import check_support
 
     check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work
-    if not getattr(args, "dry_run", False):
+    plans_only = getattr(args, "dry_run", False) or getattr(args, "report_only", False) or \
+        (getattr(args, "plan", None) and not getattr(args, "shard", None))
+    if not plans_only:  # plans, dry runs and reports from a finished store never need the weights
         ctx.weights(ctx.base().model.weights)  # the paper preset refuses here without ImageNet, naming the file
     return ctx
 

@@ -187,4 +187,4 @@ def test_random_init_section_runs_with_three_arms(stub, tmp_path, pretrain_store
     assert set(result.histories["label"]) == set(table["label"])  # every arm's curve is in the figure's data
     assert (tmp_path / "out" / "random_init" / sections.FIGURES["random_init"]).is_file()
     rows = {r["quantity"]: r["paper"] for r in result.comparison}
-    assert rows["fractal: first epoch with 90% training accuracy"] == "not in the paper"
+    assert rows["fractal: first epoch with 90% training accuracy (Kaplan-Meier median)"] == "not in the paper"

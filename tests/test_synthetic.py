@@ -234,6 +234,13 @@ def test_round_trip_through_from_dicom(tmp_path):
     labels.to_csv(tmp_path / "labels.csv", index=False)  # no laterality column: read from the tags
     back, report = dicom.build_cases(csv.parent / "images", tmp_path / "labels.csv", tmp_path / "back" / "cases.csv")
     back = load_cases(tmp_path / "back" / "cases.csv")
+    # cases come back under pseudonyms (issue 15); the mapping beside the case table restores the ids
+    mapping = pd.read_csv(dicom.pseudonyms_path(tmp_path / "back" / "cases.csv"), dtype=str)
+    assert not set(back["id"]) & set(table["id"])
+    to_patient = dict(zip(mapping["id"], mapping["patient"]))
+    back = back.assign(id=back["id"].map(to_patient), group=back["group"].map(to_patient))
+    back = back.sort_values("id").reset_index(drop=True)
+    table = table.sort_values("id").reset_index(drop=True)
     columns = ["id", "group", "label", "laterality", "scale", "le_cc_path", "le_mlo_path", "rec_cc_path",
                "rec_mlo_path", "he_cc_path", "he_mlo_path", "cc_x", "cc_y", "mlo_x", "mlo_y"]
     pd.testing.assert_frame_equal(back[columns], table[columns])
