@@ -118,3 +118,21 @@ def test_train_command_and_run_all_make_the_same_configuration(tmp_path, preset,
     assert config_from_args(args) == ctx.base()
     assert config_from_args(build_parser("train").parse_args(["train", "--preset", preset, "--alternatives", "2"])) \
         .augment.alternatives == 2
+
+
+def test_report_only_plans_without_the_imagenet_file(tmp_path, offline_home, capsys):
+    """--report-only (like --dry-run and --plan) never needs the weights: on an empty store it
+    lists what is missing instead of asking for the ImageNet file."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conftest import write_tiny_cases
+
+    run_all = importlib.import_module("experiments.run_all")
+    cases = write_tiny_cases(tmp_path / "tiny", n=8)
+    code = run_all.main(["--preset", "paper", "--cases", str(cases), "--out", str(tmp_path / "o"), "--external",
+                         "none", "--sections", "pooling", "--report-only"])
+    err = capsys.readouterr().err
+    assert code == 2 and "not finished" in err and W.IMAGENET_FILE not in err
