@@ -21,10 +21,10 @@ from .atomic import atomic_path
 from .errors import DataError
 from .paper import DEFAULT_BOX
 from .views import IMAGES, VIEWS, image_title, split_key
+from .defaults import DEFAULT_CASES
 
 COMMAND_HELP = "draw the four images of chosen cases with their ROI boxes"
 DEFAULT_OUT = "results/figures/synthetic_cases.png"
-DEFAULT_CASES = "data/synthetic/cases.csv"
 # grey window per mode, from percentiles of the breast's pixels. LE: (lo, hi) percentiles.
 # Recombined: the background is flat and the lesion stands out of it, so the window is set
 # around the breast's median m: [m - 0.6 s, m + s] with s = (99.9th percentile) - m, which puts

@@ -46,9 +46,8 @@ from .paper import BOX_SIZES, REPORTED, SHIFTS, SPLIT_SIZES
 from .presets import PRESETS, preset as preset_settings
 from .provenance import config_hash, dataset_info
 from .weights import IMAGENET_MD5
+from .defaults import DEFAULT_CASES, DEFAULT_OUT, missing_cases_hint
 
-DEFAULT_CASES = "data/synthetic/cases.csv"
-DEFAULT_OUT = "results"
 RUNS_FOLDER = "runs"  # OUT/runs/<hash>: every trained configuration, shared by all sections
 CACHE_FOLDER = "cache"  # OUT/cache/rois: ROI arrays, keyed by data set, box and shift
 
@@ -100,7 +99,7 @@ class Context:
                  split_seeds: int = 1):
         self.cases = Path(cases)
         if not self.cases.is_file():
-            hint = " (write the synthetic data set first: python -m d2tl synth)" if str(cases) == DEFAULT_CASES else ""
+            hint = missing_cases_hint(cases)
             raise D2TLError(f"case table {cases} does not exist{hint}")
         self.preset = preset
         self.settings = dict(settings) if settings is not None else preset_settings(preset)

@@ -38,6 +38,7 @@ from .lease import DEFAULT_LEASE
 from .provenance import config_hash, dataset_info, provenance, write_json
 from .run_state import check_config_file, claimed, finished_metrics, finished_run
 from .views import IMAGES, LABELS
+from .defaults import DEFAULT_CASES, missing_cases_hint
 
 FINISHED = "metrics.json"
 
@@ -489,7 +490,6 @@ def log_to_stdout(line: str) -> None:
     sys.stdout.flush()
 
 
-DEFAULT_CASES = "data/synthetic/cases.csv"
 
 
 def add_arguments(parser) -> None:
@@ -584,7 +584,7 @@ def run(args) -> int:
     from .train_checks import check_args
 
     if not Path(args.cases).is_file():
-        hint = " (write the synthetic data set first: python -m d2tl synth)" if args.cases == DEFAULT_CASES else ""
+        hint = missing_cases_hint(args.cases)
         raise D2TLError(f"case table {args.cases} does not exist{hint}")
     check_args(args)  # every option, --out and a --weights file, before any work
     config = config_from_args(args)

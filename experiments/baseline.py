@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from d2tl.baseline.run import add_arguments, run  # noqa: E402
 from d2tl.errors import D2TLError  # noqa: E402
+from d2tl.defaults import DEFAULT_CASES  # noqa: E402
 
-DEFAULT_CASES = "data/synthetic/cases.csv"
 
 
 def main(argv=None) -> int:

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from d2tl.errors import D2TLError  # noqa: E402
 from d2tl.explain import add_experiment_arguments, run_experiment_args  # noqa: E402
 from d2tl.explain import run_interpretation as _run_interpretation  # noqa: E402
+from d2tl.defaults import DEFAULT_CASES  # noqa: E402
 
-DEFAULT_CASES = "data/synthetic/cases.csv"
 
 
 def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, preset: str = "quick", **options) -> dict:

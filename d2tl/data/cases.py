@@ -34,6 +34,7 @@ import pandas as pd
 from ..atomic import atomic_path
 from ..errors import DataError
 from ..views import IMAGES, LABELS, LATERALITIES, MODES, VIEWS
+from ..text_table import read_text_table
 
 PATH_COLUMNS = tuple(f"{key}_path" for key in IMAGES)
 HE_COLUMNS = tuple(f"he_{view}_path" for view in VIEWS)
@@ -74,12 +75,7 @@ def load_cases(path, check_files: bool = True) -> pd.DataFrame:
     that the box centres fall inside it (cheap: no pixel data is decoded).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"case table {path} does not exist")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"case table {path} is not a readable CSV: {exc}") from None
+    table = read_text_table(path, "case table")
     return validate_cases(table, base=path.parent, source=str(path), check_files=check_files)
 
 

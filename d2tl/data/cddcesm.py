@@ -81,6 +81,7 @@ from ..errors import DataError
 from ..provenance import write_json
 from ..views import LABELS, VIEWS
 from .cases import validate_cases, write_cases
+from ..text_table import read_text_table
 
 LE_FOLDER = "Low energy images of CDD-CESM"
 CM_FOLDER = "Subtracted images of CDD-CESM"
@@ -461,12 +462,7 @@ def read_segmentations(path) -> tuple[dict[str, list[Region]], dict]:
     """``Radiology_hand_drawn_segmentations_v2.csv`` as regions per image (canonical name with
     copy number, e.g. ``P1_L_CM_MLO``), plus notes (rows skipped, names normalised)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"segmentation file {path} does not exist")
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"segmentation file {path} is not a readable CSV: {exc}") from None
+    raw = read_text_table(path, "segmentation file", bom=False)
     headers = {c.strip().lstrip("#").strip().lower(): c for c in raw.columns}
     missing = [c for c in ("filename", "region_shape_attributes") if c not in headers]
     if missing:

@@ -41,6 +41,7 @@ import pandas as pd
 from ..errors import DataError
 from ..views import IMAGES, LABELS, LATERALITIES, VIEWS
 from .cases import CENTRE_COLUMNS, FILE_COLUMNS, REQUIRED_COLUMNS
+from ..text_table import read_text_table
 
 PARTS = ("train", "val", "test")
 DEFAULT_TOLERANCE = 10.0  # full-resolution px
@@ -133,12 +134,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
     from .images import read_image
 
     cases_csv = Path(cases_csv)
-    if not cases_csv.is_file():
-        raise DataError(f"case table {cases_csv} does not exist")
-    try:
-        table = pd.read_csv(cases_csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"case table {cases_csv} is not a readable CSV: {exc}") from None
+    table = read_text_table(cases_csv, "case table")
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(f"case table {cases_csv}: missing column(s) {', '.join(missing)}; "

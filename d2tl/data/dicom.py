@@ -50,6 +50,7 @@ from ..views import LABELS, LATERALITIES, VIEWS
 from .cases import validate_cases, write_cases
 from . import dicom_tags
 from .dicom_tags import ContradictoryTags
+from ..text_table import read_text_table
 
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".txt", ".csv", ".json", ".md", ".xlsx")
@@ -191,12 +192,7 @@ def _listing(head: str, items: list[str]) -> str:
 def read_label_csv(path) -> pd.DataFrame:
     """The small label CSV, columns named case-insensitively; errors name the file and line."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"label CSV {path} does not exist")
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"label CSV {path} is not a readable CSV: {exc}") from None
+    table = read_text_table(path, "label CSV")
     table.columns = [str(c).strip().lower() for c in table.columns]
     missing = [c for c in CSV_REQUIRED if c not in table.columns]
     if missing:

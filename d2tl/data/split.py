@@ -16,6 +16,7 @@ from ..atomic import atomic_path
 from ..errors import DataError
 from ..paper import SPLIT_SIZES
 from ..views import LABELS
+from ..text_table import read_text_table
 
 ATTEMPTS = 20  # greedy restarts when grouping prevents exact counts
 
@@ -170,12 +171,7 @@ def save_split(parts: pd.Series, table: pd.DataFrame, path) -> None:
 def load_split(path, table: pd.DataFrame | None = None) -> pd.Series:
     """Read a split CSV: parts by id, or, given ``table``, indexed like it (all ids must match)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"split file {path} does not exist")
-    try:
-        data = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")  # a BOM (Excel) is not part of the first name
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"split file {path} is not a readable CSV: {exc}") from None
+    data = read_text_table(path, "split file")
     if list(data.columns[:2]) != ["id", "part"]:
         raise DataError(f"split file {path}: columns must be id, part; got {', '.join(data.columns)}")
     duplicated = data["id"][data["id"].duplicated()]
