@@ -514,14 +514,14 @@ def _regions_for(file: ImageFile, segs: dict) -> list[Region]:
 def _skin_edges(image: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
     """Skin-line edge pixels (bool) of ``image``: (every ``factor``-th px, full resolution).
 
-    Breast = above the air/breast threshold (:func:`d2tl.data.check.breast_threshold`),
+    Breast = above the air/breast threshold (:func:`d2tl.data.breast.breast_threshold`),
     largest connected part, holes filled (on the coarse image); its boundary, less the pixels on the image border (the chest wall and crop
     edges). At full resolution the same threshold's boundary is kept only near the coarse
     skin line (so the edges of holes inside the breast do not count).
     """
     from scipy import ndimage as ndi
 
-    from .check import breast_threshold
+    from .breast import breast_threshold
 
     small = image[::factor, ::factor].astype(np.float32)
     empty = np.zeros(small.shape, bool), np.zeros(image.shape, bool)

@@ -40,8 +40,10 @@ import pandas as pd
 
 from ..errors import DataError
 from ..views import IMAGES, LABELS, LATERALITIES, VIEWS
-from .cases import CENTRE_COLUMNS, FILE_COLUMNS, REQUIRED_COLUMNS
 from ..text_table import read_text_table
+from .breast import breast_threshold, in_breast  # noqa: F401  (check.in_breast: the box-centre test)
+from .case_columns import CENTRE_COLUMNS
+from .case_rules import normalise, row_problems
 
 PARTS = ("train", "val", "test")
 DEFAULT_TOLERANCE = 10.0  # full-resolution px
@@ -83,48 +85,6 @@ def bit_depth(path) -> str:
         return f"{bits}-bit {im.format or path.suffix.lstrip('.').upper()}{colour}"
 
 
-def breast_threshold(image: np.ndarray) -> float:
-    """A grey level between the background air and the breast.
-
-    The smaller of Otsu's threshold on the intensities and Otsu's threshold on their
-    logarithm (after mapping the image's range to 0..1000). On a low-energy mammogram plain
-    Otsu often splits fatty from dense tissue instead of air from tissue; on the log scale the
-    tissue range is compressed and the split falls between air and fat.
-    """
-    from skimage.filters import threshold_otsu
-
-    sample = np.asarray(image[:: max(1, image.shape[0] // 512), :: max(1, image.shape[1] // 512)], np.float64)
-    lo, hi = float(sample.min()), float(sample.max())
-    if hi <= lo:
-        return hi
-    linear = float(threshold_otsu(sample))
-    scaled = np.log1p((sample - lo) * (1000.0 / (hi - lo)))
-    logarithmic = lo + float(np.expm1(threshold_otsu(scaled))) * (hi - lo) / 1000.0
-    return min(linear, logarithmic)
-
-
-def in_breast(le: np.ndarray, x: float, y: float, radius: float) -> tuple[bool, float, float]:
-    """Whether the breast reaches within ``radius`` px of (x, y) on the LE image.
-
-    Breast = pixels above :func:`breast_threshold`, opened with a 3x3 square so that lone
-    noisy air pixels (the threshold's histogram bin may reach into the air's range) do not
-    count. Returns (inside, threshold, value at the centre).
-    """
-    from scipy import ndimage as ndi
-
-    threshold = breast_threshold(le)
-    r = max(1, int(round(radius)))
-    cx, cy = int(round(x)), int(round(y))
-    pad = r + 2
-    y0, y1 = max(0, cy - pad), min(le.shape[0], cy + pad + 1)
-    x0, x1 = max(0, cx - pad), min(le.shape[1], cx + pad + 1)
-    tissue = ndi.binary_opening(le[y0:y1, x0:x1] > threshold, structure=np.ones((3, 3), bool))
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    near = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
-    value = float(le[min(max(cy, 0), le.shape[0] - 1), min(max(cx, 0), le.shape[1] - 1)])
-    return bool(tissue[near].any()), threshold, value
-
-
 def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, progress=None,
                 allow_mixed_intent: bool = False) -> CheckResult:
     """Check a case table and every image it names; see the module docstring."""
@@ -134,17 +94,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
     from .images import read_image
 
     cases_csv = Path(cases_csv)
-    table = read_text_table(cases_csv, "case table")
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise DataError(f"case table {cases_csv}: missing column(s) {', '.join(missing)}; "
-                        f"required: {', '.join(REQUIRED_COLUMNS)}")
-    if table.empty:
-        raise DataError(f"case table {cases_csv}: no cases")
-    for column in ("scale", *FILE_COLUMNS):
-        if column not in table.columns:
-            table[column] = ""
-    table = table.apply(lambda c: c.str.strip())
+    table = normalise(read_text_table(cases_csv, "case table"), f"case table {cases_csv}")
     base = cases_csv.parent
     problems, skipped = [], []
     sizes, bits = defaultdict(Counter), defaultdict(Counter)
@@ -156,36 +106,18 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
         at = f"line {line} (patient {cid or '?'})"
         if progress and index and index % 50 == 0:
             progress(f"check-data: {index}/{len(table)} cases read")
-        if cid == "":
-            problems.append(f"line {line}: id is empty")
-        elif cid in seen:
-            problems.append(f"{at}: duplicate id (first on line {seen[cid]})")
-        else:
-            seen[cid] = line
-        if row["group"] == "":
-            problems.append(f"{at}: group (the person) is empty")
-        if row["label"] not in LABELS:
-            problems.append(f"{at}: label {row['label']!r} is not one of {', '.join(LABELS)}")
-        if row["laterality"] not in LATERALITIES:
-            problems.append(f"{at}: laterality {row['laterality']!r} is not L or R")
+        rules = row_problems(line, row, seen)  # the loader's rules (d2tl.data.case_rules), all listed
+        problems += [p.check_message() for p in rules if p.view is None]
         scale = _number(row["scale"] or "1")
         if scale is None or scale <= 0:
-            problems.append(f"{at}: scale {row['scale']!r} is not a positive number")
             scale = 1.0
         pitches = set()
-        centres = {}
-        for column in CENTRE_COLUMNS:
-            centres[column] = _number(row[column])
-            if centres[column] is None:
-                problems.append(f"{at}: {column} {row[column]!r} is not a number")
+        centres = {column: _number(row[column]) for column in CENTRE_COLUMNS}
         for view in VIEWS:
             paths = {key: _resolve(base, row[column]) for key, column in (
                 (f"le_{view}", f"le_{view}_path"), (f"rec_{view}", f"rec_{view}_path"),
                 (f"he_{view}", f"he_{view}_path"), (f"{view} mask", f"{view}_mask_path"))}
-            if not paths[f"le_{view}"]:
-                problems.append(f"{at}: le_{view}_path is empty")
-            if not paths[f"rec_{view}"] and not paths[f"he_{view}"]:
-                problems.append(f"{at}: rec_{view}_path is empty (and no he_{view}_path to compute it)")
+            problems += [p.check_message() for p in rules if p.view == view]
             if not paths[f"rec_{view}"] and paths[f"he_{view}"]:
                 he_views += 1
             if paths[f"{view} mask"]:
