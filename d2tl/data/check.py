@@ -11,6 +11,8 @@ In the spirit of nnU-Net's dataset integrity check: before any training, read *e
   LE pixel above the LE image's air/breast threshold (:func:`breast_threshold`: Otsu, on a
   log scale where that is lower), i.e. not in the background air; a mask, when given, is
   not empty;
+* one breast (person and laterality) in two cases with different labels (accepted, and
+  listed apart, with ``--allow-two-labels-per-breast``: two lesions of one breast);
 * with ``--split``: every case in exactly one part (train/val/test), no person in two parts;
 * each DICOM image (:mod:`d2tl.data.dicom_tags`): its Image Type names at most one role, and
   that role (or, failing it, the kVp's) and its view agree with its column; ViewPosition and
@@ -54,6 +56,7 @@ class CheckResult:
     problems: list[str]
     summary: dict
     skipped: list[str]
+    notes: list[str] = dataclasses.field(default_factory=list)  # listed, not problems
 
     @property
     def clean(self) -> bool:
@@ -86,7 +89,7 @@ def bit_depth(path) -> str:
 
 
 def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, progress=None,
-                allow_mixed_intent: bool = False) -> CheckResult:
+                allow_mixed_intent: bool = False, allow_two_labels_per_breast: bool = False) -> CheckResult:
     """Check a case table and every image it names; see the module docstring."""
     from . import dicom_tags
     from .check_dicom import DicomConventions
@@ -175,9 +178,12 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
             expected = dicom_tags.scale_from_pitch(pitches.pop())
             if abs(expected - scale) > 0.01 * expected:
                 scale_mismatch.append(f"{cid}: scale {scale:g}, pixel pitch gives {expected:g}")
-    from .check_duplicates import duplicate_problems
+    from .check_duplicates import breast_label_problems, duplicate_problems
 
-    problems += duplicate_problems(table, base)  # images used twice, one breast with two labels
+    problems += duplicate_problems(table, base)  # images used twice
+    two_labels = breast_label_problems(table)  # one breast with two labels
+    notes = two_labels if allow_two_labels_per_breast else []
+    problems += [] if allow_two_labels_per_breast else two_labels
     mixed = dicom_tags.mixed_intent(dicom.intents)
     if mixed and not allow_mixed_intent:
         problems.append(mixed)
@@ -206,7 +212,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
             counts = None
         if counts:
             summary["left_out_by_adapter"] = {"report": str(report), **{k: v for k, v in counts.items() if v}}
-    return CheckResult(problems=problems, summary=summary, skipped=skipped)
+    return CheckResult(problems=problems, summary=summary, skipped=skipped, notes=notes)
 
 
 def _number(value):
@@ -273,6 +279,9 @@ def format_summary(result: CheckResult, cases_csv) -> str:
         lines += [f"  - {item}" for item in result.skipped]
     else:
         lines.append("checks skipped: none")
+    if result.notes:
+        lines.append(f"accepted (--allow-two-labels-per-breast), not problems: {len(result.notes)}")
+        lines += [f"  - {note}" for note in result.notes]
     if result.problems:
         lines.append(f"{len(result.problems)} problem(s):")
         lines += [f"  - {p}" for p in result.problems]
@@ -288,6 +297,9 @@ def add_arguments(parser) -> None:
                         help="how far (full-resolution px) a box centre may be from the breast (default %(default)s)")
     parser.add_argument("--mixed-intent", action="store_true",
                         help="accept FOR PROCESSING and FOR PRESENTATION images in one data set")
+    parser.add_argument("--allow-two-labels-per-breast", action="store_true",
+                        help="accept one breast (person and laterality) in cases with different labels, "
+                             "i.e. two lesions of one breast; they are listed, not counted as problems")
 
 
 def run(args) -> int:
@@ -297,6 +309,7 @@ def run(args) -> int:
     if args.split is not None:
         checks.input_file("--split", args.split, "split CSV")
     result = check_cases(args.cases, args.split, args.tolerance,
-                         progress=lambda m: print(m, file=sys.stderr, flush=True), allow_mixed_intent=args.mixed_intent)
+                         progress=lambda m: print(m, file=sys.stderr, flush=True), allow_mixed_intent=args.mixed_intent,
+                         allow_two_labels_per_breast=args.allow_two_labels_per_breast)
     print(format_summary(result, args.cases))
     return 0 if result.clean else 1
