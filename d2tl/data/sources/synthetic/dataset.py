@@ -12,7 +12,8 @@ from .... import __version__
 from ....atomic import atomic_path
 from ....errors import DataError
 from ....views import VIEWS
-from .config import FULL_COLS, FULL_ROWS, FULL_SPACING_MM, GENERATOR, GENERATOR_VERSION, SynthConfig, VIEW_CODES
+from .config import (FULL_COLS, FULL_ROWS, FULL_SPACING_MM, GENERATOR, GENERATOR_VERSION, SynthConfig,
+                     VIEW_CODES)
 from .physics import ENHANCEMENT_MEDIAN
 from .render import generate_case
 
