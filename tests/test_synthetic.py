@@ -225,7 +225,7 @@ def test_round_trip_through_from_dicom(tmp_path):
     """The synthetic files, read as one's own DICOM data, give back the synthetic case table."""
     import pandas as pd
 
-    from d2tl.data import dicom
+    from d2tl.data.sources import dicom
 
     config = SynthConfig(n_cases=4, scale=0.05, seed=11)
     csv = write_dataset(config, tmp_path / "set")
