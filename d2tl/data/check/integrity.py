@@ -1,53 +1,24 @@
-"""``python -m d2tl check-data CASES.csv [--split SPLIT.csv]``: a data set's integrity check.
-
-In the spirit of nnU-Net's dataset integrity check: before any training, read *every* image
-(decoding its pixels, not only its header) and list every problem found, not only the first:
-
-* each row: id present and unique, person (group) present, label benign/malignant,
-  laterality L/R, scale a positive number, box centres numbers, image paths present;
-* each image: the file exists and decodes; it is not blank (all one value);
-* each view: LE, recombined (or HE) and mask have one size; the box centre lies inside the
-  image and inside the breast -- within ``tolerance`` full-resolution px (default 10) of a
-  LE pixel above the LE image's air/breast threshold (:func:`breast_threshold`: Otsu, on a
-  log scale where that is lower), i.e. not in the background air; a mask, when given, is
-  not empty;
-* one breast (person and laterality) in two cases with different labels (accepted, and
-  listed apart, with ``--allow-two-labels-per-breast``: two lesions of one breast);
-* with ``--split``: every case in exactly one part (train/val/test), no person in two parts;
-* each DICOM image (:mod:`d2tl.data.dicom_tags`): its Image Type names at most one role, and
-  that role (or, failing it, the kVp's) and its view agree with its column; ViewPosition and
-  View Code Sequence agree; FOR PROCESSING and FOR PRESENTATION images are not mixed (unless
-  ``--mixed-intent``). The summary counts which conventions the files follow (Image Type
-  standard / vendor alias / kVp fallback, view source, pixel spacing, presentation intent)
-  and lists cases whose ``scale`` differs from 0.07 mm / their pixel pitch.
-
-Prints a summary (cases per label, persons, lateralities, image sizes and bit depths per
-image, masks, high-energy views, what was skipped and why, and the counts a CDD-CESM adapter
-report beside the table left out), then every problem. Exit status 0 when clean, 1 when
-there are problems; an unreadable case table or split file is bad input (one-line error,
-exit 2).
-"""
+"""Every row and every image of a case table checked, every problem collected (:func:`check_cases`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from ..errors import DataError
-from ..views import IMAGES, LABELS, LATERALITIES, VIEWS
-from ..text_table import read_text_table
-from .breast import breast_threshold, in_breast  # noqa: F401  (check.in_breast: the box-centre test)
-from .case_columns import CENTRE_COLUMNS
-from .case_rules import normalise, row_problems
+from ...errors import DataError
+from ...text_table import read_text_table
+from ...views import IMAGES, LABELS, LATERALITIES, VIEWS
+from ..breast import in_breast
+from ..case_columns import CENTRE_COLUMNS
+from ..case_rules import normalise, row_problems
+from .split_check import _check_split
 
-PARTS = ("train", "val", "test")
+
 DEFAULT_TOLERANCE = 10.0  # full-resolution px
 
 
@@ -74,8 +45,8 @@ def bit_depth(path) -> str:
     """Bits per pixel as stored: DICOM BitsStored, or the raster image's mode."""
     from PIL import Image
 
-    from .images import _is_dicom
-    from . import dicom_io
+    from ..images import _is_dicom
+    from .. import dicom_io
 
     path = Path(path)
     if _is_dicom(path):
@@ -91,10 +62,10 @@ def bit_depth(path) -> str:
 def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, progress=None,
                 allow_mixed_intent: bool = False, allow_two_labels_per_breast: bool = False) -> CheckResult:
     """Check a case table and every image it names; see the module docstring."""
-    from . import dicom_tags
-    from .check_dicom import DicomConventions
-    from .images import _is_dicom
-    from .images import read_image
+    from .. import dicom_tags
+    from .dicom_conventions import DicomConventions
+    from ..images import _is_dicom
+    from ..images import read_image
 
     cases_csv = Path(cases_csv)
     table = normalise(read_text_table(cases_csv, "case table"), f"case table {cases_csv}")
@@ -178,7 +149,7 @@ def check_cases(cases_csv, split=None, tolerance: float = DEFAULT_TOLERANCE, pro
             expected = dicom_tags.scale_from_pitch(pitches.pop())
             if abs(expected - scale) > 0.01 * expected:
                 scale_mismatch.append(f"{cid}: scale {scale:g}, pixel pitch gives {expected:g}")
-    from .check_duplicates import breast_label_problems, duplicate_problems
+    from .duplicates import breast_label_problems, duplicate_problems
 
     problems += duplicate_problems(table, base)  # images used twice
     two_labels = breast_label_problems(table)  # one breast with two labels
@@ -221,95 +192,3 @@ def _number(value):
     except (TypeError, ValueError):
         return None
     return number if np.isfinite(number) else None
-
-
-def _check_split(split, table: pd.DataFrame, problems: list) -> dict:
-    from .split import load_split
-
-    parts = load_split(split)  # unreadable -> DataError (bad input)
-    ids = table["id"]
-    missing = [i for i in ids if i not in parts.index]
-    extra = [i for i in parts.index if i not in set(ids)]
-    if missing:
-        problems.append(f"split {split}: {len(missing)} case(s) in no part: {', '.join(missing[:20])}"
-                        + (" ..." if len(missing) > 20 else ""))
-    if extra:
-        problems.append(f"split {split}: {len(extra)} id(s) not in the case table: {', '.join(extra[:20])}"
-                        + (" ..." if len(extra) > 20 else ""))
-    bad = sorted({p for p in parts if p not in PARTS})
-    if bad:
-        problems.append(f"split {split}: part(s) {', '.join(map(repr, bad))} are not one of {', '.join(PARTS)}")
-    assigned = table.assign(part=ids.map(parts))
-    for group, rows in assigned.dropna(subset=["part"]).groupby("group"):
-        if rows["part"].nunique() > 1:
-            where = ", ".join(f"{i} in {p}" for i, p in zip(rows["id"], rows["part"]))
-            problems.append(f"split {split}: person {group} is in {rows['part'].nunique()} parts ({where})")
-    counts = pd.crosstab(assigned["part"], assigned["label"]).reindex(columns=list(LABELS), fill_value=0)
-    order = [p for p in PARTS if p in counts.index] + sorted(p for p in counts.index if p not in PARTS)
-    return {part: {label: int(counts.loc[part, label]) for label in LABELS} for part in order}
-
-
-def format_summary(result: CheckResult, cases_csv) -> str:
-    s = result.summary
-    lines = [f"check-data {cases_csv}",
-             f"cases: {s['cases']} (" + ", ".join(f"{k} {v}" for k, v in s["labels"].items())
-             + (f", invalid label {s['invalid_labels']}" if s["invalid_labels"] else "") + ")",
-             f"persons: {s['persons']} ({s['persons_with_several_cases']} with several cases, "
-             f"{s['persons_with_both_labels']} with both labels)",
-             "laterality: " + ", ".join(f"{k} {v}" for k, v in s["laterality"].items()),
-             "scale: " + ", ".join(s["scale"])]
-    for key, sizes in s["image_sizes"].items():
-        shown = ", ".join(f"{size} x{n}" for size, n in list(sizes.items())[:4])
-        more = f", ... {len(sizes) - 4} more sizes" if len(sizes) > 4 else ""
-        lines.append(f"{key}: {shown}{more}; " + ", ".join(f"{b} x{n}" for b, n in s["bit_depths"].get(key, {}).items()))
-    lines.append(f"views with a lesion mask: {s['views_with_mask']}; views with HE instead of recombined: "
-                 f"{s['views_from_high_energy']}")
-    from .check_dicom import format_conventions
-
-    lines += format_conventions(s)
-    if "split" in s:
-        lines.append("split: " + "; ".join(f"{p} " + ", ".join(f"{k} {v}" for k, v in c.items())
-                                           for p, c in s["split"].items()))
-    if "left_out_by_adapter" in s:
-        left = {k: v for k, v in s["left_out_by_adapter"].items() if k != "report"}
-        lines.append("left out by the adapter: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in left.items())
-                     + f" (see {s['left_out_by_adapter']['report']})")
-    if result.skipped:
-        lines.append(f"checks skipped: {len(result.skipped)}")
-        lines += [f"  - {item}" for item in result.skipped]
-    else:
-        lines.append("checks skipped: none")
-    if result.notes:
-        lines.append(f"accepted (--allow-two-labels-per-breast), not problems: {len(result.notes)}")
-        lines += [f"  - {note}" for note in result.notes]
-    if result.problems:
-        lines.append(f"{len(result.problems)} problem(s):")
-        lines += [f"  - {p}" for p in result.problems]
-    else:
-        lines.append("no problems found")
-    return "\n".join(lines)
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("cases", help="case table (CSV) to check")
-    parser.add_argument("--split", help="split CSV (id, part) to check for persons in two parts")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
-                        help="how far (full-resolution px) a box centre may be from the breast (default %(default)s)")
-    parser.add_argument("--mixed-intent", action="store_true",
-                        help="accept FOR PROCESSING and FOR PRESENTATION images in one data set")
-    parser.add_argument("--allow-two-labels-per-breast", action="store_true",
-                        help="accept one breast (person and laterality) in cases with different labels, "
-                             "i.e. two lesions of one breast; they are listed, not counted as problems")
-
-
-def run(args) -> int:
-    from .. import checks
-
-    checks.number("--tolerance", args.tolerance, low=0, high=checks.MAX_BOX, why="full-resolution px")
-    if args.split is not None:
-        checks.input_file("--split", args.split, "split CSV")
-    result = check_cases(args.cases, args.split, args.tolerance,
-                         progress=lambda m: print(m, file=sys.stderr, flush=True), allow_mixed_intent=args.mixed_intent,
-                         allow_two_labels_per_breast=args.allow_two_labels_per_breast)
-    print(format_summary(result, args.cases))
-    return 0 if result.clean else 1
