@@ -86,3 +86,32 @@ def test_optional_columns_may_be_absent(tmp_path):
     pd.read_csv(csv).drop(columns=["scale", "cc_mask_path", "mlo_mask_path", "he_cc_path", "he_mlo_path"]).to_csv(csv, index=False)
     table = load_cases(csv)
     assert np.all(table["scale"] == 1.0) and (table["cc_mask_path"] == "").all()
+
+
+def test_one_rule_set_loading_stops_at_the_first_check_data_lists_all(tmp_path, capsys):
+    """Issue 16: the row rules are d2tl.data.case_rules' alone; load_cases raises the first,
+    check-data lists every one, each in its own wording."""
+    from d2tl import cli
+
+    csv = write_tiny_cases(tmp_path, n=4)
+    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    table.loc[0, "label"] = "malign"
+    table.loc[1, "scale"] = "inf"
+    table.loc[2, "id"] = "C00"
+    table.loc[3, "le_mlo_path"] = ""
+    table.to_csv(csv, index=False)
+    with pytest.raises(DataError) as raised:
+        load_cases(csv)
+    assert str(raised.value) == (f"{csv} line 2 (patient C00), column label: 'malign' is not one of "
+                                 "benign, malignant")
+    assert cli.main(["check-data", str(csv)]) == 1
+    problems = capsys.readouterr().out.split("problem(s):")[1]
+    for text in ("line 2 (patient C00): label 'malign' is not one of benign, malignant",
+                 "line 3 (patient C01): scale 'inf' is not a positive number",
+                 "line 4 (patient C00): duplicate id (first on line 2)",
+                 "line 5 (patient C03): le_mlo_path is empty"):
+        assert f"  - {text}\n" in problems, (text, problems)
+    table.loc[0, "label"] = "benign"
+    table.to_csv(csv, index=False)
+    with pytest.raises(DataError, match=r"line 3 \(patient C01\), column scale: 'inf' is not a finite number"):
+        load_cases(csv)

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from d2tl import cli
-from d2tl.data import cddcesm
+from d2tl.data.sources import cddcesm
 from d2tl.data.cases import load_cases
 from d2tl.data.images import read_image
 from d2tl.errors import DataError

@@ -27,17 +27,19 @@ def breast(seed):
 
 
 def write_set(folder, n=4):
-    """``n`` clean cases (DICOM images, PNG masks), persons P0, P0, P1, P2 ...; return the CSV."""
+    """``n`` clean cases (DICOM images, PNG masks), persons P0, P0, P1, P2 ... (P0's two breasts,
+    left benign and right malignant); return the CSV."""
     folder.mkdir(parents=True, exist_ok=True)
     records = []
     for i in range(n):
         cid = f"C{i}"
-        rec = {"id": cid, "group": f"P{max(0, i - 1)}", "label": LABELS_CYCLE[i % 2], "laterality": "L", "scale": 1}
+        side = "R" if i == 1 else "L"
+        rec = {"id": cid, "group": f"P{max(0, i - 1)}", "label": LABELS_CYCLE[i % 2], "laterality": side, "scale": 1}
         for view in ("cc", "mlo"):
             for mode, energy in (("le", "LOW_ENERGY"), ("rec", "RECOMBINED")):
                 path = folder / f"{cid}_{mode}_{view}.dcm"
                 write_mammogram(path, breast(10 * i + len(view) + len(mode)), patient_id=cid, view=view,
-                                laterality="L", energy=energy)
+                                laterality=side, energy=energy)
                 rec[f"{mode}_{view}_path"] = path.name
             rec[f"{view}_x"], rec[f"{view}_y"] = 12, 30
             mask = np.zeros((ROWS, COLS), np.uint8)
@@ -216,3 +218,29 @@ def test_images_used_twice_and_breasts_with_two_labels_are_problems(tmp_path, ca
     assert "patients C00, C01 use identical content and the same file image(s) with two labels" in out
     assert "under two persons (C00 C00, C01 C01)" in out
     assert "patients C02, C03 use identical content image(s)" in out
+
+
+def test_one_breast_with_two_labels_is_a_problem(tmp_path, capsys):
+    """Issue 15 item 5: one breast (person and side) in two cases with different labels is
+    listed, exit 1; --allow-two-labels-per-breast lists it apart (two lesions of one breast), exit 0."""
+    csv = write_set(tmp_path / "set", n=4)
+    table = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    table.loc[1, "laterality"] = "L"  # C0 benign and C1 malignant: both P0's left breast
+    table.loc[3, "group"], table.loc[3, "label"] = "P1", "benign"  # C2 and C3: P1's left breast, one label
+    table.to_csv(csv, index=False)
+    assert cli.main(["check-data", str(csv)]) == 1
+    out = capsys.readouterr().out
+    expected = ("person P0, breast L: 2 cases with two different labels (C0 benign, C1 malignant); one breast, "
+                "one finding -- or, if these are two lesions of one breast, accept them with "
+                "--allow-two-labels-per-breast")
+    assert f"1 problem(s):\n  - {expected}" in out, out
+    assert cli.main(["check-data", str(csv), "--allow-two-labels-per-breast"]) == 0
+    out = capsys.readouterr().out
+    assert f"accepted (--allow-two-labels-per-breast), not problems: 1\n  - {expected}" in out
+    assert "no problems found" in out
+    # through the real command line too
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "d2tl", "check-data", str(csv)], capture_output=True, text=True)
+    assert done.returncode == 1 and expected in done.stdout

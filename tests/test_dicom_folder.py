@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from d2tl import cli
-from d2tl.data import dicom
+from d2tl.data.sources import dicom
 from d2tl.data.cases import load_cases
 from d2tl.data.dicom_io import write_mammogram
 from d2tl.data.images import load_view

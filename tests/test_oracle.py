@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from d2tl.data import oracle, synthetic
+from d2tl.data import oracle
+from d2tl.data.sources import synthetic
 from d2tl.data.oracle import (OracleModel, empirical_bayes, empirical_majority, expected_bayes,
                               expected_majority, monte_carlo, oracle_summary, oracle_text)
-from d2tl.data.synthetic import SynthConfig, write_dataset
+from d2tl.data.sources.synthetic import SynthConfig, write_dataset
 
 
 def test_exact_majority_values():

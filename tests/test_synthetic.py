@@ -9,11 +9,11 @@ import pytest
 from scipy import ndimage
 
 from d2tl.cli import main
-from d2tl.data import synthetic
+from d2tl.data.sources import synthetic
 from d2tl.data.cases import load_cases
 from d2tl.data.dicom_io import read_dicom, read_header
 from d2tl.data.images import load_view, read_mask, recombine
-from d2tl.data.synthetic import SynthConfig, case_labels, generate_case, lesion_sizes, write_dataset
+from d2tl.data.sources.synthetic import SynthConfig, case_labels, generate_case, lesion_sizes, write_dataset
 from d2tl.errors import D2TLError, DataError
 from d2tl.views import VIEWS
 
@@ -225,7 +225,7 @@ def test_round_trip_through_from_dicom(tmp_path):
     """The synthetic files, read as one's own DICOM data, give back the synthetic case table."""
     import pandas as pd
 
-    from d2tl.data import dicom
+    from d2tl.data.sources import dicom
 
     config = SynthConfig(n_cases=4, scale=0.05, seed=11)
     csv = write_dataset(config, tmp_path / "set")

@@ -20,7 +20,8 @@ One row per case ("patient" in the paper: one breast with one finding). Columns:
 ========================  ==========================================================
 
 Paths in the CSV are relative to the CSV's folder (or absolute); :func:`load_cases` resolves
-them. Every problem found on load is an error naming the line, column and value.
+them. Every problem found on load is an error naming the line, column and value (the first one;
+the rules are :mod:`d2tl.data.case_rules`'s, which check-data lists all of).
 """
 
 from __future__ import annotations
@@ -28,40 +29,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path
 from ..errors import DataError
-from ..views import IMAGES, LABELS, LATERALITIES, MODES, VIEWS
 from ..text_table import read_text_table
-
-PATH_COLUMNS = tuple(f"{key}_path" for key in IMAGES)
-HE_COLUMNS = tuple(f"he_{view}_path" for view in VIEWS)
-CENTRE_COLUMNS = tuple(f"{view}_{axis}" for view in VIEWS for axis in ("x", "y"))
-MASK_COLUMNS = tuple(f"{view}_mask_path" for view in VIEWS)
-REQUIRED_COLUMNS = ("id", "group", "label", "laterality", *PATH_COLUMNS, *CENTRE_COLUMNS)
-OPTIONAL_COLUMNS = ("scale", *HE_COLUMNS, *MASK_COLUMNS)
-COLUMNS = REQUIRED_COLUMNS[:4] + ("scale",) + REQUIRED_COLUMNS[4:] + HE_COLUMNS + MASK_COLUMNS
-FILE_COLUMNS = PATH_COLUMNS + HE_COLUMNS + MASK_COLUMNS
-
-
-def image_path_column(key: str) -> str:
-    """Case-table column holding image ``key`` (``"rec_cc"`` -> ``"rec_cc_path"``)."""
-    return f"{key}_path"
-
-
-def mask_path_column(view: str) -> str:
-    return f"{view}_mask_path"
-
-
-def centre(row, view: str) -> tuple[float, float]:
-    """The stored (x, y) box centre of ``view`` in a case-table row."""
-    return float(row[f"{view}_x"]), float(row[f"{view}_y"])
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+from ..views import VIEWS
+from .case_columns import (CENTRE_COLUMNS, COLUMNS, FILE_COLUMNS, HE_COLUMNS, MASK_COLUMNS,  # noqa: F401
+                           OPTIONAL_COLUMNS, PATH_COLUMNS, REQUIRED_COLUMNS, centre, image_path_column,
+                           mask_path_column)
+from .case_rules import case_problems, normalise, scale_of
 
 
 def _where(source, line, case_id, column) -> str:
@@ -81,70 +58,20 @@ def load_cases(path, check_files: bool = True) -> pd.DataFrame:
 
 def validate_cases(table: pd.DataFrame, base=".", source="case table", check_files=True) -> pd.DataFrame:
     """Check a case table as read from CSV (all strings) and return it typed and resolved."""
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise DataError(f"{source}: missing column(s) {', '.join(missing)}; "
-                        f"required: {', '.join(REQUIRED_COLUMNS)}")
-    table = table.copy()
-    for column in OPTIONAL_COLUMNS:
-        if column not in table.columns:
-            table[column] = ""
-    table = table.fillna("")
-    for column in table.columns:
-        if table[column].dtype == object:
-            table[column] = table[column].map(lambda v: v.strip() if isinstance(v, str) else v)
-    if table.empty:
-        raise DataError(f"{source}: no cases")
+    table = normalise(table, source)
+    for problem in case_problems(table):
+        raise DataError(problem.load_message(source))
     base = Path(base)
     lines = range(2, len(table) + 2)  # line 1 is the header
-    seen = {}
-    scales, centres = [], {c: [] for c in CENTRE_COLUMNS}
-    for line, (_, row) in zip(lines, table.iterrows()):
-        cid = row["id"]
-        if cid == "":
-            raise DataError(f"{source} line {line}: column id is empty")
-        if cid in seen:
-            raise DataError(f"{source} line {line}, column id: duplicate id {cid!r} "
-                            f"(first on line {seen[cid]})")
-        seen[cid] = line
-        at = lambda column: _where(source, line, cid, column)  # noqa: E731
-        if row["group"] == "":
-            raise DataError(f"{at('group')}: empty; give the person id (the case id if unknown)")
-        if row["label"] not in LABELS:
-            raise DataError(f"{at('label')}: {row['label']!r} is not one of {', '.join(LABELS)}")
-        if row["laterality"] not in LATERALITIES:
-            raise DataError(f"{at('laterality')}: {row['laterality']!r} is not one of L, R")
-        scale = _number(row["scale"] or "1", at("scale"))
-        if not scale > 0:
-            raise DataError(f"{at('scale')}: {row['scale']!r} is not a positive number")
-        scales.append(scale)
-        for column in CENTRE_COLUMNS:
-            centres[column].append(_number(row[column], at(column)))
-        for view in VIEWS:
-            for mode in MODES:
-                column = image_path_column(f"{mode}_{view}")
-                if row[column] == "" and not (mode == "rec" and row[f"he_{view}_path"] != ""):
-                    hint = " (or give he_%s_path to compute it)" % view if mode == "rec" else ""
-                    raise DataError(f"{at(column)}: empty{hint}")
-    table["scale"] = scales
-    for column, values in centres.items():
-        table[column] = values
+    table["scale"] = [scale_of(row) for row in table.to_dict("records")]
+    for column in CENTRE_COLUMNS:
+        table[column] = [float(v) for v in table[column]]
     for column in FILE_COLUMNS:
         table[column] = [_resolve(base, v) for v in table[column]]
     if check_files:
         for line, (_, row) in zip(lines, table.iterrows()):
             _check_row_files(row, lambda column, r=row, n=line: _where(source, n, r["id"], column))
     return table.reset_index(drop=True)[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
-
-
-def _number(value, at) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise DataError(f"{at}: {value!r} is not a number") from None
-    if not np.isfinite(number):
-        raise DataError(f"{at}: {value!r} is not a finite number")
-    return number
 
 
 def _resolve(base: Path, value: str) -> str:
@@ -155,7 +82,7 @@ def _resolve(base: Path, value: str) -> str:
 
 
 def _check_row_files(row, at) -> None:
-    from .images import image_size  # images depends on cases' column names, not the reverse
+    from .images import image_size  # on use: loading with check_files=False needs no image reader
 
     for view in VIEWS:
         sizes = {}

@@ -19,7 +19,8 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError, where
 from . import dicom_io
-from .cases import centre, image_path_column, mask_path_column
+from .breast import breast_threshold
+from .case_columns import centre, image_path_column, mask_path_column
 
 RASTER_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 DEFAULT_RECOMBINE_WEIGHT = 0.25  # glandular HE/LE attenuation ratio, typical
@@ -94,9 +95,7 @@ def recombine(le: np.ndarray, he: np.ndarray, weight: float = DEFAULT_RECOMBINE_
 
 
 def breast_mask(image: np.ndarray) -> np.ndarray:
-    """Pixels brighter than the air/breast threshold (see ``check.breast_threshold``)."""
-    from .check import breast_threshold
-
+    """Pixels brighter than the air/breast threshold (:func:`d2tl.data.breast.breast_threshold`)."""
     return image > breast_threshold(image)
 
 

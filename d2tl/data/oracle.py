@@ -1,6 +1,6 @@
 """Oracle figures of the synthetic data set: how well any reader of the lesions could do.
 
-The generator (:mod:`d2tl.data.synthetic`) draws, per case, a "presented" class for each of four
+The generator (:mod:`d2tl.data.sources.synthetic`) draws, per case, a "presented" class for each of four
 class features; each is the other class with probability ``q = difficulty / 2``, independently.
 Three of them are shown exactly by the lesion: shape (oval/round vs irregular/spiculated),
 margin (circumscribed vs indistinct) and enhancement pattern (homogeneous vs rim/heterogeneous).
@@ -40,7 +40,7 @@ Enhancement-strength-only Bayes rule
 
 Each figure is given as its expected value under the generative model and as the empirical
 value on a data set's cases (from ``dataset.json``'s per-case truth), with the number of cases.
-:func:`oracle_block` is what :func:`d2tl.data.synthetic.write_dataset` stores under
+:func:`oracle_block` is what :func:`d2tl.data.sources.synthetic.write_dataset` stores under
 ``"oracle"``; :func:`oracle_summary` computes it for any existing data set folder.
 """
 
@@ -60,7 +60,7 @@ DISCRETE = ("shape", "margin", "enhancement_pattern")  # shown exactly by the le
 MALIGNANT_VALUES = {"shape": ("irregular", "spiculated"), "margin": ("indistinct",),
                     "enhancement_pattern": ("rim", "heterogeneous")}
 TIE_SEED = 0
-# The generator's enhancement model (d2tl.data.synthetic._draw_features); tests check they agree.
+# The generator's enhancement model (d2tl.data.sources.synthetic.lesion._draw_features); tests check they agree.
 MEDIAN_MG_ML = {"benign": 0.75, "malignant": 1.6}
 LOG_SD = {"benign": 0.35, "malignant": 0.30}
 _GRID = np.linspace(-6.0, 6.0, 24001)  # log c for the numerical integrals (step 5e-4)

@@ -2,8 +2,12 @@
 
 The same image file (same path, or byte-identical content) in two cases is a problem: with two
 labels it contradicts itself, and under two persons the split (grouped by person) could put
-one breast in both training and test. (Two rows of one person and laterality with two labels
-but different images stay allowed: two lesions of one breast.)
+one breast in both training and test. One breast (the same person and laterality) in two cases
+with two different labels is a problem too (issue 15 item 5): a case is one breast with one
+finding, so two labels for it are a labelling error -- unless the data set really has two
+lesions of one breast as two cases, which ``check-data --allow-two-labels-per-breast`` accepts
+(they are then listed as notes). CDD-CESM as our adapter builds it never has it: a case there
+is one breast, labelled once from all its images.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
+
+from ...views import LABELS, LATERALITIES
 
 IMAGE_COLUMNS = ("le_cc_path", "rec_cc_path", "le_mlo_path", "rec_mlo_path", "he_cc_path", "he_mlo_path")
 
@@ -60,3 +66,16 @@ def duplicate_problems(table: pd.DataFrame, base: Path) -> list[str]:
         problems.append(f"patients {', '.join(ids)} use {' and '.join(sorted(kinds))} image(s)"
                         + (f" {'; '.join(notes)}" if notes else ""))
     return problems
+
+
+def breast_label_problems(table: pd.DataFrame) -> list[str]:
+    """One line per breast (person and laterality) that two or more cases give different labels."""
+    valid = table[(table["group"] != "") & table["laterality"].isin(LATERALITIES) & table["label"].isin(LABELS)]
+    lines = []
+    for (group, laterality), rows in valid.groupby(["group", "laterality"], sort=True):
+        if rows["label"].nunique() > 1:
+            cases = ", ".join(f"{i} {label}" for i, label in zip(rows["id"], rows["label"]))
+            lines.append(f"person {group}, breast {laterality}: {len(rows)} cases with two different labels "
+                         f"({cases}); one breast, one finding -- or, if these are two lesions of one breast, "
+                         f"accept them with --allow-two-labels-per-breast")
+    return lines

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import dicom_io, dicom_tags
+from .. import dicom_io, dicom_tags
 
 
 class DicomConventions:

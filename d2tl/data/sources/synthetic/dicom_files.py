@@ -6,15 +6,15 @@ Presentation Intent Type ``FOR PRESENTATION``, the Contrast/Bolus attributes (io
 contrast: every CEDM exposure follows the injection), the tube voltage of its exposure (the
 recombined image: the HE one), Imager Pixel Spacing and Pixel Spacing, and the compressed
 breast thickness. Only headers are decided here; the pixels come from
-:func:`d2tl.data.synthetic.generate_case` unchanged.
+:func:`.render.generate_case` unchanged.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..views import VIEWS
-from .dicom_io import write_mammogram
+from ....views import VIEWS
+from ...dicom_io import write_mammogram
 
 CONTRAST_AGENT = "iodinated contrast"
 MODES = (("le", "LE", "LOW_ENERGY"), ("rec", "REC", "RECOMBINED"), ("he", "HE", "HIGH_ENERGY"))

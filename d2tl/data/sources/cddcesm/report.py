@@ -1,0 +1,114 @@
+"""What the adapter did, for ``cases-report.json`` and ``cases-report.md``: counts and every left-out breast."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from ....views import LABELS, VIEWS
+from .options import CITATION, OUTLINE_DISAGREEMENT, WEAK_SCORE
+
+
+def _report(sources, out_csv, options, rows, sheet_notes, file_notes, seg_notes, breasts, counts_four,
+            persons_four, images_missing, not_listed, duplicates, left_out, mixed, alignment, table, listed):
+    cases = {"n": 0, "labels": {label: 0 for label in LABELS}, "persons": 0}
+    if table is not None:
+        per_person = table.groupby("group")["label"].agg(lambda s: sorted(set(s)))
+        cases = {"n": int(len(table)),
+                 "labels": {label: int((table["label"] == label).sum()) for label in LABELS},
+                 "persons": int(table["group"].nunique()),
+                 "persons_with_two_cases": int((table.groupby("group").size() > 1).sum()),
+                 "persons_with_benign_and_malignant": int(sum(len(v) > 1 for v in per_person)),
+                 "views_outlined_from_dm": int(sum((table[f"{v}_outline_from"] == "dm").sum() for v in VIEWS))}
+    flagged = [a for a in alignment if a["score"] < WEAK_SCORE or a.get("disagreement", 0) > OUTLINE_DISAGREEMENT]
+    return {
+        "data_set": "CDD-CESM", "citation": CITATION,
+        "sources": {k: str(v) for k, v in dataclasses.asdict(sources).items()},
+        "case_table": str(out_csv), "options": dataclasses.asdict(options),
+        "cases": cases,
+        "spreadsheet": {
+            "rows": sheet_notes["rows"], "images": len(listed), "patients": int(rows["patient"].nunique()),
+            "breasts": len(breasts),
+            "breasts_with_four_images_listed": int(sum(counts_four.values())),
+            "labels_of_four_image_breasts": {k: int(counts_four.get(k, 0)) for k in
+                                             ("benign", "malignant", "normal", "unlabelled", "disagree")},
+            "persons_with_a_four_image_breast": len(persons_four),
+            "breasts_with_mixed_image_labels": mixed,
+        },
+        "left_out": {k: v for k, v in left_out.items()},
+        "left_out_counts": {k: len(v) for k, v in left_out.items()},
+        "irregularities": {
+            "spreadsheet_names_with_spaces": sheet_notes["names_with_spaces"],
+            "spreadsheet_duplicate_rows": sheet_notes["duplicate_rows"],
+            "spreadsheet_unparsed_names": sheet_notes["unparsed_names"],
+            "spreadsheet_field_conflicts": sheet_notes["field_conflicts"],
+            "spreadsheet_unknown_pathology": sheet_notes["unknown_pathology"],
+            "spreadsheet_blank_rows": sheet_notes["blank_rows"],
+            "file_names_normalised": file_notes["names_normalised"],
+            "duplicate_files_resolved": duplicates,
+            "images_missing_on_disk": images_missing,
+            "files_not_in_spreadsheet": not_listed,
+            "unrecognised_files": file_notes["unrecognised_files"],
+            "files_in_the_other_folder": file_notes["wrong_folder"],
+            "segmentation_rows_skipped": seg_notes["rows_skipped"],
+            "segmentation_names_normalised": seg_notes["names_normalised"],
+        },
+        "image_files": file_notes["files"], "segmentation_rows": seg_notes["rows"],
+        "alignment": {"mode": options.align, "views": alignment, "flagged": flagged,
+                      "note": "dx, dy: DM pixel (x+dx, y+dy) shows CM pixel (x, y); score: share of DM "
+                              "skin-line pixels on the CM skin line after the shift; outline_dx/dy: the "
+                              "same offset implied by outlines drawn on both images"},
+    }
+
+
+def report_markdown(report: dict) -> str:
+    """A human-readable version of the report."""
+    c, s, out = report["cases"], report["spreadsheet"], report["left_out"]
+    lines = [f"# CDD-CESM case table report", "",
+             f"Case table: `{report['case_table']}`  ", f"Data: {report['citation']}", "",
+             "Options: " + ", ".join(f"`{k}={v}`" for k, v in report["options"].items()), "",
+             "## Cases", "",
+             f"{c['n']} cases (" + ", ".join(f"{k} {v}" for k, v in c["labels"].items()) +
+             f") from {c['persons']} persons."]
+    if c["n"]:
+        lines += [f"Persons with two cases: {c['persons_with_two_cases']}; with one benign and one malignant "
+                  f"breast: {c['persons_with_benign_and_malignant']} (group = patient keeps them on one side of a split)."]
+    lines += ["", "## The spreadsheet", "",
+              f"{s['rows']} rows, {s['images']} distinct images, {s['patients']} patients, {s['breasts']} breasts; "
+              f"{s['breasts_with_four_images_listed']} breasts have all four images listed "
+              f"({', '.join(f'{k} {v}' for k, v in s['labels_of_four_image_breasts'].items() if v or k in ('benign', 'malignant', 'normal'))}) "
+              f"from {s['persons_with_a_four_image_breast']} persons.",
+              f"Breasts whose images carry different labels: {len(s['breasts_with_mixed_image_labels'])}.", "",
+              "## Left out", "", "| reason | breasts |", "|---|---|"]
+    why = {"incomplete_listing": "fewer than four images listed in the spreadsheet",
+           "normal": "normal (not part of the benign-vs-malignant task)",
+           "unlabelled": "no usable pathology", "disagree": "images disagree (label rule `all`)",
+           "missing_on_disk": "an image listed but missing on disk",
+           "size_mismatch": "DM and CM images of a view differ in size (align `none`)",
+           "no_outline": "no lesion outline on a view's CM image",
+           "centre_outside": "outline centre outside the image",
+           "registration_failed": "DM/CM registration failed"}
+    for key, entries in out.items():
+        lines.append(f"| {why.get(key, key)} | {len(entries)} |")
+    for key, entries in out.items():
+        if entries and key != "normal":
+            lines += ["", f"### {why.get(key, key)}", ""]
+            lines += [f"- {json.dumps(e) if not isinstance(e, str) else e}" for e in entries]
+    if out.get("normal"):
+        lines += ["", "### normal breasts", "", ", ".join(out["normal"])]
+    lines += ["", "## Irregularities in the files", ""]
+    for key, entries in report["irregularities"].items():
+        lines.append(f"- {key.replace('_', ' ')}: {len(entries)}")
+        for e in entries[:200]:
+            lines.append(f"  - {json.dumps(e) if not isinstance(e, str) else e}")
+        if len(entries) > 200:
+            lines.append(f"  - ... {len(entries) - 200} more (see the JSON report)")
+    al = report["alignment"]
+    lines += ["", "## Low energy to subtracted frame", "", f"Mode `{al['mode']}`. {al['note']}.", ""]
+    if al["views"]:
+        moved = sum(1 for a in al["views"] if "written" in a)
+        lines += [f"{len(al['views'])} views registered; {moved} DM images written moved into the CM frame; "
+                  f"{len(al['flagged'])} flagged (score < {WEAK_SCORE} or more than {OUTLINE_DISAGREEMENT:g} px from "
+                  "the outline-implied offset): check these by eye.", ""]
+        lines += [f"- {json.dumps(a)}" for a in al["flagged"]]
+    return "\n".join(lines) + "\n"
