@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from d2tl import sections  # noqa: E402
 from d2tl.errors import D2TLError  # noqa: E402
 from d2tl.provenance import write_json  # noqa: E402
+from d2tl.reporting.summary import load_average  # noqa: E402
 
 
 def _section_module(name: str):
@@ -97,7 +98,7 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
     """Run ``chosen`` sections, the baseline and the interpretation (as ``args`` say) in one
     process and write the summary; ``ctx`` (default: from ``args``) for tests."""
     start = time.perf_counter()
-    load = {"start": _load()}
+    load = {"start": load_average()}
     ctx = ctx or sections.make_context(args, log=log)
     from d2tl import shards
 
@@ -151,7 +152,7 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
             interpretation = {"error": f"{type(exc).__name__}: {exc}"}
         timings["interpretation"] = time.perf_counter() - t
     wall = time.perf_counter() - start
-    load["end"] = _load()
+    load["end"] = load_average()
     notes = [f"One results store, `{Path(ctx.store).as_posix()}/` (not committed: model files), shared by all "
              "sections: a configuration used by several sections is trained once.",
              f"Default weights (`{ctx.base().model.weights}`) gave: {ctx.auto_weights_source()}."]
@@ -178,13 +179,6 @@ def sections_summary(ctx, results, baseline, interpretation, wall, load, notes) 
     return write_summary(ctx.out / "SUMMARY.md", preset=ctx.preset, settings=ctx.settings, dataset=ctx.dataset,
                          sections=results, baseline=baseline, interpretation=interpretation, wall_seconds=wall,
                          load=load, notes=notes)
-
-
-def _load():
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
 
 
 if __name__ == "__main__":

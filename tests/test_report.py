@@ -183,3 +183,33 @@ def test_summary_names_preset_data_and_weights_source(tmp_path):
                           sections=[_fake_section("imagenet (/k/w.h5)")], baseline=None, interpretation=None,
                           wall_seconds=1.0, load={})
     assert "not the paper's numbers" not in paper and "imagenet (/k/w.h5)" in paper
+
+
+def test_registry_lists_every_section_once_with_its_script_and_figure():
+    from pathlib import Path
+
+    from d2tl.sections import registry
+
+    names = [s.name for s in registry.SECTIONS]
+    assert names == list(sections.ORDER) == ["box_size", "box_shift", "pooling", "tuning", "random_init"]
+    assert len(set(registry.FIGURES.values())) == len(names)
+    root = Path(__file__).resolve().parents[1]
+    for s in registry.SECTIONS:
+        assert (root / "experiments" / f"{s.name}.py").is_file()
+        assert registry.get(s.name) is s and s.heading == f"Sec. {s.paper_section} {s.title} ({s.figure})"
+    with pytest.raises(D2TLError, match="unknown section 'fig99'; choose one of box_size, box_shift"):
+        registry.get("fig99")
+
+
+def test_overwrite_guard_refuses_another_digest_only(tmp_path):
+    from d2tl.reporting.guard import refuse_other
+
+    prov = tmp_path / "provenance.json"
+    refuse_other(prov, "report_fingerprint", "abc", lambda old: f"other {old}")  # no report yet
+    prov.write_text(json.dumps({"report_fingerprint": "abc"}))
+    refuse_other(prov, "report_fingerprint", "abc", lambda old: f"other {old}")  # the same report
+    with pytest.raises(D2TLError, match="^other abc$"):
+        refuse_other(prov, "report_fingerprint", "xyz", lambda old: f"other {old}")
+    prov.write_text("not json")
+    with pytest.raises(D2TLError, match="^other None$"):
+        refuse_other(prov, "report_fingerprint", "xyz", lambda old: f"other {old}")
