@@ -1,5 +1,5 @@
 """The trained folder of a preset's default configuration (dual-mode, full-tune, default
-weights, box 256 px, no shift: :meth:`d2tl.sections.Context.base`), found by its configuration
+weights, box 256 px, no shift: :meth:`d2tl.sections.context.Context.base`), found by its configuration
 hash in the results store, ``OUT/runs/<hash>/``.
 
 Interpretation (Sec. 4.5) and the conventional baseline (Sec. 4.6) compare against this model.
@@ -18,7 +18,7 @@ from .errors import D2TLError
 def default_folder(cases, preset: str, store) -> Path:
     """``store/<hash>`` of ``preset``'s default configuration on the case table ``cases``, with
     default execution settings (float32, no XLA, deterministic), as the sections train it."""
-    from .sections import Context
+    from .sections.context import Context
 
     ctx = Context(cases, preset, out=Path(store).parent, log=lambda line: None)
     ctx.store = Path(store)

@@ -28,9 +28,9 @@ def _kind(ctx, spec: str) -> str:
 
 
 def plan(ctx) -> list:
-    """The arms that can be trained here, the default weights' first (:class:`d2tl.sections.Planned`)."""
+    """The arms that can be trained here, the default weights' first (:class:`d2tl.sections.planned.Planned`)."""
     from . import pretrain_store
-    from .sections import Planned
+    from .sections.planned import Planned
 
     default = _default(ctx)
     kind = _kind(ctx, default.model.weights)

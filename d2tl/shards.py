@@ -46,11 +46,12 @@ def plan_entries(ctx, chosen, forward: dict | None = None) -> list[dict]:
     """One entry per distinct training configuration of ``chosen`` sections, in plan order:
     ``hash`` (its store folder), ``config`` (an ExperimentConfig), ``used_by``, ``cost`` (seconds
     when ``forward`` is measured, else model units) and ``finished``."""
-    from . import sections
+    from .sections.estimate import estimate_seconds, split_counts
+    from .sections.registry import plan
 
     entries: dict[str, dict] = {}
     for section in chosen:
-        plans = sections.plan(section, ctx)
+        plans = plan(section, ctx)
         if ctx.split_seeds > 1:
             from .split_variance import split_plans
 
@@ -61,9 +62,9 @@ def plan_entries(ctx, chosen, forward: dict | None = None) -> list[dict]:
             entry = entries.setdefault(name, {"hash": name, "config": c, "used_by": []})
             entry["used_by"].append(f"{section}: {p.label}")
     forward = forward or model_forward({e["config"].model.input_size for e in entries.values()})
-    counts = sections.split_counts(ctx.table)
+    counts = split_counts(ctx.table)
     for entry in entries.values():
-        _, parts = sections.estimate_seconds([entry["config"]], counts, forward)
+        _, parts = estimate_seconds([entry["config"]], counts, forward)
         entry["cost"] = float(sum(parts["per_config"].values()))  # compiling, once per process, left out
         entry["finished"] = ctx.finished(entry["config"])
     return list(entries.values())
@@ -119,7 +120,7 @@ def read_costs(path) -> dict[str, float]:
 
 
 def _describe(c) -> str:
-    from .sections import describe
+    from .sections.plan_print import describe
 
     return describe(c)
 

@@ -27,7 +27,7 @@ def split_plans(plans: list, k: int) -> list:
     """(planned configuration, split seed, its copy on that seed) for seeds 1 .. k-1.
 
     A configuration trained in place of another (``substitute``) is repeated as that one."""
-    from .sections import Planned
+    from .sections.planned import Planned
 
     out = []
     for p in plans:

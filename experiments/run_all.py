@@ -31,9 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from d2tl import section_tests, sections  # noqa: E402
+from d2tl import sections  # noqa: E402
 from d2tl.errors import D2TLError  # noqa: E402
 from d2tl.provenance import write_json  # noqa: E402
+from d2tl.reporting.summary import load_average  # noqa: E402
 
 
 def _section_module(name: str):
@@ -46,47 +47,18 @@ def interpretation_available() -> bool:
 
 def run_baseline(ctx: sections.Context, jobs: int | None = None) -> dict:
     """Sec. 4.6 with the existing baseline code, D2TL's default result on the same split beside it."""
-    from d2tl.baseline.run import PRESETS as BASELINE_PRESETS
-    from d2tl.baseline.run import BaselineConfig, run_baseline as baseline
+    from d2tl.sections import baseline
 
-    preset = ctx.preset if ctx.preset in BASELINE_PRESETS else "quick"
-    d2tl_metrics = ctx.directory(ctx.base()) / "metrics.json"
-    try:
-        result = baseline(ctx.cases, BaselineConfig(preset=preset), out=ctx.out / "baseline",
-                          jobs=jobs or min(4, os.cpu_count() or 1),
-                          d2tl_metrics=str(d2tl_metrics) if d2tl_metrics.is_file() else "auto",
-                          external=str(ctx.external) if ctx.external else None)
-    except D2TLError as exc:
-        ctx.log(f"baseline not run: {exc}")
-        return {"error": str(exc)}
-    from d2tl.baseline.run import best_external_baseline
-
-    rows = result.table.to_dict(orient="records")
-    return {"preset": preset, "folder": Path(result.folder).as_posix(), "rows": rows,
-            "d2tl_metrics": result.provenance.get("d2tl_metrics"),
-            "paired_tests": section_tests.records(result.paired_tests) if result.paired_tests is not None else None,
-            "best_external": best_external_baseline(result.folder) if ctx.external else None}
+    return baseline.run(ctx, jobs)
 
 
 def run_interpretation(ctx: sections.Context) -> dict | None:
     """Sec. 4.5 on the default configuration's model, when ``experiments/interpretation.py`` exists."""
     if not interpretation_available():
         return None
-    module = _section_module("interpretation")
-    model = ctx.directory(ctx.base()) / "model.keras"
-    out = ctx.out / "interpretation" / ctx.preset
-    try:
-        from d2tl.explain import PRESET_SETTINGS
+    from d2tl.sections import interpretation
 
-        preset = ctx.preset if ctx.preset in PRESET_SETTINGS else "quick"
-    except ImportError:
-        preset = "quick"
-    try:
-        summary = module.run_interpretation(str(model), str(ctx.cases), str(out), preset)
-    except D2TLError as exc:
-        ctx.log(f"interpretation not run: {exc}")
-        return {"error": str(exc)}
-    return {**summary, "out": Path(out).as_posix()}
+    return interpretation.run(ctx)
 
 
 def main(argv=None) -> int:
@@ -126,7 +98,7 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
     """Run ``chosen`` sections, the baseline and the interpretation (as ``args`` say) in one
     process and write the summary; ``ctx`` (default: from ``args``) for tests."""
     start = time.perf_counter()
-    load = {"start": _load()}
+    load = {"start": load_average()}
     ctx = ctx or sections.make_context(args, log=log)
     from d2tl import shards
 
@@ -180,7 +152,7 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
             interpretation = {"error": f"{type(exc).__name__}: {exc}"}
         timings["interpretation"] = time.perf_counter() - t
     wall = time.perf_counter() - start
-    load["end"] = _load()
+    load["end"] = load_average()
     notes = [f"One results store, `{Path(ctx.store).as_posix()}/` (not committed: model files), shared by all "
              "sections: a configuration used by several sections is trained once.",
              f"Default weights (`{ctx.base().model.weights}`) gave: {ctx.auto_weights_source()}."]
@@ -202,18 +174,11 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
 
 
 def sections_summary(ctx, results, baseline, interpretation, wall, load, notes) -> str:
-    from d2tl.report import write_summary
+    from d2tl.reporting.summary import write_summary
 
     return write_summary(ctx.out / "SUMMARY.md", preset=ctx.preset, settings=ctx.settings, dataset=ctx.dataset,
                          sections=results, baseline=baseline, interpretation=interpretation, wall_seconds=wall,
                          load=load, notes=notes)
-
-
-def _load():
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def script(name: str):
 def test_parameter_counts_of_the_real_model(tiny, tmp_path):
     """The paper's 'about 5x' against the described model (two InceptionV3s, no top)."""
     ctx = sections.Context(tiny, "tiny", tmp_path, log=lambda line: None, settings=TINY)
-    counts = sections.parameter_counts_by_tuning(ctx.base())
+    counts = sections.tuning.parameter_counts_by_tuning(ctx.base())
     assert counts["full"]["trainable"] == 47_734_082 and counts["semi"]["trainable"] == 4_197_378
     assert counts["full"]["trainable"] / counts["semi"]["trainable"] == pytest.approx(11.37, abs=0.01)
 

@@ -148,7 +148,7 @@ def test_censored_median_on_a_crafted_history():
 
 def test_summary_shows_intervals_and_paired_tests(tmp_path):
     from d2tl.presets import PRESETS
-    from d2tl.report import write_summary
+    from d2tl.reporting.summary import write_summary
 
     y = np.r_[np.ones(10, int), np.zeros(10, int)]
     a, b = np.where(y == 1, 0.8, 0.2), np.r_[np.full(9, 0.8), 0.3, np.full(9, 0.2), 0.7]

@@ -13,7 +13,10 @@ from d2tl import sections
 from d2tl.errors import D2TLError
 from d2tl.paper import BOX_SIZES
 from d2tl.presets import PRESETS
-from d2tl.report import comparison_markdown, write_summary
+from d2tl.reporting.markdown import comparison_markdown
+from d2tl.reporting.summary import write_summary
+from d2tl.reporting.text import pvalue
+from d2tl.sections import estimate, run as section_run, stats as section_stats
 
 # Welch's t-test, "example 1" of the Wikipedia article: t = -2.46, df = 24.9, p = 0.021.
 WELCH_A = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4]
@@ -21,7 +24,7 @@ WELCH_B = [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.
 
 
 def test_p_values_match_scipy_and_a_published_example():
-    r = sections.compare_samples(WELCH_A, WELCH_B)
+    r = section_stats.compare_samples(WELCH_A, WELCH_B)
     expected = stats.ttest_ind(WELCH_A, WELCH_B, equal_var=False)
     assert r["welch_t"] == pytest.approx(expected.statistic)
     assert r["welch_p"] == pytest.approx(expected.pvalue)
@@ -33,17 +36,17 @@ def test_p_values_match_scipy_and_a_published_example():
 
 def test_p_values_on_test_accuracies_of_repeats():
     ten, twenty = [0.8, 0.75, 0.85, 0.8], [0.6, 0.65, 0.55, 0.7]
-    r = sections.compare_samples(ten, twenty)
+    r = section_stats.compare_samples(ten, twenty)
     assert r["welch_p"] == pytest.approx(stats.ttest_ind(ten, twenty, equal_var=False).pvalue)
     assert r["mean_a"] == pytest.approx(0.8) and r["mean_b"] == pytest.approx(0.625)
 
 
 def test_p_values_undefined_cases_are_none_with_a_reason():
-    one = sections.compare_samples([0.8], [0.7, 0.6])
+    one = section_stats.compare_samples([0.8], [0.7, 0.6])
     assert one["welch_p"] is None and "at least 2" in one["note"]
-    constant = sections.compare_samples([0.5, 0.5], [0.5, 0.5])
+    constant = section_stats.compare_samples([0.5, 0.5], [0.5, 0.5])
     assert constant["welch_p"] is None and "constant" in constant["note"]
-    assert sections.pvalue(None) == "n/a" and sections.pvalue(0.0004) == "< 0.001" and sections.pvalue(0.487) == "0.487"
+    assert pvalue(None) == "n/a" and pvalue(0.0004) == "< 0.001" and pvalue(0.487) == "0.487"
 
 
 def _history():
@@ -55,13 +58,13 @@ def _history():
 
 def test_learning_curve_statistics():
     h = _history()
-    assert sections.first_epoch_reaching(h[h.run == 0]) == 3
-    assert sections.first_epoch_reaching(h[h.run == 1]) == 5
-    assert sections.first_epoch_reaching(h[h.run == 1], 0.95) is None
-    assert sections.last_epochs_mean(h[h.run == 0], "accuracy", n=2) == pytest.approx(0.97)
-    assert sections.last_epochs_mean(h[h.run == 0], "val_accuracy") == pytest.approx(0.62)  # fewer than 10 epochs
+    assert section_stats.first_epoch_reaching(h[h.run == 0]) == 3
+    assert section_stats.first_epoch_reaching(h[h.run == 1]) == 5
+    assert section_stats.first_epoch_reaching(h[h.run == 1], 0.95) is None
+    assert section_stats.last_epochs_mean(h[h.run == 0], "accuracy", n=2) == pytest.approx(0.97)
+    assert section_stats.last_epochs_mean(h[h.run == 0], "val_accuracy") == pytest.approx(0.62)  # fewer than 10 epochs
     # the first epoch (graph compilation) is left out of the steady-state epoch time
-    assert sections.steady_epoch_seconds(h) == pytest.approx(2.0)
+    assert section_stats.steady_epoch_seconds(h) == pytest.approx(2.0)
 
 
 def test_presets():
@@ -127,32 +130,32 @@ def test_shift_plan_draws_new_directions_per_repeat(ctx):
 
 def test_report_folder_is_not_overwritten_by_another_configuration(ctx, tmp_path):
     plans = sections.plan("pooling", ctx)
-    folder = sections.section_folder(ctx, "pooling")
+    folder = section_run.section_folder(ctx, "pooling")
     folder.mkdir(parents=True)
     (folder / "provenance.json").write_text(json.dumps({"report_fingerprint": "something-else"}))
     with pytest.raises(D2TLError, match="refusing to overwrite"):
-        sections.check_folder(ctx, "pooling", plans)
+        section_run.check_folder(ctx, "pooling", plans)
     ctx.replace = True
-    assert sections.check_folder(ctx, "pooling", plans) == sections.fingerprint(ctx, "pooling", plans)
+    assert section_run.check_folder(ctx, "pooling", plans) == section_run.fingerprint(ctx, "pooling", plans)
 
 
 def test_estimate_grows_with_work(ctx):
     counts = {"train": 60, "val": 16, "test": 20}
     base = ctx.base()
     forward = {75: 0.01, 128: 0.03, "build": 2.0}
-    one, _ = sections.estimate_seconds([base], counts, forward)
-    more, parts = sections.estimate_seconds([base, base.replace(roi={"box": 64})], counts, forward)
+    one, _ = estimate.estimate_seconds([base], counts, forward)
+    more, parts = estimate.estimate_seconds([base, base.replace(roi={"box": 64})], counts, forward)
     assert more > one > 0 and len(parts["graphs"]) == 1  # the second configuration shares the graph
-    longer, _ = sections.estimate_seconds([base.replace(train={"epochs": base.train.epochs + 10})], counts, forward)
+    longer, _ = estimate.estimate_seconds([base.replace(train={"epochs": base.train.epochs + 10})], counts, forward)
     assert longer > one
     # a training step is 3 forward passes: ten more epochs add 10 x (3 train + 1 val) forward passes
-    ten = sections.estimate_seconds([base.replace(train={"epochs": base.train.epochs + 10})], counts, forward)[0]
+    ten = estimate.estimate_seconds([base.replace(train={"epochs": base.train.epochs + 10})], counts, forward)[0]
     per_epoch = (counts["train"] * 3 + counts["val"]) * base.augment.copies * 4 * forward[base.model.input_size]
     assert ten - one == pytest.approx(10 * base.train.runs * per_epoch)
     # semi-tune through cached features: one forward pass per image and run, whatever the epochs
     semi = base.replace(model={"tuning": "semi"})
-    assert sections.estimate_seconds([semi], counts, forward)[0] == pytest.approx(
-        sections.estimate_seconds([semi.replace(train={"epochs": 99})], counts, forward)[0])
+    assert estimate.estimate_seconds([semi], counts, forward)[0] == pytest.approx(
+        estimate.estimate_seconds([semi.replace(train={"epochs": 99})], counts, forward)[0])
 
 
 def _fake_section(weights="random (auto: ImageNet weights unavailable)"):
@@ -180,3 +183,33 @@ def test_summary_names_preset_data_and_weights_source(tmp_path):
                           sections=[_fake_section("imagenet (/k/w.h5)")], baseline=None, interpretation=None,
                           wall_seconds=1.0, load={})
     assert "not the paper's numbers" not in paper and "imagenet (/k/w.h5)" in paper
+
+
+def test_registry_lists_every_section_once_with_its_script_and_figure():
+    from pathlib import Path
+
+    from d2tl.sections import registry
+
+    names = [s.name for s in registry.SECTIONS]
+    assert names == list(sections.ORDER) == ["box_size", "box_shift", "pooling", "tuning", "random_init"]
+    assert len(set(registry.FIGURES.values())) == len(names)
+    root = Path(__file__).resolve().parents[1]
+    for s in registry.SECTIONS:
+        assert (root / "experiments" / f"{s.name}.py").is_file()
+        assert registry.get(s.name) is s and s.heading == f"Sec. {s.paper_section} {s.title} ({s.figure})"
+    with pytest.raises(D2TLError, match="unknown section 'fig99'; choose one of box_size, box_shift"):
+        registry.get("fig99")
+
+
+def test_overwrite_guard_refuses_another_digest_only(tmp_path):
+    from d2tl.reporting.guard import refuse_other
+
+    prov = tmp_path / "provenance.json"
+    refuse_other(prov, "report_fingerprint", "abc", lambda old: f"other {old}")  # no report yet
+    prov.write_text(json.dumps({"report_fingerprint": "abc"}))
+    refuse_other(prov, "report_fingerprint", "abc", lambda old: f"other {old}")  # the same report
+    with pytest.raises(D2TLError, match="^other abc$"):
+        refuse_other(prov, "report_fingerprint", "xyz", lambda old: f"other {old}")
+    prov.write_text("not json")
+    with pytest.raises(D2TLError, match="^other None$"):
+        refuse_other(prov, "report_fingerprint", "xyz", lambda old: f"other {old}")

@@ -19,6 +19,7 @@ from .. import section_tests
 from ..atomic import atomic_path, write_text
 from ..errors import D2TLError, DataError
 from ..provenance import config_hash, dataset_info, provenance, write_json
+from ..reporting.guard import refuse_other
 from ..views import VIEWS
 from .classify import CONTROL, GRIDS, MODELS, encode_labels, select_and_fit
 from . import d2tl_result
@@ -322,13 +323,7 @@ def _oracle_text(block: dict) -> str:
 
 
 def _check_folder(folder: Path, digest: str) -> None:
-    prov = folder / "provenance.json"
-    if folder.exists() and prov.is_file():
-        try:
-            recorded = json.loads(prov.read_text()).get("config_hash")
-        except (OSError, json.JSONDecodeError):
-            recorded = None
-        if recorded != digest:
-            raise D2TLError(f"{folder} holds a result made with another configuration "
-                            f"(config_hash {recorded}); refusing to overwrite it -- move it away or "
-                            "choose another --out")
+    refuse_other(folder / "provenance.json", "config_hash", digest, lambda recorded: (
+        f"{folder} holds a result made with another configuration "
+        f"(config_hash {recorded}); refusing to overwrite it -- move it away or "
+        "choose another --out"))

@@ -1,0 +1,100 @@
+"""The command line of ``experiments/<section>.py``: options, the :class:`Context` they make, main."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..defaults import DEFAULT_CASES, DEFAULT_OUT
+from ..errors import D2TLError
+from ..presets import PRESETS, preset as preset_settings
+from .context import RUNS_FOLDER, Context
+from .plan_print import print_plan
+from .run import run_section
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cases", default=DEFAULT_CASES, help=f"case table CSV (default {DEFAULT_CASES}); "
+                        "any table d2tl reads, e.g. one made by python -m d2tl cdd-cesm")
+    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS),
+                        help="paper: 10 runs x 100 epochs, full-size inputs, 10 shift repeats, 200 random-init "
+                        "epochs (a GPU); quick (default): reduced, for a CPU -- never paper numbers")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"results root (default {DEFAULT_OUT}): reports in "
+                        f"OUT/<section>/, trained configurations in OUT/{RUNS_FOLDER}/<hash>/")
+    parser.add_argument("--external", help="an independent case table on which every selected model is also "
+                        "scored (95%% intervals); 'none' for no external set. Default: the preset's; quick makes "
+                        "a synthetic one (another generator seed) beside a synthetic --cases set")
+    parser.add_argument("--weights", help="the default configuration's backbone weights: imagenet, random, "
+                        "fractal (python -m d2tl pretrain), a weights file, or auto (reduced presets only); "
+                        "preset's if omitted (paper: imagenet, "
+                        "which it refuses to run without; quick and smoke: auto)")
+    parser.add_argument("--imagenet-md5", help="expected MD5 of the ImageNet file (default: Keras's published hash)")
+    parser.add_argument("--split-seeds", type=int, default=1, help="beyond the paper: also train every "
+                        "configuration on split seeds 1..K-1 and report each metric's mean and spread over the K "
+                        "grouped, stratified splits beside the single split (default 1: the paper's one split)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time; train nothing "
+                        "(never needs the weights)")
+    parser.add_argument("--replace", action="store_true", help="replace a section report made from other "
+                        "configurations (trained results are never replaced)")
+    from ..execution import PRECISIONS, STRATEGIES
+
+    g = parser.add_argument_group("execution (see docs/gpu.md)")
+    g.add_argument("--precision", default="float32", choices=list(PRECISIONS),
+                   help="mixed: float16 compute, float32 weights (GPU); bfloat16 likewise; part of each configuration")
+    g.add_argument("--jit", action="store_true", help="XLA-compile the training step (TensorFlow: needs "
+                   "--nondeterministic; always on under KERAS_BACKEND=jax)")
+    g.add_argument("--nondeterministic", action="store_true", help="allow non-deterministic TensorFlow kernels")
+    g.add_argument("--strategy", default="none", choices=list(STRATEGIES),
+                   help="mirrored: tf.distribute.MirroredStrategy over every GPU of this host (TensorFlow)")
+
+
+def make_context(args, log=None) -> Context:
+    execution = {"precision": getattr(args, "precision", "float32"), "jit_compile": getattr(args, "jit", False),
+                 "deterministic": not getattr(args, "nondeterministic", False)}
+    log = log or _log_line
+    from ..external import resolve_external
+
+    external = resolve_external(getattr(args, "external", None), args.cases, preset_settings(args.preset), log,
+                                make=not getattr(args, "dry_run", False))
+    settings = preset_settings(args.preset)
+    if getattr(args, "weights", None):
+        settings["weights"] = args.weights
+    ctx = Context(args.cases, args.preset, args.out, log=log, replace=args.replace, execution=execution,
+                  external=external, settings=settings, imagenet_md5=getattr(args, "imagenet_md5", None),
+                  split_seeds=getattr(args, "split_seeds", 1))
+    from ..execution import check_support
+
+    check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work
+    plans_only = getattr(args, "dry_run", False) or getattr(args, "report_only", False) or \
+        (getattr(args, "plan", None) and not getattr(args, "shard", None))
+    if not plans_only:  # plans, dry runs and reports from a finished store never need the weights
+        ctx.weights(ctx.base().model.weights)  # the paper preset refuses here without ImageNet, naming the file
+    return ctx
+
+
+def _log_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def main(section: str, argv=None, doc: str | None = None) -> int:
+    """The command line of ``experiments/<section>.py``."""
+    parser = argparse.ArgumentParser(description=(doc or section).splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        from ..execution import distribution
+
+        ctx = make_context(args)
+        if args.dry_run:
+            print_plan(ctx, [section])
+            return 0
+        with distribution(args.strategy):
+            result = run_section(section, ctx)
+        from ..reporting.markdown import comparison_markdown
+
+        print(comparison_markdown(result.summary()))
+        return 0
+    except D2TLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

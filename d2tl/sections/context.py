@@ -1,0 +1,221 @@
+"""The shared state of the sections run in one process (:class:`Context`).
+
+- one results store, ``OUT/runs/<hash>/``, shared by all sections: a configuration that several
+  sections use (box 256, dual-mode, full-tune, default weights) is trained once and found by the
+  others, in this process or a later one (a finished hash folder is never recomputed);
+- the case table is read once and ROIs are cut once per ROI configuration;
+- the same split (``split_seed``) everywhere, as the conventional baseline uses too.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import ExperimentConfig, preset_base
+from ..defaults import DEFAULT_CASES, DEFAULT_OUT, missing_cases_hint
+from ..errors import D2TLError
+from ..presets import preset as preset_settings
+from ..provenance import dataset_info
+from ..weights import IMAGENET_MD5
+
+RUNS_FOLDER = "runs"  # OUT/runs/<hash>: every trained configuration, shared by all sections
+CACHE_FOLDER = "cache"  # OUT/cache/rois: ROI arrays, keyed by data set, box and shift
+
+
+@dataclasses.dataclass
+class Record:
+    """What happened to one training configuration in this process."""
+
+    directory: Path
+    status: str  # "trained", "resumed", "finished earlier", "trained earlier in this process"
+    seconds: float
+    new_graph: bool | None = None  # this configuration compiled a new model graph (its time includes it)
+    first_use: str = ""  # the section and label that first asked for it in this process
+
+
+class Context:
+    """Shared state of the sections run in one process (see the module docstring).
+
+    ``settings`` replaces the named preset's values (for tests; the name is then recorded as
+    given, e.g. ``"tiny"``, never as a real preset); besides a preset's keys it may hold
+    ``weights`` (the default configuration's, ``auto`` when absent).
+    """
+
+    def __init__(self, cases=DEFAULT_CASES, preset: str = "quick", out=DEFAULT_OUT, log=print,
+                 settings: dict | None = None, replace: bool = False, rois_kept: int = 3,
+                 execution: dict | None = None, external=None, imagenet_md5: str | None = None,
+                 split_seeds: int = 1):
+        self.cases = Path(cases)
+        if not self.cases.is_file():
+            hint = missing_cases_hint(cases)
+            raise D2TLError(f"case table {cases} does not exist{hint}")
+        self.preset = preset
+        self.settings = dict(settings) if settings is not None else preset_settings(preset)
+        missing = {"runs", "epochs", "input_scale", "shift_repeats", "random_init_epochs", "batch_size",
+                   "alternatives"} - set(self.settings)
+        if missing:
+            raise D2TLError(f"preset settings lack {', '.join(sorted(missing))}")
+        # TrainConfig's precision / jit_compile / deterministic for every configuration (defaults if absent)
+        self.execution = dict(execution or {})
+        self.out = Path(out)
+        self.store = self.out / RUNS_FOLDER
+        self.log = log
+        self.replace = replace
+        self.records: dict[str, Record] = {}
+        self._table = None
+        self._dataset = None
+        self._rois: collections.OrderedDict = collections.OrderedDict()
+        self._rois_kept = rois_kept
+        self._weights: dict = {}
+        self.progress = None  # a d2tl.shards.Progress, told of every configuration trained
+        from ..split_variance import check_split_seeds
+
+        self.split_seeds = check_split_seeds(split_seeds)  # d2tl.split_variance
+        self.imagenet_md5 = imagenet_md5 or IMAGENET_MD5
+        self._roi_cache = None
+        self.external = Path(external) if external else None
+        if self.external is not None and not self.external.is_file():
+            raise D2TLError(f"external case table {self.external} does not exist")
+
+    # -- data --
+    @property
+    def table(self) -> pd.DataFrame:
+        if self._table is None:
+            from ..data.cases import load_cases
+
+            self._table = load_cases(self.cases)
+        return self._table
+
+    @property
+    def dataset(self) -> dict:
+        if self._dataset is None:
+            self._dataset = dataset_info(self.cases, self.table)
+        return self._dataset
+
+    @property
+    def roi_cache(self):
+        """ROI arrays on disk (``OUT/cache/rois``): later processes skip image decoding."""
+        if self._roi_cache is None:
+            from ..data.roi_cache import RoiCache
+
+            self._roi_cache = RoiCache(self.out / CACHE_FOLDER / "rois", self.cases, self.table, log=self.log)
+        return self._roi_cache
+
+    @staticmethod
+    def _roi_key(config: ExperimentConfig) -> tuple:
+        return config.roi, config.shift_seed if config.roi.shift else 0
+
+    def prefetch_rois(self, configs) -> None:
+        """Cut (or read back) the ROIs of all ``configs`` not yet finished, decoding each image once."""
+        wanted = list(dict.fromkeys(self._roi_key(c) for c in configs if not self.finished(c)))
+        wanted = [k for k in wanted if k not in self._rois]
+        if wanted:
+            self.roi_cache.get_many(wanted)  # stored on disk; read back one at a time by rois()
+
+    def rois(self, config: ExperimentConfig):
+        """ROIs for ``config``'s box placement, from the disk cache or cut once (the last few
+        are kept in memory)."""
+        key = self._roi_key(config)
+        if key not in self._rois:
+            start = time.perf_counter()
+            self._rois[key] = self.roi_cache.get(*key)
+            self.log(f"ROIs: box {config.roi.box} px, shift {config.roi.shift:g} px (seed {key[1]}), "
+                     f"{config.roi.input_size} px inputs, {len(self.table)} cases ready in "
+                     f"{time.perf_counter() - start:.1f} s")
+        self._rois.move_to_end(key)
+        default = self._roi_key(self.base())  # used by every section: kept
+        for old in [k for k in self._rois if k not in (key, default)][:max(0, len(self._rois) - self._rois_kept)]:
+            del self._rois[old]
+        return self._rois[key]
+
+    # -- configurations --
+    def base(self) -> ExperimentConfig:
+        """The paper's default configuration under this preset (:func:`d2tl.config.preset_base`):
+        dual-mode, full-tune, the preset's weights, box 256 px, no shift."""
+        return preset_base(self.settings, self.preset, self.execution)
+
+    # -- weights (d2tl.weights) --
+    def weights(self, spec: str):
+        """The resolved weights of ``spec`` (checked once per process); an error when they are
+        unavailable, which only training ever asks for."""
+        if spec not in self._weights:
+            from ..weights import resolve
+
+            self._weights[spec] = resolve(spec, self.imagenet_md5)
+        return self._weights[spec]
+
+    def weights_identity(self, spec: str) -> str:
+        """What the configuration hash holds for ``spec``: ImageNet by its published hash, without
+        needing the file (plans and dry runs)."""
+        from ..weights import identity
+
+        return identity(spec, self.imagenet_md5) if spec == "imagenet" else self.weights(spec).identity
+
+    def directory(self, config: ExperimentConfig) -> Path:
+        from ..train import run_dir_for
+
+        return run_dir_for(config, self.cases, self.store, self.weights_identity(config.model.weights))
+
+    def finished(self, config: ExperimentConfig) -> bool:
+        from ..train import FINISHED
+
+        return (self.directory(config) / FINISHED).is_file()
+
+    def auto_weights_source(self) -> str:
+        """What the default configuration's weights setting (the preset's) gives on this machine,
+        in words; for ``imagenet`` without the file, says so instead of failing (plans)."""
+        spec = self.base().model.weights
+        if spec == "imagenet":
+            from ..weights import find_imagenet, imagenet_target
+
+            if find_imagenet(self.imagenet_md5) is None:
+                return f"imagenet (md5:{self.imagenet_md5}; file missing here: {imagenet_target()}, needed to train)"
+        return self.weights(spec).description
+
+    def auto_is_random(self) -> bool:
+        """Whether the default configuration starts from random weights on this machine."""
+        spec = self.base().model.weights
+        return spec != "imagenet" and self.weights(spec).kind == "random"
+
+    # -- training --
+    def train(self, config: ExperimentConfig, label: str = "") -> dict:
+        """Train ``config`` (or read back its finished result); one store for all sections."""
+        from .. import train as training
+        from ..train import run_experiment
+
+        directory = self.directory(config)
+        key = str(directory)
+        if key in self.records and self.finished(config):
+            self.log(f"[{label}] same configuration as {self.records[key].first_use} ({directory.name}): "
+                     "trained once, reused")
+            return json.loads((directory / training.FINISHED).read_text())
+        finished, resumable = self.finished(config), directory.is_dir()
+        graphs = len(getattr(training, "_COMPILED", {}))
+        start = time.perf_counter()
+        prefix = f"[{label}] " if label else ""
+        weights = None if finished else self.weights(config.model.weights)  # refuses before any work
+        metrics = run_experiment(config, self.cases, self.store, log=lambda line: self.log(prefix + line),
+                                 table=self.table, rois=None if finished else self.rois(config), weights=weights,
+                                 weights_identity=self.weights_identity(config.model.weights))
+        seconds = time.perf_counter() - start
+        status = "finished earlier" if finished else ("resumed" if resumable else "trained")
+        self.records[key] = Record(directory, status, seconds,
+                                   None if finished else len(getattr(training, "_COMPILED", {})) > graphs, label)
+        if self.progress is not None:
+            self.progress.done(directory.name)
+        return metrics
+
+    def score_external(self, config: ExperimentConfig) -> dict | None:
+        """The selected model of ``config`` on the external set (None without one)."""
+        if self.external is None:
+            return None
+        from ..external import score_external
+
+        return score_external(config, self.directory(config), self.external, self.out / CACHE_FOLDER / "rois",
+                              log=self.log)
