@@ -13,14 +13,17 @@ from PIL import Image
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
-from d2tl import interpret  # noqa: E402
 from d2tl.cli import main  # noqa: E402
 from d2tl.config import experiment_config  # noqa: E402
 from d2tl.data.cases import load_cases, write_cases  # noqa: E402
 from d2tl.data.roi import RoiConfig, extract_case  # noqa: E402
 from d2tl.errors import D2TLError  # noqa: E402
-from d2tl.interpret import (RepresentationConfig, case_inputs, class_representations, lesion_share,  # noqa: E402
-                            pixel_influence, pooled_share)
+from d2tl.interpret import figures  # noqa: E402
+from d2tl.interpret.gradcam import check_gradcam_model, grad_cam, gradcam_model, upsample  # noqa: E402
+from d2tl.interpret.influence import pixel_influence  # noqa: E402
+from d2tl.interpret.inputs import CaseInputs, case_inputs  # noqa: E402
+from d2tl.interpret.lesion_check import lesion_share, pooled_share  # noqa: E402
+from d2tl.interpret.representation import RepresentationConfig, class_representations  # noqa: E402
 from d2tl.views import IMAGES  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -205,9 +208,9 @@ def test_gradcam_model_reproduces_the_d2tl_model_and_gives_maps(d2tl_tiny):
     s = config.roi.input_size
     rng = np.random.default_rng(1)
     x = {k: rng.uniform(size=(2, s, s, 1)).astype(np.float32) for k in IMAGES}
-    cam_model = interpret.gradcam_model(model)
-    assert interpret.check_gradcam_model(model, cam_model, x) < 1e-5
-    maps, score, shapes = interpret.grad_cam(cam_model, x)
+    cam_model = gradcam_model(model)
+    assert check_gradcam_model(model, cam_model, x) < 1e-5
+    maps, score, shapes = grad_cam(cam_model, x)
     np.testing.assert_allclose(score, np.asarray(model(x, training=False))[:, 1], atol=1e-6)
     for key in IMAGES:
         assert maps[key].shape == (2, s, s) and maps[key].min() >= 0.0
@@ -222,11 +225,11 @@ def test_gradcam_model_reproduces_the_d2tl_model_and_gives_maps(d2tl_tiny):
     grads = tape.gradient(total, features[2])
     alpha = grads.numpy().mean(axis=(1, 2))
     cam = np.maximum(np.einsum("nhwk,nk->nhw", features[2].numpy(), alpha), 0)
-    np.testing.assert_allclose(maps["rec_cc"][0], interpret.upsample(cam[0], s), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(maps["rec_cc"][0], upsample(cam[0], s), rtol=1e-4, atol=1e-7)
     with pytest.raises(D2TLError, match="no layer"):
-        interpret.gradcam_model(model, "mixed99")
+        gradcam_model(model, "mixed99")
     with pytest.raises(D2TLError, match="build_model"):
-        interpret.gradcam_model(tiny_model())
+        gradcam_model(tiny_model())
 
 
 @pytest.mark.parametrize("architecture", ["simple_pooling", "separate"])
@@ -238,9 +241,9 @@ def test_gradcam_model_follows_the_other_architectures(architecture, monkeypatch
     model, _ = build_model(ModelConfig(architecture=architecture, input_size=75, weights="random"))
     rng = np.random.default_rng(4)
     x = {k: rng.uniform(size=(2, 75, 75, 1)).astype(np.float32) for k in IMAGES}
-    cam_model = interpret.gradcam_model(model)
-    assert interpret.check_gradcam_model(model, cam_model, x) < 1e-5
-    maps, _, _ = interpret.grad_cam(cam_model, x)
+    cam_model = gradcam_model(model)
+    assert check_gradcam_model(model, cam_model, x) < 1e-5
+    maps, _, _ = grad_cam(cam_model, x)
     assert all(maps[k].shape == (2, 75, 75) for k in IMAGES)
 
 
@@ -253,9 +256,9 @@ def test_real_inceptionv3_gradcam_at_75_px():
     rng = np.random.default_rng(2)
     x = {k: rng.uniform(size=(1, 75, 75, 1)).astype(np.float32) for k in IMAGES}
     for layer, side in (("mixed10", 1), ("mixed2", 7)):
-        cam_model = interpret.gradcam_model(model, layer)
-        assert interpret.check_gradcam_model(model, cam_model, x) < 1e-5
-        maps, _, shapes = interpret.grad_cam(cam_model, x)
+        cam_model = gradcam_model(model, layer)
+        assert check_gradcam_model(model, cam_model, x) < 1e-5
+        maps, _, shapes = grad_cam(cam_model, x)
         assert shapes["le_cc"] == (side, side)
         assert all(maps[k].shape == (1, 75, 75) for k in IMAGES)
     w, _ = pixel_influence(model, x)
@@ -267,16 +270,16 @@ def test_real_inceptionv3_gradcam_at_75_px():
 def test_figures_are_written(tmp_path):
     model = tiny_model()
     rep = class_representations(model, RepresentationConfig(steps=3))
-    out = interpret.plot_representations(rep, tmp_path / "fig11.png")
+    out = figures.plot_representations(rep, tmp_path / "fig11.png")
     assert out.read_bytes()[:8] == PNG
     rng = np.random.default_rng(0)
     images = {k: rng.uniform(size=(8, 8)).astype(np.float32) for k in IMAGES}
     mask = np.zeros((8, 8), np.float32)
     mask[2:5, 3:6] = 1
-    case = interpret.CaseInputs("P1", "benign", images, {k: mask for k in IMAGES})
+    case = CaseInputs("P1", "benign", images, {k: mask for k in IMAGES})
     w, score = pixel_influence(model, images)
     for kind in ("influence", "gradcam"):
-        path = interpret.plot_maps(case, {k: np.abs(w[k][0]) for k in IMAGES}, tmp_path / f"{kind}.png", kind,
+        path = figures.plot_maps(case, {k: np.abs(w[k][0]) for k in IMAGES}, tmp_path / f"{kind}.png", kind,
                                    float(score[0]))
         assert path.read_bytes()[:8] == PNG
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig11.png", "gradcam.png", "influence.png"]
@@ -302,7 +305,7 @@ def test_explain_command_writes_the_overlays(d2tl_tiny, tiny_cases, tmp_path, ca
 
 def test_interpretation_experiment_writes_figures_table_and_provenance(d2tl_tiny, tiny_cases, tmp_path, monkeypatch):
     import d2tl.model
-    from d2tl.explain import find_default_model, run_interpretation
+    from d2tl.interpret.experiment import find_default_model, run_interpretation
 
     monkeypatch.setattr(d2tl.model, "build_backbone", tiny_backbone)  # the untrained control, tiny too
     from d2tl.default_result import default_folder
@@ -341,7 +344,7 @@ def test_interpretation_experiment_writes_figures_table_and_provenance(d2tl_tiny
 def test_old_sidecars_keep_the_whole_image_normalisation_they_were_trained_with():
     import dataclasses
 
-    from d2tl.explain import roi_config_for
+    from d2tl.interpret.inputs import roi_config_for
 
     if "normalise_on" not in {f.name for f in dataclasses.fields(RoiConfig)}:
         pytest.skip("RoiConfig has no normalise_on")

@@ -1,0 +1,232 @@
+"""The interpretation experiment (Sec. 3.4, 4.5) behind ``experiments/interpretation.py``: eq. (1),
+eq. (2) and Grad-CAM on a trained model, the inside-lesion check on its test cases against the
+same architecture untrained, and the figures, tables, summary and provenance of one folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_path, write_text
+from ..defaults import DEFAULT_CASES
+from ..defaults import DEFAULT_OUT as RESULTS
+from ..errors import D2TLError
+from ..provenance import dataset_info, provenance, write_json
+from ..views import IMAGES, LABELS
+from .explanation import explain, merge
+from .figures import plot_representations, write_case_figures
+from .inputs import case_inputs, roi_config_for, rows_by_id
+from .lesion_check import share_rows, shares_markdown, summarise_shares
+from .representation import RepresentationConfig, class_representations
+
+DEFAULT_RUNS = f"{RESULTS}/runs"
+DEFAULT_OUT = f"{RESULTS}/interpretation"
+# eq. (1) solver and Grad-CAM layers per preset. ``mixed10`` is the last block (1x1 below ~107 px
+# input, so the quick preset's 77 px Grad-CAM is flat); ``mixed7`` is 3x3 at 77 px and 14x14 at 256 px.
+PRESET_SETTINGS = {
+    "paper": {"steps": 500, "layers": ("mixed10", "mixed7")},
+    "quick": {"steps": 100, "layers": ("mixed10", "mixed7")},
+}
+
+
+def _log(line: str) -> None:
+    print(line, flush=True)
+
+
+def preset_settings(preset: str) -> dict:
+    """eq. (1)'s steps and the Grad-CAM layers of ``preset``."""
+    try:
+        return dict(PRESET_SETTINGS[preset])
+    except KeyError:
+        raise D2TLError(f"unknown preset {preset!r}; choose one of {', '.join(PRESET_SETTINGS)}") from None
+
+
+def confident_correct(predictions: pd.DataFrame, ids=None) -> dict[str, str]:
+    """The most confidently correct benign and malignant case of ``predictions``
+    (columns id, label, p_malignant); where a class has no correct case, its most confident one."""
+    table = predictions if ids is None else predictions[predictions["id"].isin(list(ids))]
+    chosen = {}
+    for label in LABELS:
+        rows = table[table["label"] == label]
+        if rows.empty:
+            continue
+        confidence = rows["p_malignant"] if label == "malignant" else 1 - rows["p_malignant"]
+        chosen[label] = str(rows.loc[confidence.idxmax(), "id"])
+    return chosen
+
+
+# ------------------------------------------------------------------------------ experiment
+
+def find_default_model(root=DEFAULT_RUNS, preset: str = "quick", cases=DEFAULT_CASES) -> Path:
+    """``model.keras`` of ``preset``'s default configuration on ``cases``, found under ``root``
+    (``OUT/runs``) by its configuration hash (:mod:`d2tl.default_result`), never as the newest
+    matching file; an error naming the hash and the command to train it when it is missing."""
+    from ..default_result import require_default
+
+    return require_default(cases, preset, root, "model.keras")
+
+
+def untrained_model(info: dict, seed: int = 0):
+    """The trained model's architecture at its starting weights (backbones as recorded in the
+    sidecar: ImageNet or random; fresh head), built under ``seed``: the control for the check."""
+    from ..model import ModelConfig, build_model
+    from ..train import _seed_everything
+
+    config = dict(info["config"]["model"])
+    sources = [str(s) for s in (info.get("weights_source") or [])]
+    if not sources or any(s.startswith("random") for s in sources):
+        config["weights"] = "random"
+    elif config.get("weights") == "auto":
+        config["weights"] = "imagenet"
+    _seed_everything(seed, deterministic=False)  # Keras's seed without re-seeding TensorFlow's (retracing)
+    return build_model(ModelConfig(**config))
+
+
+def _evaluated_ids(model_path, table) -> tuple[list[str], pd.DataFrame | None]:
+    """Test-case ids from ``predictions.csv`` beside the model (those in ``table``), else all."""
+    known = list(table["id"].astype(str))
+    path = Path(model_path).with_name("predictions.csv")
+    if path.is_file():
+        predictions = pd.read_csv(path, dtype={"id": str})
+        ids = [i for i in predictions["id"] if i in known]
+        if ids:
+            return ids, predictions[predictions["id"].isin(ids)]
+    return known, None
+
+
+def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, preset: str = "quick",
+                       patients=None, layers=None, representation=None, all_cases: bool = False,
+                       runs_root=DEFAULT_RUNS, control: bool = True, log=_log, dpi: int = 110) -> dict:
+    """Sec. 3.4/4.5 on a trained model; writes ``out`` (default ``results/interpretation/<preset>``):
+
+    ``class_representations.png`` (Fig. 11) and ``.npz``, ``representation_history.csv``,
+    ``influence_<label>_<id>.png`` (Figs. 12, 13) and ``gradcam_<layer>_<label>_<id>.png`` for the
+    chosen patients (default: the most confidently correct benign and malignant test cases of
+    the model's ``predictions.csv``), ``lesion_shares.csv``/``.md`` (every test case with masks,
+    or every case with ``all_cases``), ``summary.json`` and ``provenance.json``. With ``control``
+    the shares are also measured on the same architecture before training
+    (:func:`untrained_model`, methods prefixed ``untrained_``), so a share can be told apart from
+    what an untrained network's gradients already give.
+    Returns the summary (mean shares, patients, seconds).
+    """
+    from ..data.cases import load_cases
+    from ..predict import load_trained
+
+    t0 = time.perf_counter()
+    settings = preset_settings(preset)
+    layers = tuple(layers or settings["layers"])
+    rep_config = representation or RepresentationConfig(steps=settings["steps"])
+    model_path = Path(model_path) if model_path else find_default_model(runs_root, preset, cases_csv)
+    out = Path(out) if out else Path(DEFAULT_OUT) / preset
+    seconds = {}
+
+    table = load_cases(cases_csv)
+    model, info = load_trained(model_path)
+    roi = roi_config_for(info)
+    seconds["load"] = time.perf_counter() - t0
+    log(f"interpretation: model {model_path} ({roi.input_size} px inputs, box {roi.box} px), cases {cases_csv}")
+
+    ids, predictions = _evaluated_ids(model_path, table)
+    if all_cases:
+        ids = list(table["id"].astype(str))
+    rows = rows_by_id(table, ids)
+    t = time.perf_counter()
+    cases = [case_inputs(row, roi) for row in rows]
+    seconds["rois"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    expl = explain(model, cases, layers=layers)
+    seconds["maps"] = time.perf_counter() - t
+    scored = pd.DataFrame({"id": [c.case_id for c in cases], "label": [c.label for c in cases],
+                           "p_malignant": expl.scores})
+    score_gap = None
+    if predictions is not None:  # the ROIs must be the training's: the scores must agree
+        recorded = predictions.set_index("id")["p_malignant"]
+        score_gap = float(np.max(np.abs(scored.set_index("id")["p_malignant"] - recorded.loc[scored["id"]].to_numpy())))
+        if score_gap > 1e-3:
+            log(f"WARNING: scores differ from {Path(model_path).with_name('predictions.csv')} by up to "
+                f"{score_gap:.3g}: the ROIs are not cut as in training")
+    if patients:  # {label: id}
+        chosen = {str(k): str(v) for k, v in dict(patients).items()}
+        missing = [p for p in chosen.values() if p not in set(scored["id"])]
+        if missing:  # a chosen patient outside the evaluated set: add it
+            extra = [case_inputs(r, roi) for r in rows_by_id(table, missing)]
+            more = explain(model, extra, layers=layers)
+            cases, expl = cases + extra, merge(expl, more)
+    else:
+        chosen = confident_correct(predictions if predictions is not None else scored)
+    index = {c.case_id: i for i, c in enumerate(expl.cases)}
+    n = len(ids)
+    methods = {name: {k: m[k][:n] for k in IMAGES} for name, m in expl.methods().items()}
+    control_source = None
+    if control:
+        t = time.perf_counter()
+        try:
+            untrained, control_source = untrained_model(info, seed=rep_config.seed)
+        except D2TLError as exc:
+            log(f"no untrained control: {exc}")
+        else:
+            reference = explain(untrained, cases[:n], layers=layers)
+            methods.update({f"untrained_{name}": m for name, m in reference.methods().items()})
+            del untrained
+        seconds["control"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    log(f"eq. (1): {rep_config.steps} {rep_config.optimizer} steps, lambda {rep_config.lam:g} "
+        f"({rep_config.penalty}-space l2), start {rep_config.start}")
+    rep = class_representations(model, rep_config, log=log)
+    seconds["representation"] = time.perf_counter() - t
+
+    with atomic_path(out) as tmp:
+        tmp.mkdir(parents=True)
+        t = time.perf_counter()
+        figures = [plot_representations(rep, tmp / "class_representations.png", dpi=dpi)]
+        for label, cid in chosen.items():
+            figures += write_case_figures(expl, index[cid], tmp, dpi=dpi)
+        seconds["figures"] = time.perf_counter() - t
+        with open(tmp / "class_representations.npz", "wb") as f:
+            np.savez(f, targets=np.array(rep.targets), **{k: v for k, v in rep.images.items()})
+        rep.history.to_csv(tmp / "representation_history.csv", index=False)
+        shares = share_rows(expl.cases[:n], expl.scores[:n], methods)
+        shares.to_csv(tmp / "lesion_shares.csv", index=False)
+        write_text(tmp / "lesion_shares.md", shares_markdown(
+            shares, list(methods), title=f"Share of each map inside the lesion ({len(shares)} "
+                                   f"{'cases' if all_cases else 'test cases'}, preset {preset})"))
+        summary = {
+            "out": str(out), "model": str(model_path), "cases": str(cases_csv), "preset": preset,
+            "input_size": roi.input_size, "box": roi.box, "evaluated": "all cases" if all_cases else
+            ("test cases (predictions.csv)" if predictions is not None else "all cases (no predictions.csv)"),
+            "max_score_difference_vs_predictions": score_gap,
+            "patients": chosen,
+            "patient_scores": {label: float(expl.scores[index[cid]]) for label, cid in chosen.items()},
+            "gradcam_feature_map_sizes": {layer: list(s[IMAGES[0]]) for layer, s in expl.feature_shapes.items()},
+            "shares": summarise_shares(shares, list(methods)),
+            "control_weights": control_source,
+            "representation": {"config": rep_config.to_dict(),
+                               "final": rep.final()[["target", "score", "data", "reg", "loss"]].to_dict("records"),
+                               "start": rep.history[rep.history["step"] == 0][["target", "score", "loss"]]
+                               .to_dict("records")},
+            "figures": [str(out / Path(p).name) for p in figures],
+        }
+        seconds["total"] = time.perf_counter() - t0
+        summary["seconds"] = seconds
+        prov = provenance(
+            config={"interpretation": {"gradcam_layers": list(layers), "representation": rep_config.to_dict(),
+                                       "patients": chosen, "all_cases": all_cases},
+                    "model_config": info["config"]},
+            seed=rep_config.seed, preset=preset, dataset=dataset_info(cases_csv, table),
+            weights_source=", ".join(info.get("weights_source") or []) or None, model=str(model_path),
+            model_selected={"run": info.get("selected_run"), "epoch": info.get("selected_epoch")})
+        write_json(tmp / "summary.json", summary)
+        write_json(tmp / "provenance.json", prov)
+    s = summary["shares"]
+    if s.get("n_cases"):
+        fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+        log(f"inside-lesion share over {s['n_cases']} cases: lesion area {fmt(s['area_share_mean'])}; "
+            + "; ".join(f"{m} {fmt(s[f'{m}_share_mean'])} (ratio {fmt(s[f'{m}_ratio_mean'])})" for m in methods))
+    log(f"wrote {out} in {seconds['total']:.1f} s (maps {seconds['maps']:.1f} s, eq. (1) "
+        f"{seconds['representation']:.1f} s, figures {seconds['figures']:.1f} s)")
+    return summary
