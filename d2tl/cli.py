@@ -16,17 +16,17 @@ from .errors import D2TLError
 
 # name -> (module, one-line help)
 COMMANDS = {
-    "synth": ("d2tl.data.synthetic", "write the synthetic CEDM data set (DICOM, masks, case table)"),
+    "synth": ("d2tl.data.sources.synthetic", "write the synthetic CEDM data set (DICOM, masks, case table)"),
     "rois": ("d2tl.data.roi", "cut the ROI boxes of every case into one .npz of model-ready arrays"),
     "show-cases": ("d2tl.case_figure", "draw the four images of chosen cases with their ROI boxes"),
-    "cdd-cesm": ("d2tl.data.cddcesm", "build a case table from a downloaded CDD-CESM folder"),
-    "from-dicom": ("d2tl.data.dicom", "build a case table from a folder of CEDM DICOM files and a label CSV"),
+    "cdd-cesm": ("d2tl.data.sources.cddcesm", "build a case table from a downloaded CDD-CESM folder"),
+    "from-dicom": ("d2tl.data.sources.dicom", "build a case table from a folder of CEDM DICOM files and a label CSV"),
     "check-data": ("d2tl.data.check", "check a case table and every image it names; list every problem"),
     "pretrain": ("d2tl.pretrain", "pre-train InceptionV3 on formula-generated (FractalDB-style) images, no ImageNet"),
     "train": ("d2tl.train", "train D2TL (or a variant) with the paper's protocol; resumable"),
     "predict": ("d2tl.predict", "per-case malignancy probabilities from a saved model"),
     "baseline": ("d2tl.baseline.run", "the conventional texture+shape baseline (Sec. 4.6)"),
-    "explain": ("d2tl.explain", "pixel influence and Grad-CAM overlays of one case from a saved model"),
+    "explain": ("d2tl.interpret.command", "pixel influence and Grad-CAM overlays of one case from a saved model"),
 }
 
 

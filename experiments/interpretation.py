@@ -6,7 +6,7 @@ Figs. 12, 13), Grad-CAM, and the share of each map that falls inside the lesion.
     python experiments/interpretation.py --all-cases --lam 1e-4 --steps 300
 
 Writes ``results/interpretation/<preset>/`` (figures, ``lesion_shares.csv``/``.md``,
-``summary.json``, ``provenance.json``; see :func:`d2tl.explain.run_interpretation`). The default
+``summary.json``, ``provenance.json``; see :func:`d2tl.interpret.experiment.run_interpretation`). The default
 model is the preset's default configuration (dual-mode, full-tune, box 256 px, no shift) on
 the case table, found under ``results/runs/`` by its configuration hash
 (:mod:`d2tl.default_result`); when it is missing the error names the hash and the command that
@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from d2tl.errors import D2TLError  # noqa: E402
-from d2tl.explain import add_experiment_arguments, run_experiment_args  # noqa: E402
-from d2tl.explain import run_interpretation as _run_interpretation  # noqa: E402
+from d2tl.interpret.experiment_args import add_experiment_arguments, run_experiment_args  # noqa: E402
+from d2tl.interpret.experiment import run_interpretation as _run_interpretation  # noqa: E402
 from d2tl.defaults import DEFAULT_CASES  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import pytest
 from d2tl import sections
 from d2tl.default_result import default_folder, require_default
 from d2tl.errors import D2TLError
-from d2tl.explain import find_default_model
+from d2tl.interpret.experiment import find_default_model
 
 
 def test_default_folder_is_the_sections_default_hash(tiny_cases, tmp_path):

@@ -160,7 +160,7 @@ def test_tuning_runs_both_frozen_bn_readings_and_is_void_without_pretrained_weig
 
 
 def test_external_synthetic_set_follows_the_cases_generator(tmp_path):
-    from d2tl.data.synthetic import SynthConfig, write_dataset
+    from d2tl.data.sources.synthetic import SynthConfig, write_dataset
     from d2tl.external import resolve_external
 
     cases = write_dataset(SynthConfig(n_cases=2, scale=0.05, difficulty=0.3), tmp_path / "set")

@@ -1,4 +1,4 @@
-"""Sec. 3.4 / 4.5, Figs. 11-13: the interpretation (:func:`d2tl.explain.run_interpretation`) of the
+"""Sec. 3.4 / 4.5, Figs. 11-13: the interpretation (:func:`d2tl.interpret.experiment.run_interpretation`) of the
 default configuration's model; its summary for ``SUMMARY.md``."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ NAME, PAPER_SECTION, FIGURE, TITLE = "interpretation", "4.5", "Figs. 11-13", "In
 
 def run(ctx) -> dict:
     """Sec. 4.5 on the default configuration's model, written to ``OUT/interpretation/<preset>/``."""
-    from ..explain import run_interpretation
+    from ..interpret.experiment import run_interpretation
 
     model = ctx.directory(ctx.base()) / "model.keras"
     out = ctx.out / "interpretation" / ctx.preset
     try:
-        from ..explain import PRESET_SETTINGS
+        from ..interpret.experiment import PRESET_SETTINGS
 
         preset = ctx.preset if ctx.preset in PRESET_SETTINGS else "quick"
     except ImportError:
