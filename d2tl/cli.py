@@ -1,9 +1,11 @@
 """``python -m d2tl COMMAND``: one entry point; each command lives in its own module.
 
-A command module exposes ``add_arguments(parser)`` and ``run(args) -> int``. Only the module
-of the command being run is imported, so a data command never pays for importing TensorFlow.
-Bad input (:class:`d2tl.errors.D2TLError`) is printed as one line on stderr with exit status
-2 and no traceback.
+A command is a module, or ``module:object``, exposing ``add_arguments(parser)`` and
+``run(args) -> int`` (and optionally ``EPILOG``/``epilog``, shown under ``--help``). Only the
+module of the command being run is imported, so a data command never pays for importing
+TensorFlow. Bad input (:class:`d2tl.errors.D2TLError`) is printed as one line on stderr with exit
+status 2 and no traceback: this is the one error handler of every command, ``experiments/*.py``
+included (each calls :func:`main` with its command name).
 """
 
 from __future__ import annotations
@@ -27,7 +29,25 @@ COMMANDS = {
     "predict": ("d2tl.predict", "per-case malignancy probabilities from a saved model"),
     "baseline": ("d2tl.baseline.run", "the conventional texture+shape baseline (Sec. 4.6)"),
     "explain": ("d2tl.interpret.command", "pixel influence and Grad-CAM overlays of one case from a saved model"),
+    # the paper's experiments (experiments/<section>.py run the same commands)
+    "box-size": ("d2tl.sections.command:SectionCommand('box_size')", "Sec. 4.1 / Fig. 7: ROI box size"),
+    "box-shift": ("d2tl.sections.command:SectionCommand('box_shift')", "Sec. 4.2 / Fig. 8: box centre shifted"),
+    "pooling": ("d2tl.sections.command:SectionCommand('pooling')", "Sec. 4.3 / Fig. 9: dual-mode vs simple pooling"),
+    "tuning": ("d2tl.sections.command:SectionCommand('tuning')", "Sec. 4.4 / Fig. 10: full- vs semi-tune"),
+    "random-init": ("d2tl.sections.command:SectionCommand('random_init')",
+                    "Sec. 4.4: ImageNet vs formula-pre-trained vs random initialisation"),
+    "interpretation": ("d2tl.interpret.experiment_args", "Sec. 4.5 / Figs. 11-13: eq. 1, eq. 2 and Grad-CAM of a model"),
+    "run-all": ("d2tl.run_all", "every section in order, the baseline, the interpretation and SUMMARY.md"),
+    "run-shards": ("d2tl.run_shards", "one host, many GPUs: N run-all shards as N processes, then the reports"),
+    "benchmark": ("d2tl.benchmark_command", "training throughput, FLOP utilisation, cached semi-tune, data preparation, memory"),
 }
+
+
+def _command(spec: str):
+    """The object behind a COMMANDS entry: a module, or ``module:Expression`` evaluated in it."""
+    module_name, _, expression = spec.partition(":")
+    module = importlib.import_module(module_name)
+    return eval(expression, vars(module)) if expression else module  # our own table's literals only
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -37,9 +57,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for name, (module_name, help_line) in COMMANDS.items():
         p = sub.add_parser(name, help=help_line, description=help_line)
         if name == command:
-            module = importlib.import_module(module_name)
-            module.add_arguments(p)
-            p.set_defaults(_run=module.run)
+            handler = _command(module_name)
+            epilog = getattr(handler, "EPILOG", None) or getattr(handler, "epilog", None)
+            if epilog:
+                p.epilog, p.formatter_class = epilog, argparse.RawDescriptionHelpFormatter
+            handler.add_arguments(p)
+            p.set_defaults(_run=handler.run)
     return parser
 
 
@@ -55,3 +78,15 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def command(name: str):
+    """``main(argv=None)`` of one command: what ``experiments/<section>.py`` runs, so a paper script
+    and ``python -m d2tl NAME`` are the same parser and the same error handler."""
+    if name not in COMMANDS:
+        raise KeyError(f"no command {name!r}")
+
+    def run(argv=None) -> int:
+        return main([name, *(sys.argv[1:] if argv is None else argv)])
+
+    return run

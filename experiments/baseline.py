@@ -15,31 +15,9 @@ Writes ``results/baseline/<configuration hash>/`` (table, figure, provenance; se
 default case table differs (the built-in synthetic set, made by ``python -m d2tl synth``).
 """
 
-from __future__ import annotations
+from d2tl.cli import command
 
-import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from d2tl.baseline.run import add_arguments, run  # noqa: E402
-from d2tl.errors import D2TLError  # noqa: E402
-from d2tl.defaults import DEFAULT_CASES  # noqa: E402
-
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser, default_cases=DEFAULT_CASES)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except D2TLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
+main = command("baseline")  # the same as python -m d2tl baseline
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -9,65 +9,13 @@ Writes ``OUT/benchmark.md`` (the table in the README), ``benchmark.csv`` and ``b
 (every number, the machine and provenance). See :mod:`d2tl.benchmark` for what is measured.
 """
 
-from __future__ import annotations
-
-import argparse
 import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from d2tl.errors import D2TLError  # noqa: E402
+from d2tl.cli import command  # noqa: E402
 
-PARTS = ("throughput", "semi", "data", "memory")
-
-
-def main(argv=None) -> int:
-    from d2tl import benchmark
-
-    defaults = benchmark.Settings()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", default="data/synthetic/cases.csv", help="case table (default: the synthetic set)")
-    parser.add_argument("--out", default="results/benchmark")
-    parser.add_argument("--sizes", default=",".join(map(str, defaults.sizes)), help="input sides for throughput, px")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="timed epochs per path")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--semi-runs", type=int, default=defaults.semi_runs)
-    parser.add_argument("--semi-epochs", type=int, default=defaults.semi_epochs)
-    parser.add_argument("--semi-size", type=int, default=defaults.semi_size)
-    parser.add_argument("--prep-size", type=int, default=defaults.prep_size)
-    parser.add_argument("--quick-size", type=int, default=defaults.quick_size)
-    parser.add_argument("--weights", default=defaults.weights, help="random (default), imagenet, auto or a file")
-    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
-    args = parser.parse_args(argv)
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    if unknown := [p for p in parts if p not in PARTS]:
-        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
-    try:
-        if not Path(args.cases).is_file():
-            raise D2TLError(f"case table {args.cases} does not exist (python -m d2tl synth writes the synthetic one)")
-        sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
-        if any(s < 75 for s in sizes):
-            raise D2TLError("input sides must be at least 75 px (InceptionV3's minimum)")
-        settings = benchmark.Settings(sizes=sizes, epochs=args.epochs, batch_size=args.batch_size,
-                                      semi_runs=args.semi_runs, semi_epochs=args.semi_epochs,
-                                      semi_size=args.semi_size, prep_size=args.prep_size,
-                                      quick_size=args.quick_size, weights=args.weights)
-        result = benchmark.run(args.cases, settings, log=lambda line: print(line, flush=True), parts=parts)
-        benchmark.write(result, args.out)
-    except D2TLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(benchmark.markdown(result))
-    print(f"written: {args.out}/benchmark.md, benchmark.csv, benchmark.json")
-    return 0
-
+main = command("benchmark")  # the same as python -m d2tl benchmark
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -13,26 +13,9 @@ Trained configurations go to ``OUT/runs/<hash>/`` (shared by every section: a co
 another section already trained is reused, never trained twice); see :mod:`d2tl.sections`.
 """
 
-from __future__ import annotations
+from d2tl.cli import command
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from d2tl import sections  # noqa: E402
-
-SECTION = "box_size"
-
-
-def run(ctx: sections.Context) -> sections.SectionResult:
-    """Run this section in ``ctx`` (its results store, data and compiled graphs are shared)."""
-    return sections.run_section(SECTION, ctx)
-
-
-def main(argv=None) -> int:
-    return sections.main(SECTION, argv, __doc__)
-
+main = command("box-size")  # the same as python -m d2tl box-size
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

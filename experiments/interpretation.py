@@ -18,39 +18,9 @@ From Python (e.g. a run-all script)::
     summary = run_interpretation(model_path, "data/synthetic/cases.csv", "results/interpretation/quick", "quick")
 """
 
-from __future__ import annotations
+from d2tl.cli import command
 
-import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from d2tl.errors import D2TLError  # noqa: E402
-from d2tl.interpret.experiment_args import add_experiment_arguments, run_experiment_args  # noqa: E402
-from d2tl.interpret.experiment import run_interpretation as _run_interpretation  # noqa: E402
-from d2tl.defaults import DEFAULT_CASES  # noqa: E402
-
-
-
-def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, preset: str = "quick", **options) -> dict:
-    """Run the interpretation experiment; returns the summary (mean inside-lesion shares per map,
-    patients shown, seconds). ``model_path=None``: the default model under results/runs/."""
-    return _run_interpretation(model_path, cases_csv, out, preset, **options)
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_experiment_arguments(parser, default_cases=DEFAULT_CASES)
-    args = parser.parse_args(argv)
-    try:
-        run_experiment_args(args)
-    except D2TLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
+main = command("interpretation")  # the same as python -m d2tl interpretation
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

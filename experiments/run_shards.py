@@ -12,71 +12,9 @@ A failed shard stops the launcher with its log's name and exit status; rerunning
 command resumes: finished configurations are read back, not trained again.
 """
 
-from __future__ import annotations
+from d2tl.cli import command
 
-import argparse
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-RUN_ALL = ROOT / "experiments" / "run_all.py"
-
-
-def _out(args_after: list[str]) -> Path:
-    """The --out value among run_all's arguments (run_all's default otherwise)."""
-    for i, a in enumerate(args_after):
-        if a == "--out" and i + 1 < len(args_after):
-            return Path(args_after[i + 1])
-        if a.startswith("--out="):
-            return Path(a.split("=", 1)[1])
-    return Path("results")
-
-
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    rest = argv[argv.index("--") + 1:] if "--" in argv else []
-    own = argv[:argv.index("--")] if "--" in argv else argv
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--gpus", help="comma-separated GPU ids, one shard each (sets CUDA_VISIBLE_DEVICES)")
-    which.add_argument("--processes", type=int, help="N shards as N processes without GPU pinning")
-    args = parser.parse_args(own)
-    if any(a in ("--shard", "--report-only", "--dry-run") or a.startswith("--shard=") for a in rest):
-        parser.error("run_all's arguments after -- must not hold --shard, --report-only or --dry-run: "
-                     "the launcher adds them")
-    gpus = [g.strip() for g in args.gpus.split(",") if g.strip()] if args.gpus else None
-    n = len(gpus) if gpus else args.processes
-    if not n or n < 1:
-        parser.error(f"need at least one shard, got {args.gpus or args.processes!r}")
-    logs = _out(rest) / "shards"
-    logs.mkdir(parents=True, exist_ok=True)
-    procs = []
-    for i in range(n):
-        env = dict(os.environ)
-        if gpus:
-            env["CUDA_VISIBLE_DEVICES"] = gpus[i]
-        log = open(logs / f"shard-{i}.log", "w")
-        procs.append((i, log, subprocess.Popen([sys.executable, str(RUN_ALL), *rest, "--shard", f"{i}/{n}"],
-                                               env=env, stdout=log, stderr=subprocess.STDOUT)))
-        print(f"shard {i}/{n} started (pid {procs[-1][2].pid}{', GPU ' + gpus[i] if gpus else ''}) -> "
-              f"{logs / f'shard-{i}.log'}", flush=True)
-    failed = []
-    for i, log, proc in procs:
-        code = proc.wait()
-        log.close()
-        print(f"shard {i}/{n} finished with exit status {code}", flush=True)
-        if code:
-            failed.append((i, code))
-    if failed:
-        for i, code in failed:
-            print(f"error: shard {i}/{n} failed (exit status {code}); see {logs / f'shard-{i}.log'}. Rerun this "
-                  "command to resume", file=sys.stderr)
-        return 1
-    return subprocess.call([sys.executable, str(RUN_ALL), *rest, "--report-only"])
-
+main = command("run-shards")  # the same as python -m d2tl run-shards
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
 
-import pandas as pd  # noqa: E402
-
-from d2tl.atomic import write_csv  # noqa: E402
-from d2tl.config import experiment_config  # noqa: E402
-from d2tl.data.cases import load_cases  # noqa: E402
-from d2tl.data.roi_cache import RoiCache  # noqa: E402
-from d2tl.external import score_external  # noqa: E402
-from d2tl.train import log_to_stdout, run_experiment  # noqa: E402
+from d2tl.atomic import write_csv
+from d2tl.config import experiment_config
+from d2tl.data.cases import load_cases
+from d2tl.data.roi_cache import RoiCache
+from d2tl.external import score_external
+from d2tl.train import log_to_stdout, run_experiment
 
 
 def main(argv=None) -> int:

@@ -77,6 +77,11 @@ BASE = {
     "baseline": ["--cases", "CASES", "--out", "OUT/b", "--preset", "quick", "--d2tl-metrics", "none"],
     "explain": ["--model", "MODEL", "--cases", "CASES", "--id", "C00", "--out", "OUT/e"],
     "show-cases": ["--cases", "CASES", "--out", "OUT/f.png"],
+    **{section: ["--cases", "CASES", "--out", "OUT", "--preset", "smoke", "--weights", "random", "--external", "none"]
+       for section in ("box-size", "box-shift", "pooling", "tuning", "random-init", "run-all")},
+    "run-shards": [],  # its kinds carry the whole line: what follows -- is run-all's
+    "benchmark": ["--cases", "CASES", "--out", "OUT"],
+    "interpretation": ["--cases", "CASES", "--out", "OUT/i"],
 }
 
 # (command, extra arguments (they override BASE's), text the message must contain)
@@ -157,6 +162,19 @@ KINDS = [
     ("show-cases", ["--box", "0"], "--box 0"),
     ("show-cases", ["--dpi", "0"], "--dpi 0"),
     ("show-cases", ["--out", "DIR"], "--out DIR: is a folder"),
+    ("box-size", ["--cases", "MISSING"], "MISSING"),
+    ("box-shift", ["--out", "FILE"], "--out FILE: is a file"),
+    ("pooling", ["--weights", "MISSING.h5"], "MISSING.h5"),
+    ("tuning", ["--split-seeds", "0"], "--split-seeds"),
+    ("random-init", ["--external", "MISSING"], "MISSING"),
+    ("run-all", ["--sections", "nope"], "--sections: unknown section(s) nope"),
+    ("run-all", ["--shard", "9/2"], "--shard '9/2'"),
+    ("run-all", ["--shard", "1/2", "--report-only"], "--shard"),
+    ("run-shards", ["--processes", "0", "--", "--cases", "CASES", "--out", "OUT"], "--gpus/--processes"),
+    ("run-shards", ["--processes", "2", "--", "--out", "OUT", "--dry-run"], "must not hold --shard"),
+    ("benchmark", ["--sizes", "50"], "--sizes 50"),
+    ("benchmark", ["--parts", "nope"], "--parts: unknown part(s) nope"),
+    ("interpretation", ["--model", "MISSING.keras"], "MISSING.keras"),
 ]
 
 

@@ -12,6 +12,7 @@ models (no training).
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import sys
@@ -60,7 +61,7 @@ def test_parameter_counts_of_the_real_model(tiny, tmp_path):
 def test_a_section_with_the_real_inception(tiny, tmp_path):
     """random_init with the real InceptionV3 (dual-mode, full-tune, 75 px), 1 epoch."""
     ctx = sections.Context(tiny, "tiny", tmp_path / "real", log=lambda line: None, settings=TINY)
-    result = script("random_init").run(ctx)
+    result = sections.run_section("random_init", ctx)
     assert list(result.table["initialisation"]) == ["random"]  # offline, no pre-trained file: one arm
     assert any("python -m d2tl pretrain" in n for n in result.notes)
     assert (tmp_path / "real" / "random_init" / sections.FIGURES["random_init"]).is_file()
@@ -106,7 +107,7 @@ def trained(stub, tiny, tmp_path_factory):
         mp.setattr(d2tl.train, "train_run", counting)
         external = write_tiny_cases(tmp_path_factory.mktemp("tiny-external"), n=6, seed=5)
         ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY, external=external)
-        results = {name: script(name).run(ctx) for name in sections.ORDER}
+        results = {name: sections.run_section(name, ctx) for name in sections.ORDER}
     return {"ctx": ctx, "out": out, "results": results, "calls": calls, "cases": tiny}
 
 
@@ -198,7 +199,7 @@ def test_a_new_process_finds_the_finished_results(trained, monkeypatch):
 
     monkeypatch.setattr(d2tl.train, "train_run", fail)
     ctx = sections.Context(trained["cases"], "tiny", trained["out"], log=lambda line: None, settings=TINY)
-    result = script("pooling").run(ctx)
+    result = sections.run_section("pooling", ctx)
     assert set(result.table["status"]) == {"finished earlier"}
 
 
@@ -210,7 +211,7 @@ def test_a_report_of_another_configuration_is_not_overwritten(trained, monkeypat
                              settings={**TINY, "epochs": 2})
     monkeypatch.setattr(d2tl.train, "train_run", lambda *a, **k: pytest.fail("must refuse before training"))
     with pytest.raises(D2TLError, match="refusing to overwrite"):
-        script("tuning").run(other)
+        sections.run_section("tuning", other)
 
 
 def test_box_shift_p_values_are_welch_and_mann_whitney(trained):
@@ -240,7 +241,7 @@ def test_split_seeds_repeat_every_configuration_on_other_splits(stub, tiny, tmp_
     import pandas as pd
 
     ctx = sections.Context(tiny, "tiny", tmp_path / "k", log=lambda line: None, settings=TINY, split_seeds=2)
-    result = script("pooling").run(ctx)
+    result = sections.run_section("pooling", ctx)
     table = pd.read_csv(tmp_path / "k" / "pooling" / "split_variance.csv")
     assert list(table["label"]) == list(result.table["label"]) and set(table["splits"]) == {2}
     assert table["accuracy_split0"].tolist() == pytest.approx(result.table["accuracy"].tolist())
@@ -252,10 +253,10 @@ def test_split_seeds_repeat_every_configuration_on_other_splits(stub, tiny, tmp_
 
 @pytest.mark.slow
 def test_run_all_writes_the_summary(stub, tiny, tmp_path):
-    run_all = script("run_all")
+    from d2tl import run_all
     out = tmp_path / "all"
     ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY)
-    args = run_all.argparse.Namespace(dry_run=False, skip_baseline=False, skip_interpretation=True)
+    args = argparse.Namespace(dry_run=False, skip_baseline=False, skip_interpretation=True)
     assert run_all.run_all(args, list(sections.ORDER), ctx=ctx) == 0
     text = (out / "SUMMARY.md").read_text()
     assert "| preset | tiny:" in text and "| weights source | random |" in text

@@ -51,3 +51,13 @@ def run_experiment_args(args) -> dict:
                               patients=dict(zip(LABELS, args.patients)) if args.patients else None,
                               layers=args.gradcam_layers, representation=rep, all_cases=args.all_cases,
                               runs_root=args.runs_root, control=not args.no_control)
+
+
+def add_arguments(parser) -> None:
+    """``python -m d2tl interpretation`` (``experiments/interpretation.py``)."""
+    add_experiment_arguments(parser)
+
+
+def run(args) -> int:
+    run_experiment_args(args)
+    return 0

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from ..defaults import DEFAULT_CASES, DEFAULT_OUT
-from ..errors import D2TLError
 from ..presets import PRESETS, preset as preset_settings
 from .context import RUNS_FOLDER, Context
 from .plan_print import print_plan
@@ -49,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def make_context(args, log=None) -> Context:
+    from ..checks import output_folder
+
+    output_folder("--out", args.out, "results root")  # a file or an unwritable place: refused before any work
     execution = {"precision": getattr(args, "precision", "float32"), "jit_compile": getattr(args, "jit", False),
                  "deterministic": not getattr(args, "nondeterministic", False)}
     log = log or _log_line
@@ -76,25 +78,43 @@ def _log_line(line: str) -> None:
     print(line, flush=True)
 
 
-def main(section: str, argv=None, doc: str | None = None) -> int:
-    """The command line of ``experiments/<section>.py``."""
-    parser = argparse.ArgumentParser(description=(doc or section).splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
+def command_name(section: str) -> str:
+    """The ``python -m d2tl`` command of a section (``box_shift`` -> ``box-shift``)."""
+    return section.replace("_", "-")
+
+
+class SectionCommand:
+    """``python -m d2tl <section>`` (and ``experiments/<section>.py``): one section, its plan or its run."""
+
+    def __init__(self, section: str):
+        self.section = section
+
+    @property
+    def epilog(self) -> str | None:
+        """The section module's docstring: what it measures and how to run it."""
+        import importlib
+
+        return importlib.import_module(f"{__package__}.{self.section}").__doc__
+
+    add_arguments = staticmethod(add_arguments)
+
+    def run(self, args) -> int:
         from ..execution import distribution
 
         ctx = make_context(args)
         if args.dry_run:
-            print_plan(ctx, [section])
+            print_plan(ctx, [self.section])
             return 0
         with distribution(args.strategy):
-            result = run_section(section, ctx)
+            result = run_section(self.section, ctx)
         from ..reporting.markdown import comparison_markdown
 
         print(comparison_markdown(result.summary()))
         return 0
-    except D2TLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+
+
+def main(section: str, argv=None) -> int:
+    """``experiments/<section>.py``: the same as ``python -m d2tl <section>`` (one parser, one error handler)."""
+    from ..cli import main as cli_main
+
+    return cli_main([command_name(section), *(sys.argv[1:] if argv is None else argv)])
