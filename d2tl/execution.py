@@ -136,10 +136,10 @@ def describe() -> dict:
         devices = [str(jax.devices()[0])]
     else:
         devices = []
-    from .model.stub import test_backbone
+    from .model.stub import stand_in_backbone
 
     out = {"backend": backend, "strategy": name,
            "replicas": 1 if strategy is None else int(strategy.num_replicas_in_sync), "devices": devices}
-    if test_backbone():
-        out["test_backbone"] = test_backbone()  # a test stand-in, not InceptionV3
+    if stand_in_backbone():
+        out["test_backbone"] = stand_in_backbone()  # a test stand-in, not InceptionV3
     return out

@@ -194,3 +194,28 @@ def test_jax_backend_trains_full_tune_and_writes_results(tmp_path):
     assert len(predictions) == metrics["selected"]["test"]["n"] > 0
     assert np.all((predictions["p_malignant"] >= 0) & (predictions["p_malignant"] <= 1))
     assert result["reloaded_layers"] > 10
+
+
+def test_seeding_matches_keras_and_warns_on_an_untested_keras(monkeypatch):
+    """One run's seeding (d2tl.training.seeding) leaves Python, NumPy and Keras's global seed as
+    keras.utils.set_random_seed does; on a Keras it was not checked on it warns and uses that."""
+    import random
+    import warnings
+
+    from keras.src.utils.rng_utils import get_random_seed
+
+    from d2tl.training import seeding
+
+    def state():
+        return random.random(), float(np.random.random()), get_random_seed(), keras.random.uniform((1,)).numpy()[0]
+
+    keras.utils.set_random_seed(123)
+    expected = state()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the tested version: no warning
+        seeding.seed_everything(123, deterministic=False, seed_tensorflow=False)
+    assert state() == expected
+    monkeypatch.setattr(keras, "__version__", "3.99.0")
+    with pytest.warns(RuntimeWarning, match="Keras 3.99 is not one"):
+        seeding.seed_everything(123, deterministic=False, seed_tensorflow=False)
+    assert state() == expected

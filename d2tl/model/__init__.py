@@ -31,7 +31,7 @@ from keras import layers
 
 from ..errors import D2TLError
 from ..views import IMAGES, MODES, VIEWS
-from .stub import TEST_BACKBONE_ENV, stub_backbone, test_backbone  # noqa: F401  (the test hook)
+from .stub import TEST_BACKBONE_ENV, stand_in_backbone, stub_backbone  # noqa: F401  (the test hook)
 from .weights import Weights, resolve
 from .wiring import ARCHITECTURES, backbone_count, backbone_names, backbone_of  # noqa: F401
 
@@ -81,7 +81,7 @@ class ModelConfig:
 def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
     """InceptionV3 without its top, global-average pooled to 2048-D (or the test stand-in when
     ``D2TL_TEST_BACKBONE=stub``)."""
-    if test_backbone() == "stub":
+    if stand_in_backbone() == "stub":
         return stub_backbone(input_size, weights, name)
     try:
         return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",

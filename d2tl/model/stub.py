@@ -13,7 +13,7 @@ import os
 TEST_BACKBONE_ENV = "D2TL_TEST_BACKBONE"
 
 
-def test_backbone() -> str | None:
+def stand_in_backbone() -> str | None:
     """The test stand-in this process is asked for (``"stub"``), or None."""
     return os.environ.get(TEST_BACKBONE_ENV) or None
 
