@@ -4,15 +4,15 @@ data preparation against an epoch, and peak memory, measured in one process.
 ``experiments/benchmark.py`` is the command; results go to ``results/benchmark/``.
 
 - Throughput: patients (four images each) per second through the project's own training path
-  (:func:`d2tl.train.train_run`: ``model.fit`` per epoch with a fresh order and our callbacks;
+  (:func:`d2tl.training.loop.train_run`: ``model.fit`` per epoch with a fresh order and our callbacks;
   validation time, which the bare loop does not have, is measured by a callback and left
   out) against a bare ``train_on_batch`` loop over the same preloaded arrays and the same
   compiled model. Their ratio is the pipeline efficiency. The first epoch of each, which
   traces the graph, is not timed.
 - Model FLOP utilisation: throughput x counted training FLOPs per patient
-  (:mod:`d2tl.flops`) / the float32 matrix-multiply rate measured in the same process.
+  (:mod:`d2tl.model.flops`) / the float32 matrix-multiply rate measured in the same process.
 - Semi-tune: the same experiment through the end-to-end path and through cached backbone
-  features (:mod:`d2tl.feature_cache`): wall time ratio and largest probability difference.
+  features (:mod:`d2tl.training.features`): wall time ratio and largest probability difference.
 - Data preparation: cutting the ROIs (and reading them from the disk cache) and augmenting
   them (the paper's 5 alternatives), against one paper-preset training epoch at that size.
 - Memory: the peak of Python/NumPy allocations while preparing a quick-preset experiment's
@@ -89,22 +89,26 @@ def _config(size: int, settings: Settings, epochs: int, tuning: str = "full") ->
 
 def throughput(table, cases_csv, size: int, settings: Settings, rate: float, log=print) -> dict:
     """Own path vs bare ``train_on_batch`` at one input side (see the module docstring)."""
-    from .flops import train_flops_per_sample
-    from .train import compiled_model, prepare_data, train_run, _one_hot
+    from .model.flops import train_flops_per_sample
+    from .training.data import one_hot, prepare_data
+    from .training.engine import Engine
+    from .training.loop import train_run
 
     config = _config(size, settings, epochs=settings.epochs + 1)
     data = prepare_data(table, config)
     n = len(data.train)
+    engine = Engine()  # the bare loop below reuses the own path's compiled (warm) model
     with tempfile.TemporaryDirectory() as tmp:
-        summary = train_run(config, data, 0, Path(tmp) / "run", log=lambda line: log(f"  own path {size} px: {line}"))
+        summary = train_run(config, data, 0, Path(tmp) / "run", log=lambda line: log(f"  own path {size} px: {line}"),
+                            engine=engine)
         history = pd.read_csv(Path(tmp) / "run" / "history.csv")
     timed = history[history["epoch"] > 1]
     own_seconds = float((timed["seconds"] - timed["val_seconds"]).sum())
     own = n * len(timed) / own_seconds
 
     total_steps = config.train.epochs * int(np.ceil(n / config.train.batch_size))
-    model, _ = compiled_model(config, total_steps)
-    x, y = data.train.x, _one_hot(data.train.y)
+    model, _ = engine.compiled_model(config, total_steps)
+    x, y = data.train.x, one_hot(data.train.y)
     bs = config.train.batch_size
     batches = [({k: v[i:i + bs] for k, v in x.items()}, y[i:i + bs]) for i in range(0, n, bs)]
     for xb, yb in batches:  # untimed: the same warm-up the own path had
@@ -127,17 +131,19 @@ def throughput(table, cases_csv, size: int, settings: Settings, rate: float, log
 def semi_tune(cases_csv, table, settings: Settings, log=print) -> dict:
     """The semi-tune experiment end to end vs through cached backbone features."""
     from .data.roi import extract_rois
-    from .train import run_experiment
+    from .training.experiment import run_experiment
 
     config = _config(settings.semi_size, settings, epochs=settings.semi_epochs, tuning="semi").replace(
         train={"runs": settings.semi_runs})
     rois = extract_rois(table, config.roi)  # both paths get the same arrays; cutting them is not compared
-    out = {}
+    from .training.engine import Engine
+
+    out, engine = {}, Engine()  # one engine for both paths, as one process
     with tempfile.TemporaryDirectory() as tmp:
         for name, cached in (("end_to_end", False), ("cached", True)):
             start = time.perf_counter()
             metrics = run_experiment(config, cases_csv, Path(tmp) / name, log=lambda l: log(f"  semi {name}: {l}"),
-                                     table=table, rois=rois, feature_cache=cached)
+                                     table=table, rois=rois, feature_cache=cached, engine=engine)
             seconds = time.perf_counter() - start
             predictions = pd.read_csv(Path(metrics["directory"]) / "predictions.csv")
             history = pd.read_csv(Path(metrics["directory"]) / "history.csv")
@@ -205,7 +211,7 @@ def data_preparation(cases_csv, table, settings: Settings, epoch_seconds: float 
 def memory(cases_csv, table, settings: Settings) -> dict:
     """Peak NumPy/Python allocation while preparing a quick-preset experiment's data."""
     from .data.images import image_size
-    from .train import prepare_data
+    from .training.data import prepare_data
     from .views import IMAGES
 
     config = _config(settings.quick_size, dataclasses.replace(settings, alternatives=1), epochs=1)
@@ -226,7 +232,7 @@ def memory(cases_csv, table, settings: Settings) -> dict:
 
 def run(cases_csv, settings: Settings, log=print, parts=("throughput", "semi", "data", "memory")) -> dict:
     from .data.cases import load_cases
-    from .flops import matmul_rate
+    from .model.flops import matmul_rate
 
     table = load_cases(cases_csv)
     result = {"machine": machine(), "settings": dataclasses.asdict(settings)}

@@ -39,7 +39,7 @@ class TrainConfig:
     deterministic: bool = True  # deterministic kernels (same seed, same history on CPU)
     precision: str = "float32"  # float32 | mixed (float16 compute) | bfloat16 (bfloat16 compute)
     jit_compile: bool = False  # XLA-compiled steps (always on under the JAX backend)
-    # BatchNormalization statistics used for validation, test and the saved model (d2tl.precise_bn):
+    # BatchNormalization statistics used for validation, test and the saved model (d2tl.model.precise_bn):
     # moving = Keras's running averages (the paper's Keras); precise = re-estimated after every
     # epoch from bn_samples augmented training samples (0 = all of them) with the current weights.
     bn_stats: str = "moving"
@@ -81,7 +81,7 @@ class ExperimentConfig:
     preset: str = "paper"
 
     def __post_init__(self):
-        from .weights import check_allowed
+        from .model.weights import check_allowed
 
         check_allowed(self.model.weights, self.preset)
         if self.model.input_size != self.roi.input_size:
@@ -119,17 +119,14 @@ def experiment_config(*, model: dict | None = None, roi: dict | None = None, aug
                             train=TrainConfig(**(train or {})), **top)
 
 
-# Preset keys passed to TrainConfig when present (else TrainConfig's defaults).
-TRAIN_SETTINGS = ("learning_rate", "schedule", "optimizer", "bn_stats", "bn_samples")
-
-
 def preset_base(settings: dict, preset: str, execution: dict | None = None) -> ExperimentConfig:
     """The paper's default configuration under a preset's ``settings`` (:mod:`d2tl.presets`):
     dual-mode, full-tune, the preset's weights (``auto`` when absent), box 256 px, no shift.
     ``python -m d2tl train`` and every section start from it, so the same preset gives the same
     configuration hash from either."""
+    from .model.weights import check_allowed
     from .paper import DEFAULT_BOX
-    from .weights import check_allowed
+    from .presets import TRAIN_SETTINGS
 
     s = settings
     weights = s.get("weights", "auto")

@@ -27,26 +27,37 @@ def interval_note(confidence: float = 0.95) -> str:
             f"for accuracy, sensitivity and specificity (scipy binomtest); AUC: {auc_method()}.")
 
 
-def binary_metrics(y_true, p_malignant, threshold: float = DECISION_THRESHOLD) -> dict:
-    """Metrics of malignancy probabilities against labels (1 = malignant).
+def call_metrics(y_true, y_pred, score=None) -> dict:
+    """Metrics of 0/1 calls against labels (1 = malignant), and the ROC AUC of ``score``: the one
+    computation behind :func:`binary_metrics` and the baseline's
+    (:func:`d2tl.baseline.classify.binary_metrics`).
 
     Sensitivity: malignant cases called malignant; specificity: benign cases called benign.
-    A case is called malignant when its probability is >= ``threshold`` (the paper's 0.5).
-    AUC is None when only one class is present.
+    An undefined metric is None (JSON null; an empty cell in a CSV, as NaN would be): accuracy
+    without cases, sensitivity or specificity without cases of that class, the AUC without a
+    score or with one class only.
     """
-    y_true = np.asarray(y_true, dtype=int)
-    p = np.asarray(p_malignant, dtype=float)
-    y_pred = (p >= threshold).astype(int)
-    tn, fp, fn, tp = confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = np.asarray(y_pred).astype(int)
+    tn, fp, fn, tp = (int(v) for v in confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()) if len(y_true) \
+        else (0, 0, 0, 0)
+    two_classes = len(set(y_true.tolist())) == 2
     return {
         "n": int(len(y_true)),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else None,
         "sensitivity": float(tp / (tp + fn)) if tp + fn else None,
         "specificity": float(tn / (tn + fp)) if tn + fp else None,
-        "auc": float(roc_auc_score(y_true, p)) if len(set(y_true.tolist())) == 2 else None,
-        "confusion_matrix": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
-        "threshold": threshold,
+        "auc": float(roc_auc_score(y_true, score)) if score is not None and two_classes else None,
+        "confusion_matrix": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
     }
+
+
+def binary_metrics(y_true, p_malignant, threshold: float = DECISION_THRESHOLD) -> dict:
+    """Metrics of malignancy probabilities against labels (1 = malignant): :func:`call_metrics`
+    of the calls, a case being called malignant when its probability is >= ``threshold`` (the
+    paper's 0.5), and the AUC of the probabilities (None when only one class is present)."""
+    p = np.asarray(p_malignant, dtype=float)
+    return {**call_metrics(y_true, (p >= threshold).astype(int), p), "threshold": threshold}
 
 
 def spread(values, confidence: float = 0.95) -> dict:

@@ -13,6 +13,7 @@ Everything here is backend-neutral except :func:`distribution` with ``"mirrored"
 from __future__ import annotations
 
 import contextlib
+import contextvars
 
 from .errors import D2TLError
 
@@ -20,7 +21,9 @@ from .errors import D2TLError
 PRECISIONS = {"float32": "float32", "mixed": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 STRATEGIES = ("none", "mirrored")
 
-_STRATEGY: dict = {"name": "none", "object": None}
+# The strategy of the enclosing distribution() block: (name, tf.distribute strategy or None).
+# A context variable, not module state: set and restored by distribution() alone.
+_STRATEGY = contextvars.ContextVar("d2tl_strategy", default=("none", None))
 
 
 def policy_name(precision: str) -> str:
@@ -68,8 +71,9 @@ def check_support(train) -> None:
     if train.jit_compile and train.deterministic and backend == "tensorflow":
         raise D2TLError("--jit under TensorFlow needs --nondeterministic: Keras turns XLA off while "
                         "TensorFlow's op determinism is on (under KERAS_BACKEND=jax the step is always jitted)")
-    if _STRATEGY["name"] != "none" and backend != "tensorflow":
-        raise D2TLError(f"--strategy {_STRATEGY['name']} needs KERAS_BACKEND=tensorflow, not {backend}")
+    name = _STRATEGY.get()[0]
+    if name != "none" and backend != "tensorflow":
+        raise D2TLError(f"--strategy {name} needs KERAS_BACKEND=tensorflow, not {backend}")
 
 
 def make_strategy(name: str, devices=None):
@@ -91,28 +95,26 @@ def make_strategy(name: str, devices=None):
 
 @contextlib.contextmanager
 def distribution(name: str = "none", devices=None):
-    """Models compiled by :func:`d2tl.train.compiled_model` inside this block use strategy
-    ``name`` (``"none"`` or ``"mirrored"``); the previous one is restored after."""
+    """Models compiled by :meth:`d2tl.training.engine.Engine.compiled_model` inside this block use
+    strategy ``name`` (``"none"`` or ``"mirrored"``); the previous one is restored after."""
     strategy = make_strategy(name, devices)
-    previous = dict(_STRATEGY)
-    _STRATEGY.update(name=name, object=strategy)
+    token = _STRATEGY.set((name, strategy))
     try:
         yield strategy
     finally:
-        _STRATEGY.clear()
-        _STRATEGY.update(previous)
+        _STRATEGY.reset(token)
 
 
 def strategy_scope():
     """The current strategy's scope (a no-op without one)."""
-    strategy = _STRATEGY["object"]
+    strategy = _STRATEGY.get()[1]
     return contextlib.nullcontext() if strategy is None else strategy.scope()
 
 
 def strategy_key() -> tuple:
     """Identifies the current strategy for the cache of compiled models."""
-    strategy = _STRATEGY["object"]
-    return (_STRATEGY["name"], None if strategy is None else tuple(strategy.extended.worker_devices))
+    name, strategy = _STRATEGY.get()
+    return (name, None if strategy is None else tuple(strategy.extended.worker_devices))
 
 
 def describe() -> dict:
@@ -120,7 +122,7 @@ def describe() -> dict:
     import keras
 
     backend = keras.backend.backend()
-    strategy = _STRATEGY["object"]
+    name, strategy = _STRATEGY.get()
     if strategy is not None:
         devices = list(strategy.extended.worker_devices)
     elif backend == "tensorflow":
@@ -134,12 +136,10 @@ def describe() -> dict:
         devices = [str(jax.devices()[0])]
     else:
         devices = []
-    import os
+    from .model.stub import stand_in_backbone
 
-    from .model import TEST_BACKBONE_ENV
-
-    out = {"backend": backend, "strategy": _STRATEGY["name"],
+    out = {"backend": backend, "strategy": name,
            "replicas": 1 if strategy is None else int(strategy.num_replicas_in_sync), "devices": devices}
-    if os.environ.get(TEST_BACKBONE_ENV):
-        out["test_backbone"] = os.environ[TEST_BACKBONE_ENV]  # a test stand-in, not InceptionV3
+    if stand_in_backbone():
+        out["test_backbone"] = stand_in_backbone()  # a test stand-in, not InceptionV3
     return out

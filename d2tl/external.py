@@ -33,12 +33,17 @@ def external_path(directory: Path, external_csv) -> Path:
     return Path(directory) / "external" / f"{dataset_info(external_csv)['cases_sha256'][:16]}.json"
 
 
-def score_external(config: ExperimentConfig, directory, external_csv, roi_cache_dir=None, log=print) -> dict:
+def score_external(config: ExperimentConfig, directory, external_csv, roi_cache_dir=None, log=print,
+                   engine=None) -> dict:
     """The selected model of the finished configuration in ``directory`` scored on ``external_csv``
-    (ROIs cut with the configuration's ROI settings and shift seed)."""
+    (ROIs cut with the configuration's ROI settings and shift seed), in ``engine`` (a
+    :class:`d2tl.training.engine.Engine`, whose compiled graph of the configuration is reused; a
+    fresh one when None)."""
     from .data.roi import extract_rois
     from .data.roi_cache import RoiCache
-    from .train import FINISHED, compiled_model, predict_proba, weights_only
+    from .training.engine import Engine
+    from .training.experiment import FINISHED
+    from .training.loop import predict_proba
 
     directory = Path(directory)
     target = external_path(directory, external_csv)
@@ -57,8 +62,9 @@ def score_external(config: ExperimentConfig, directory, external_csv, roi_cache_
         rois = RoiCache(roi_cache_dir, external_csv, table, log=log).get(config.roi, config.shift_seed)
     else:
         rois = extract_rois(table, config.roi, seed=config.shift_seed)
-    model, _ = compiled_model(config, finished.get("total_steps", 1))
-    weights_only(model).load_weights(directory / f"run_{selected['run']:02d}" / "best.weights.h5")
+    engine = Engine() if engine is None else engine
+    model, _ = engine.compiled_model(config, finished.get("total_steps", 1))
+    engine.weights_only(model).load_weights(directory / f"run_{selected['run']:02d}" / "best.weights.h5")
     p = predict_proba(model, rois.arrays)
     y = np.asarray(rois.labels, dtype=int)
     result = {"dataset": dataset_info(external_csv, table), **metrics_with_intervals(y, p)}

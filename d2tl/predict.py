@@ -45,7 +45,7 @@ def load_trained(model_path):
 
 def read_sidecar(sidecar) -> dict:
     """The model's ``.d2tl.json``; a damaged one is an error naming it and what to do."""
-    from .run_state import read_json
+    from .training.run_state import read_json
 
     info = read_json(sidecar, "train again (delete the folder's metrics.json and rerun the same "
                               "python -m d2tl train command) or restore the file")
@@ -64,7 +64,7 @@ def roi_config_from(info: dict) -> RoiConfig:
 
 
 def predict_cases(model_path, cases_csv, threshold: float = DECISION_THRESHOLD) -> pd.DataFrame:
-    from .train import predict_proba
+    from .training.loop import predict_proba
 
     model, info = load_trained(model_path)
     table = load_cases(cases_csv)

@@ -52,6 +52,11 @@ PRESETS = {
 }
 
 
+# Preset keys passed to TrainConfig when present (else TrainConfig's defaults), by
+# d2tl.config.preset_base, the configuration every preset starts from.
+TRAIN_SETTINGS = ("learning_rate", "schedule", "optimizer", "bn_stats", "bn_samples")
+
+
 def preset(name: str) -> dict:
     try:
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in PRESETS[name].items()}

@@ -136,8 +136,8 @@ def pretrain(recipe: store.Recipe, root=None, log=print, workers: int = 1, cache
         return done
     keras = _keras()
     from . import fractaldb
-    from .train import _seed_everything
-    from .weights import file_digest
+    from .model.weights import file_digest
+    from .training.seeding import seed_everything
 
     target = store.folder(recipe, root)
     work = target.with_name(f".{target.name}.partial")  # epoch backups and history rows while training
@@ -147,7 +147,8 @@ def pretrain(recipe: store.Recipe, root=None, log=print, workers: int = 1, cache
     images = fractaldb.FractalSet(recipe.classes, recipe.per_class, recipe.side, recipe.seed)
     batches = make_batches(images, recipe.batch_size, recipe.seed, cache_gb, workers, log)
     generate_seconds = time.perf_counter() - start
-    _seed_everything(recipe.seed, deterministic=False)  # weights' initialisation under the recipe's seed
+    # weights' initialisation under the recipe's seed (TensorFlow's too, as a fresh process's first run)
+    seed_everything(recipe.seed, deterministic=False, seed_tensorflow=True)
     model, backbone = build(recipe)
     schedule = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=recipe.epochs * len(batches))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",

@@ -2,7 +2,7 @@
 
 A recipe says everything that makes a pre-trained InceptionV3 (image set, training, generator
 constants of :mod:`d2tl.fractaldb`); its hash names the folder, so a finished recipe is found,
-never trained again. This module needs neither Keras nor the weights: :mod:`d2tl.weights` uses it
+never trained again. This module needs neither Keras nor the weights: :mod:`d2tl.model.weights` uses it
 to resolve ``--weights fractal`` and to recognise a pre-trained file given by path.
 
 Scales (``python -m d2tl pretrain --scale NAME``; any option overrides one value):
@@ -135,7 +135,7 @@ def spec_recipe(spec: str) -> Recipe:
 def resolve_fractal(spec: str, digest) -> tuple[str, str, str]:
     """(path, sha256 digest, description) of ``fractal`` / ``fractal:SCALE``; refuses, naming the
     command that makes the file, when it has not been made (pre-training never starts here).
-    ``digest``: d2tl.weights.file_digest."""
+    ``digest``: d2tl.model.weights.file_digest."""
     recipe = spec_recipe(spec)
     path = finished(recipe)
     if path is None:

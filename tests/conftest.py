@@ -78,3 +78,12 @@ def stub_backbone(input_size, weights, name):
     from d2tl.model import stub_backbone as stub
 
     return stub(input_size, weights, name)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """One training engine (d2tl.training.engine.Engine) for the session: its compiled graphs are
+    reused across tests, as one process would; a test that needs a fresh one builds its own."""
+    from d2tl.training.engine import Engine
+
+    return Engine()

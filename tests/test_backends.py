@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d2tl import execution, train
+from d2tl import execution
+from d2tl.model.graph import graph_key
+from d2tl.training import arguments as train
+from d2tl.training.engine import Engine
 from d2tl.cli import build_parser
 from d2tl.config import TrainConfig, experiment_config
 from d2tl.errors import D2TLError
@@ -31,19 +34,17 @@ CONFIG = experiment_config(model={"weights": "random"}, roi={"box": 128, "input_
 
 
 @pytest.fixture
-def own_compiled_models():
-    """Forget the compiled models a test adds (two InceptionV3s and Adam state each)."""
-    before = set(train._COMPILED)
-    yield
-    for key in set(train._COMPILED) - before:
-        del train._COMPILED[key]
+def own_engine():
+    """An engine of the test's own (its compiled models, two InceptionV3s and Adam state each, go
+    with it)."""
+    return Engine()
 
 
 def test_precision_and_jit_are_configuration():
     variants = [CONFIG, CONFIG.replace(train={"precision": "mixed"}), CONFIG.replace(train={"precision": "bfloat16"}),
                 CONFIG.replace(train={"jit_compile": True})]
     assert len({config_hash(c.to_dict()) for c in variants}) == 4
-    assert len({train._graph_key(c, 10) for c in variants}) == 4
+    assert len({graph_key(c, 10) for c in variants}) == 4
     assert CONFIG.train.precision == "float32" and CONFIG.train.jit_compile is False
     for bad in ({"precision": "float16"}, {"precision": "half"}, {"jit_compile": "yes"}, {"deterministic": 1}):
         with pytest.raises(D2TLError):
@@ -79,15 +80,15 @@ def test_backend_specific_refusals(monkeypatch):
         assert strategy is None
 
 
-def test_mixed_precision_and_xla_reach_the_compiled_model(own_compiled_models):
+def test_mixed_precision_and_xla_reach_the_compiled_model(own_engine):
     from tensorflow.python.framework.config import is_op_determinism_enabled
 
     config = CONFIG.replace(train={"precision": "mixed", "jit_compile": True, "deterministic": False})
     if is_op_determinism_enabled():  # switched on for good by an earlier deterministic run in this process
         with pytest.raises(D2TLError, match="turned XLA off"):
-            train.compiled_model(config, 1)
+            own_engine.compiled_model(config, 1)
         return
-    model, state = train.compiled_model(config, 1)
+    model, state = own_engine.compiled_model(config, 1)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
     assert model.jit_compile is True
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)  # added by compile
@@ -102,22 +103,23 @@ def test_mixed_precision_and_xla_reach_the_compiled_model(own_compiled_models):
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_compiles_and_resets_under_its_scope(own_compiled_models):
+def test_mirrored_strategy_compiles_and_resets_under_its_scope(own_engine):
     import tensorflow as tf
 
     with execution.distribution("mirrored", devices=["/cpu:0"]) as strategy:
-        model, _ = train.compiled_model(CONFIG, 1)
+        model, _ = own_engine.compiled_model(CONFIG, 1)
         assert model.distribute_strategy is strategy
         variables = model.weights + model.optimizer.variables
         assert all(strategy.extended.variable_created_in_scope(v.value) for v in variables)
         assert isinstance(model.weights[0].value, tf.distribute.DistributedValues)
-        again, _ = train.fresh_start(CONFIG, 0, 1)  # fresh weights copied into the mirrored variables
+        again, _ = own_engine.fresh_start(CONFIG, 0, 1)  # fresh weights copied into the mirrored variables
         assert again is model
         described = execution.describe()
     assert described["strategy"] == "mirrored" and described["replicas"] == 1
     assert described["devices"][0].endswith("CPU:0")
     assert execution.describe()["strategy"] == "none"  # restored after the block
-    assert execution.strategy_key() not in {key[1] for key in train._COMPILED if train._COMPILED[key][0] is model}
+    assert execution.strategy_key() not in {key[1] for key, (compiled, _) in own_engine.compiled.items()
+                                            if compiled is model}
 
 
 JAX_SCRIPT = textwrap.dedent("""
@@ -130,7 +132,8 @@ JAX_SCRIPT = textwrap.dedent("""
     from d2tl.cli import main
     from d2tl.config import TrainConfig, experiment_config
     from d2tl.predict import load_trained
-    from d2tl.train import predict_proba, run_experiment
+    from d2tl.training.experiment import run_experiment
+    from d2tl.training.loop import predict_proba
 
     root = Path(sys.argv[1])
     cases = write_tiny_cases(root / "cases", n=8, rows=96, cols=80)
@@ -142,7 +145,7 @@ JAX_SCRIPT = textwrap.dedent("""
     model, _ = load_trained(Path(metrics["directory"]) / "model.keras")
     # Precise BN statistics under JAX: population mean and variance of a known input.
     import numpy as np
-    from d2tl.precise_bn import PreciseBN
+    from d2tl.model.precise_bn import PreciseBN
     from test_bn_stats import _nested_bn_model
     small = _nested_bn_model()
     rng = np.random.default_rng(0)
@@ -191,3 +194,28 @@ def test_jax_backend_trains_full_tune_and_writes_results(tmp_path):
     assert len(predictions) == metrics["selected"]["test"]["n"] > 0
     assert np.all((predictions["p_malignant"] >= 0) & (predictions["p_malignant"] <= 1))
     assert result["reloaded_layers"] > 10
+
+
+def test_seeding_matches_keras_and_warns_on_an_untested_keras(monkeypatch):
+    """One run's seeding (d2tl.training.seeding) leaves Python, NumPy and Keras's global seed as
+    keras.utils.set_random_seed does; on a Keras it was not checked on it warns and uses that."""
+    import random
+    import warnings
+
+    from keras.src.utils.rng_utils import get_random_seed
+
+    from d2tl.training import seeding
+
+    def state():
+        return random.random(), float(np.random.random()), get_random_seed(), keras.random.uniform((1,)).numpy()[0]
+
+    keras.utils.set_random_seed(123)
+    expected = state()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the tested version: no warning
+        seeding.seed_everything(123, deterministic=False, seed_tensorflow=False)
+    assert state() == expected
+    monkeypatch.setattr(keras, "__version__", "3.99.0")
+    with pytest.warns(RuntimeWarning, match="Keras 3.99 is not one"):
+        seeding.seed_everything(123, deterministic=False, seed_tensorflow=False)
+    assert state() == expected

@@ -30,7 +30,25 @@ def test_metrics_worked_out_by_hand():
     assert m["specificity"] == pytest.approx(1 / 2)
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (1, 1, 1, 2)
     assert m["auc"] == pytest.approx(5 / 6)  # of 6 (pos, neg) pairs only 0.2 < 0.7 is misordered
-    assert np.isnan(binary_metrics([1, 1], [1, 0], [0.3, 0.2])["auc"])
+    assert binary_metrics([1, 1], [1, 0], [0.3, 0.2])["auc"] is None  # undefined: None, as d2tl.evaluate
+
+
+def test_metrics_are_the_deep_models_metrics():
+    """One computation (d2tl.evaluate.call_metrics): the baseline's flat dict holds the same values
+    as d2tl.evaluate.binary_metrics for the same calls and scores; undefined ones are None, which
+    a CSV writes as the empty cell NaN gave."""
+    from d2tl.evaluate import binary_metrics as deep_metrics
+
+    y, p = [1, 1, 0, 0, 1, 0], [0.9, 0.4, 0.6, 0.1, 0.5, 0.2]
+    deep = deep_metrics(y, p)
+    flat = binary_metrics(y, [int(v >= 0.5) for v in p], p)
+    assert {k: flat[k] for k in ("accuracy", "sensitivity", "specificity", "auc", "n")} == \
+        {k: deep[k] for k in ("accuracy", "sensitivity", "specificity", "auc", "n")}
+    assert {k: flat[k] for k in ("tn", "fp", "fn", "tp")} == deep["confusion_matrix"]
+    empty = binary_metrics([], [], np.array([]))
+    assert (empty["accuracy"], empty["sensitivity"], empty["auc"], empty["n"]) == (None, None, None, 0)
+    assert pd.DataFrame([{"auc": None}, {"auc": 0.5}]).to_csv(index=False) == \
+        pd.DataFrame([{"auc": np.nan}, {"auc": 0.5}]).to_csv(index=False)
 
 
 def test_labels_encode_malignant_as_positive():

@@ -10,7 +10,7 @@ import keras
 import pytest
 
 from d2tl import benchmark
-from d2tl.flops import TRAIN_FACTOR, forward_flops, matmul_rate, train_flops_per_sample
+from d2tl.model.flops import TRAIN_FACTOR, forward_flops, matmul_rate, train_flops_per_sample
 from d2tl.model import ModelConfig, build_model
 
 from conftest import write_tiny_cases

@@ -10,7 +10,7 @@ from conftest import stub_backbone, write_tiny_cases
 from d2tl.config import experiment_config
 from d2tl.errors import D2TLError
 from d2tl.predict import predict_cases
-from d2tl.train import run_experiment
+from d2tl.training.experiment import run_experiment
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -38,7 +38,7 @@ def _nested_bn_model(channels=3):
 
 
 def test_precise_statistics_equal_the_population_statistics():
-    from d2tl.precise_bn import PreciseBN
+    from d2tl.model.precise_bn import PreciseBN
 
     keras = pytest.importorskip("keras")
     model = _nested_bn_model()
@@ -63,7 +63,7 @@ def test_precise_statistics_equal_the_population_statistics():
 
 
 def test_frozen_backbones_are_not_re_estimated():
-    from d2tl.precise_bn import PreciseBN
+    from d2tl.model.precise_bn import PreciseBN
 
     model = _nested_bn_model()
     model.get_layer("backbone").trainable = False
@@ -91,10 +91,10 @@ def _spread(folder, cases) -> float:
 
 
 @pytest.mark.slow
-def test_precise_outputs_vary_and_moving_ones_are_constant(tiny, tmp_path):
+def test_precise_outputs_vary_and_moving_ones_are_constant(tiny, tmp_path, engine):
     """From random weights after 2 runs x 2 epochs of 1 step: inference outputs at 75 px."""
-    moving = run_experiment(MOVING, tiny, tmp_path, log=lambda line: None)
-    precise = run_experiment(PRECISE, tiny, tmp_path, log=lambda line: None)
+    moving = run_experiment(MOVING, tiny, tmp_path, log=lambda line: None, engine=engine)
+    precise = run_experiment(PRECISE, tiny, tmp_path, log=lambda line: None, engine=engine)
     m_folder, p_folder = (tmp_path / r["directory"].split("/")[-1] for r in (moving, precise))
     assert m_folder != p_folder
     sd_moving, sd_precise = _spread(m_folder, tiny), _spread(p_folder, tiny)

@@ -75,11 +75,9 @@ def stub():
     """InceptionV3 swapped for :func:`stub_backbone`, with the compiled-model and parameter-count
     caches isolated (restored afterwards)."""
     import d2tl.model
-    import d2tl.train
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(d2tl.model, "build_backbone", stub_backbone)
-        mp.setattr(d2tl.train, "_COMPILED", {})
         mp.setattr(sections, "_PARAMETER_COUNTS", {})
         yield
 
@@ -93,18 +91,18 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(stub, tiny, tmp_path_factory):
     """Every section run once in one context (one store), counting the trainings."""
-    import d2tl.train
+    import d2tl.training.experiment
 
     out = tmp_path_factory.mktemp("sections-out")
     calls = []
-    original = d2tl.train.train_run
+    original = d2tl.training.experiment.train_run
 
     def counting(config, data, run, run_dir, log=print, **kwargs):
         calls.append(Path(run_dir).parent.name)
         return original(config, data, run, run_dir, log, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(d2tl.train, "train_run", counting)
+        mp.setattr(d2tl.training.experiment, "train_run", counting)
         external = write_tiny_cases(tmp_path_factory.mktemp("tiny-external"), n=6, seed=5)
         ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY, external=external)
         results = {name: sections.run_section(name, ctx) for name in sections.ORDER}
@@ -192,24 +190,24 @@ def test_shared_configuration_is_trained_once(trained):
 
 
 def test_a_new_process_finds_the_finished_results(trained, monkeypatch):
-    import d2tl.train
+    import d2tl.training.experiment
 
     def fail(*args, **kwargs):
         raise AssertionError("a finished configuration was trained again")
 
-    monkeypatch.setattr(d2tl.train, "train_run", fail)
+    monkeypatch.setattr(d2tl.training.experiment, "train_run", fail)
     ctx = sections.Context(trained["cases"], "tiny", trained["out"], log=lambda line: None, settings=TINY)
     result = sections.run_section("pooling", ctx)
     assert set(result.table["status"]) == {"finished earlier"}
 
 
 def test_a_report_of_another_configuration_is_not_overwritten(trained, monkeypatch):
-    import d2tl.train
+    import d2tl.training.experiment
     from d2tl.errors import D2TLError
 
     other = sections.Context(trained["cases"], "tiny", trained["out"], log=lambda line: None,
                              settings={**TINY, "epochs": 2})
-    monkeypatch.setattr(d2tl.train, "train_run", lambda *a, **k: pytest.fail("must refuse before training"))
+    monkeypatch.setattr(d2tl.training.experiment, "train_run", lambda *a, **k: pytest.fail("must refuse before training"))
     with pytest.raises(D2TLError, match="refusing to overwrite"):
         sections.run_section("tuning", other)
 

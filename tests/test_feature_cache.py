@@ -5,7 +5,7 @@
   paths on the real model gave identical histories and probabilities (difference 0) when this was
   written; that comparison is left out of the suite because its end-to-end side costs minutes.
 - With a tiny stand-in backbone (as in ``test_experiments.py``; Conv + frozen BatchNormalization),
-  the whole protocol (:func:`d2tl.train.run_experiment`, 2 runs x 2 epochs) for each architecture,
+  the whole protocol (:func:`d2tl.training.experiment.run_experiment`, 2 runs x 2 epochs) for each architecture,
   with per-run random backbones and with backbones that are the same in every run (features
   computed once and reused, like ImageNet weights).
 """
@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 
 import d2tl.model
-import d2tl.train
-from d2tl import feature_cache
 from d2tl.config import experiment_config
-from d2tl.train import compiled_model, run_experiment
+from d2tl.model.wiring import backbone_of
+from d2tl.training import features as feature_cache
+from d2tl.training.engine import Engine
+from d2tl.training.experiment import run_experiment
 
 from conftest import write_tiny_cases
 
@@ -46,17 +47,20 @@ def cases(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def real():
-    """The real dual-mode InceptionV3 (77 px, random weights), compiled but never trained: the unit
-    tests below need its forward passes only (an end-to-end training step costs minutes here)."""
-    return compiled_model(CONFIG, 1)
+    """An engine holding the real dual-mode InceptionV3 (77 px, random weights), compiled but never
+    trained: the unit tests below need its forward passes only (an end-to-end training step costs
+    minutes here)."""
+    engine = Engine()
+    engine.compiled_model(CONFIG, 1)
+    return engine
 
 
 def _max_difference(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))))
 
 
-def _model_and_inputs(n=2):  # 2 = the test set's size: no new trace of predict
-    model, _ = compiled_model(CONFIG, 1)  # constant schedule: any step count names the same graph
+def _model_and_inputs(engine, n=2):  # 2 = the test set's size: no new trace of predict
+    model, _ = engine.compiled_model(CONFIG, 1)  # constant schedule: any step count names the same graph
     rng = np.random.default_rng(1)
     s = CONFIG.model.input_size
     return model, {k: rng.random((n, s, s, 1), dtype=np.float32) for k in model.input}
@@ -64,9 +68,9 @@ def _model_and_inputs(n=2):  # 2 = the test set's size: no new trace of predict
 
 @pytest.mark.slow
 def test_backbone_features_are_the_models_own(real):
-    model, x = _model_and_inputs()
-    features = feature_cache.backbone_features(model, x)
-    mapping = feature_cache.backbone_of(CONFIG.model.architecture)
+    model, x = _model_and_inputs(real)
+    features = real.backbone_features(model, x)
+    mapping = backbone_of(CONFIG.model.architecture)
     assert mapping == {"le_cc": "backbone_le", "le_mlo": "backbone_le", "rec_cc": "backbone_rec",
                        "rec_mlo": "backbone_rec"}
     for key, backbone in mapping.items():
@@ -79,14 +83,14 @@ def test_backbone_features_are_the_models_own(real):
 
 @pytest.mark.slow
 def test_head_is_the_full_models_head(real):
-    model, x = _model_and_inputs()
+    model, x = _model_and_inputs(real)
     head = feature_cache.head_model(CONFIG.model)
     for name in feature_cache.HEAD_LAYERS:
         full_config, head_config = model.get_layer(name).get_config(), head.get_layer(name).get_config()
         assert {k: v for k, v in full_config.items() if k != "seed"} == \
                {k: v for k, v in head_config.items() if k != "seed"}, name
     feature_cache.copy_head(model, head)
-    difference = _max_difference(head.predict(feature_cache.backbone_features(model, x), verbose=0),
+    difference = _max_difference(head.predict(real.backbone_features(model, x), verbose=0),
                                  model.predict(x, verbose=0))
     print(f"\nhead on cached features vs full model: {difference:.3g}")
     assert difference < 1e-6
@@ -96,19 +100,20 @@ def test_head_is_the_full_models_head(real):
 
 
 def test_features_are_reused_only_for_the_same_backbones_and_images(real):
-    model, x = _model_and_inputs()
-    first, _, reused = feature_cache.cached_features(model, [x])
+    model, x = _model_and_inputs(real)
+    real.features.clear()
+    first, _, reused = real.cached_features(model, [x])
     assert reused is False
-    again, _, reused = feature_cache.cached_features(model, [x])
+    again, _, reused = real.cached_features(model, [x])
     assert reused is True and again is first
     other = {k: v.copy() for k, v in x.items()}
     other["rec_mlo"][0, 0, 0, 0] += 0.5
-    assert feature_cache.cached_features(model, [other])[2] is False
+    assert real.cached_features(model, [other])[2] is False
     kernel = model.get_layer("backbone_le").weights[0]
     saved = keras.ops.convert_to_numpy(kernel)
     try:
         kernel.assign(saved * 1.01)
-        changed, _, reused = feature_cache.cached_features(model, [x])
+        changed, _, reused = real.cached_features(model, [x])
         assert reused is False and not np.allclose(changed[0]["le_cc"], first[0]["le_cc"])
         np.testing.assert_array_equal(changed[0]["rec_cc"], first[0]["rec_cc"])  # the other backbone
     finally:
@@ -136,18 +141,15 @@ def fixed_stub(input_size, weights, name):
 
 @pytest.fixture
 def stubbed(monkeypatch):
-    """Stand-in backbones, with every compiled-model and feature cache isolated (restored afterwards)."""
-    monkeypatch.setattr(d2tl.train, "_COMPILED", {})
-    for name in ("_FEATURE_MODELS", "_HEADS"):
-        monkeypatch.setattr(feature_cache, name, {})
-    monkeypatch.setattr(feature_cache, "_FEATURES", type(feature_cache._FEATURES)())
+    """Stand-in backbones (monkeypatch, restored afterwards); each test trains in its own engine."""
     return monkeypatch
 
 
 def _both_paths(config, cases, out):
-    results = {}
+    results, engine = {}, Engine()  # both paths in one engine: the cached one reuses the compiled model
     for path in ("e2e", "cached"):
-        metrics = run_experiment(config, cases, out / path, log=silent, feature_cache=path == "cached")
+        metrics = run_experiment(config, cases, out / path, log=silent, feature_cache=path == "cached",
+                                 engine=engine)
         folder = Path(metrics["directory"])
         runs = [json.loads((folder / f"run_{r:02d}" / "summary.json").read_text()) for r in range(config.train.runs)]
         results[path] = {"metrics": metrics, "folder": folder, "runs": runs,
@@ -179,3 +181,26 @@ def test_whole_protocol_same_results(stubbed, cases, tmp_path, architecture, bac
     # Random backbones differ per run (features per run); fixed ones are shared (computed once).
     assert [r["features_reused"] for r in cached["runs"]] == [False, backbones == "fixed"]
     assert (e2e["folder"] / "model.keras").is_file() and (cached["folder"] / "model.keras").is_file()
+
+
+def test_a_used_engine_gives_a_fresh_engines_results(stubbed, cases, tmp_path):
+    """Compiled-model reuse changes nothing: a full-tune configuration trained in a fresh engine,
+    and in a used one after a configuration of the same graph (its compiled model reused, weights,
+    optimiser and dropout seeds reset) and one of another graph, gives the same history, selected
+    epoch and predictions."""
+    stubbed.setattr(d2tl.model, "build_backbone", stub_backbone)
+    config = CONFIG.replace(model={"tuning": "full"}, train={"runs": 2, "epochs": 3})
+    same_graph = config.replace(train={"seed": 7}, augment_seed=1)
+    other_graph = config.replace(model={"head_dropout": 0.3})
+    fresh = run_experiment(config, cases, tmp_path / "fresh", log=silent, engine=Engine())
+    used = Engine()
+    for earlier in (same_graph, other_graph):
+        run_experiment(earlier, cases, tmp_path / "used", log=silent, engine=used)
+    assert used.graphs == 2
+    again = run_experiment(config, cases, tmp_path / "used", log=silent, engine=used)
+    assert used.graphs == 2  # the first configuration's compiled model served it
+    assert again["selected"] == fresh["selected"]
+    for name in ("history.csv", "predictions.csv"):
+        a, b = (pd.read_csv(Path(m["directory"]) / name) for m in (fresh, again))
+        timing = [c for c in a if c.endswith("seconds")]
+        pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing))

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import write_tiny_cases
-from d2tl.lease import Lease
+from d2tl.training.lease import Lease
 
 ROOT = Path(__file__).resolve().parents[1]
 

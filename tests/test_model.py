@@ -6,7 +6,7 @@ import pytest
 
 from d2tl.errors import D2TLError
 from d2tl.model import ModelConfig, build_model, parameter_counts
-from d2tl.weights import resolve
+from d2tl.model.weights import resolve
 
 
 def _backbones(model):

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import stub_backbone, write_tiny_cases
 from d2tl import cli, fractaldb, pretrain, pretrain_store, sections
-from d2tl import weights as W
+from d2tl.model import weights as W
 from d2tl.errors import D2TLError
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -150,12 +150,10 @@ def test_a_tiny_pretraining_writes_weights_that_load(pretrain_store_root, monkey
 
 @pytest.fixture
 def stub(monkeypatch):
-    """InceptionV3 swapped for the stand-in backbone, with the compiled-model cache isolated."""
+    """InceptionV3 swapped for the stand-in backbone (each training builds its own engine)."""
     import d2tl.model
-    import d2tl.train
 
     monkeypatch.setattr(d2tl.model, "build_backbone", stub_backbone)
-    monkeypatch.setattr(d2tl.train, "_COMPILED", {})
     monkeypatch.setattr(sections, "_PARAMETER_COUNTS", {})
 
 

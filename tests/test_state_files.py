@@ -44,13 +44,13 @@ def _rerun(cases, out, capsys, monkeypatch):
 
 
 def test_a_train_failing_in_its_first_run_leaves_no_folder(trained, tmp_path, capsys, monkeypatch):
-    from d2tl import train
     from d2tl.errors import D2TLError
+    from d2tl.training import experiment
 
     def fail(*args, **kwargs):
         raise D2TLError("cannot load InceptionV3 weights from w.h5: layer count mismatch")
 
-    monkeypatch.setattr(train, "train_run", fail)
+    monkeypatch.setattr(experiment, "train_run", fail)
     out = tmp_path / "out"
     rc, _, err = _rerun(trained[0], out, capsys, monkeypatch)
     assert rc == 2 and "w.h5" in err and "Traceback" not in err

@@ -10,7 +10,8 @@ import pytest
 from d2tl.cli import main
 from d2tl.config import experiment_config
 from d2tl.predict import predict_cases
-from d2tl.train import run_experiment, select_best
+from d2tl.training.experiment import run_experiment
+from d2tl.training.selection import select_best
 
 from conftest import write_tiny_cases
 
@@ -33,10 +34,10 @@ def test_selection_rule_on_a_crafted_history():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, engine):
     root = tmp_path_factory.mktemp("train")
     cases = write_tiny_cases(root / "cases", n=12, rows=96, cols=80)
-    metrics = run_experiment(CONFIG, cases, root / "a", log=lambda line: None)
+    metrics = run_experiment(CONFIG, cases, root / "a", log=lambda line: None, engine=engine)
     return cases, root, metrics
 
 
@@ -58,10 +59,10 @@ def test_outputs_and_metrics(trained):
     assert metrics["provenance"]["weights_source"] == "random" and metrics["provenance"]["paper_run"] is False
 
 
-def test_same_seed_same_history_and_resume(trained):
+def test_same_seed_same_history_and_resume(trained, engine):
     cases, root, metrics = trained
     name = metrics["directory"].split("/")[-1]
-    again = run_experiment(CONFIG, cases, root / "b", log=lambda line: None)
+    again = run_experiment(CONFIG, cases, root / "b", log=lambda line: None, engine=engine)
     a = pd.read_csv(root / "a" / name / "history.csv")
     timing = [c for c in a if c.endswith("seconds")]
     a = a.drop(columns=timing)
@@ -73,14 +74,14 @@ def test_same_seed_same_history_and_resume(trained):
     for leftover in ("metrics.json", "model.keras", "history.csv"):
         (root / "c" / name / leftover).unlink()
     lines = []
-    resumed = run_experiment(CONFIG, cases, root / "c", log=lines.append)
+    resumed = run_experiment(CONFIG, cases, root / "c", log=lines.append, engine=engine)
     assert any("run 0: finished earlier, reused" in line for line in lines)
     assert any(line.startswith("run 1 epoch 1/2") for line in lines)
     pd.testing.assert_frame_equal(a, pd.read_csv(root / "c" / name / "history.csv").drop(columns=timing))
     assert resumed["selected"] == metrics["selected"]
     # Finished: read back, nothing recomputed.
     lines.clear()
-    run_experiment(CONFIG, cases, root / "c", log=lines.append)
+    run_experiment(CONFIG, cases, root / "c", log=lines.append, engine=engine)
     assert lines and lines[0].startswith("finished result found")
 
 
@@ -95,3 +96,4 @@ def test_predict_on_the_saved_model(trained, tmp_path):
     out = tmp_path / "p.csv"
     assert main(["predict", "--model", str(folder / "model.keras"), "--cases", str(cases), "--out", str(out)]) == 0
     assert len(pd.read_csv(out)) == 12 and json.loads(out.with_suffix(".json").read_text())["preset"] == "test"
+

@@ -9,8 +9,9 @@ import pytest
 
 from d2tl import sections
 from d2tl.errors import D2TLError
-from d2tl.train import FINISHED, config_from_args
-from d2tl import weights as W
+from d2tl.model import weights as W
+from d2tl.training.arguments import config_from_args
+from d2tl.training.experiment import FINISHED
 
 
 @pytest.fixture

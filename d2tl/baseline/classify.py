@@ -43,7 +43,6 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -159,20 +158,13 @@ def encode_labels(labels) -> np.ndarray:
 
 
 def binary_metrics(y_true, y_pred, score=None) -> dict:
-    """Accuracy, sensitivity, specificity, ROC AUC (when both classes and a score are given), counts."""
-    y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
-    tp = int(((y_true == 1) & (y_pred == 1)).sum())
-    tn = int(((y_true == 0) & (y_pred == 0)).sum())
-    fp = int(((y_true == 0) & (y_pred == 1)).sum())
-    fn = int(((y_true == 1) & (y_pred == 0)).sum())
-    n = len(y_true)
-    auc = np.nan
-    if score is not None and len(np.unique(y_true)) == 2:
-        auc = float(roc_auc_score(y_true, score))
-    return {"accuracy": (tp + tn) / n if n else np.nan,
-            "sensitivity": tp / (tp + fn) if tp + fn else np.nan,
-            "specificity": tn / (tn + fp) if tn + fp else np.nan,
-            "auc": auc, "tn": tn, "fp": fp, "fn": fn, "tp": tp, "n": n}
+    """Accuracy, sensitivity, specificity, ROC AUC (when both classes and a score are given) and
+    counts, flat: :func:`d2tl.evaluate.call_metrics` (undefined metrics are None)."""
+    from ..evaluate import call_metrics
+
+    m = call_metrics(y_true, y_pred, score)
+    return {**{k: m[k] for k in ("accuracy", "sensitivity", "specificity", "auc")}, **m["confusion_matrix"],
+            "n": m["n"]}
 
 
 @dataclasses.dataclass

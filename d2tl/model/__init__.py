@@ -14,22 +14,27 @@ Inputs are single-channel ROIs in [0, 1]; the model itself repeats grey to 3 cha
 InceptionV3's input scaling ([-1, 1]), so data code never needs to know the backbone.
 "include_top=False" with global average pooling is our reading of "we trim several uppermost
 layers of each InceptionV3" (2048-D per view, 4096-D per mode).
+
+This module builds the model; the package also holds :mod:`~d2tl.model.wiring` (which backbone
+sees which image), :mod:`~d2tl.model.graph` (what makes a compiled graph),
+:mod:`~d2tl.model.stub` (the test backbone), :mod:`~d2tl.model.weights` (weights sources),
+:mod:`~d2tl.model.precise_bn` and :mod:`~d2tl.model.flops`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
 
 import keras
 from keras import layers
 
-from .errors import D2TLError
-from .views import IMAGES, MODES, VIEWS
+from ..errors import D2TLError
+from ..views import IMAGES, MODES, VIEWS
+from .stub import TEST_BACKBONE_ENV, stand_in_backbone, stub_backbone  # noqa: F401  (the test hook)
 from .weights import Weights, resolve
+from .wiring import ARCHITECTURES, backbone_count, backbone_names, backbone_of  # noqa: F401
 
-ARCHITECTURES = ("dual_mode", "simple_pooling", "separate")
 TUNINGS = ("full", "semi")
 FROZEN_BN = ("inference", "keras2")  # how a frozen backbone's BatchNormalization behaves in fit
 HEAD_LAYERS = ("abstraction_le", "abstraction_rec", "output")  # trainable under semi-tune
@@ -45,7 +50,7 @@ class ModelConfig:
 
     architecture: str = "dual_mode"
     input_size: int = 256
-    weights: str = "auto"  # imagenet | random | auto | path to a weights file of InceptionV3 (no top); d2tl.weights
+    weights: str = "auto"  # imagenet | random | auto | path to a weights file of InceptionV3 (no top); d2tl.model.weights
     tuning: str = "full"
     feature_dropout: float = 0.5  # on each mode's 4096-D feature
     head_dropout: float = 0.5  # on the concatenated 1024-D abstraction
@@ -73,26 +78,10 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
 
-# For tests only: D2TL_TEST_BACKBONE=stub puts a tiny CNN in InceptionV3's place in every model
-# this process builds, so subprocess tests (shards, kills) can run many model graphs quickly.
-# It is recorded in the run's provenance (execution.test_backbone) and never set by d2tl itself.
-TEST_BACKBONE_ENV = "D2TL_TEST_BACKBONE"
-
-
-def stub_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
-    """A tiny CNN with InceptionV3's inputs (Conv + BatchNormalization, an 8-D pooled feature
-    instead of 2048-D): same heads, training and evaluation; for tests only."""
-    inputs = keras.Input((input_size, input_size, 3))
-    x = layers.Conv2D(4, 3, strides=4, activation="relu")(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, layers.Dense(8)(x), name=name)
-
-
 def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Model:
     """InceptionV3 without its top, global-average pooled to 2048-D (or the test stand-in when
     ``D2TL_TEST_BACKBONE=stub``)."""
-    if os.environ.get(TEST_BACKBONE_ENV) == "stub":
+    if stand_in_backbone() == "stub":
         return stub_backbone(input_size, weights, name)
     try:
         return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
@@ -103,7 +92,7 @@ def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Mod
 
 def build_model(config: ModelConfig, weights: Weights | None = None) -> tuple[keras.Model, str]:
     """The model for ``config`` and the description of the weights source actually used (for
-    provenance). ``weights``: the source already resolved (:func:`d2tl.weights.resolve` of
+    provenance). ``weights``: the source already resolved (:func:`d2tl.model.weights.resolve` of
     ``config.weights`` when None)."""
     resolved = weights if weights is not None else resolve(config.weights)
     weights, source = resolved.argument, resolved.description
@@ -112,13 +101,8 @@ def build_model(config: ModelConfig, weights: Weights | None = None) -> tuple[ke
     to_rgb = layers.Concatenate(axis=-1, name="grey_to_rgb")
     to_inception_range = layers.Rescaling(2.0, offset=-1.0, name="inception_scaling")  # [0,1] -> [-1,1]
 
-    if config.architecture == "dual_mode":
-        backbone_of = {key: f"backbone_{key.split('_')[0]}" for key in IMAGES}
-    elif config.architecture == "simple_pooling":
-        backbone_of = {key: "backbone" for key in IMAGES}
-    else:
-        backbone_of = {key: f"backbone_{key}" for key in IMAGES}
-    backbones = {name: build_backbone(s, weights, name) for name in dict.fromkeys(backbone_of.values())}
+    wiring = backbone_of(config.architecture)
+    backbones = {name: build_backbone(s, weights, name) for name in backbone_names(config.architecture)}
     frozen = config.tuning == "semi"
     keras2 = frozen and config.frozen_bn == "keras2"
     for backbone in backbones.values():
@@ -130,7 +114,7 @@ def build_model(config: ModelConfig, weights: Weights | None = None) -> tuple[ke
     features = {}
     for key in IMAGES:
         x = to_inception_range(to_rgb([inputs[key]] * 3))
-        features[key] = backbones[backbone_of[key]](x, training=False if frozen and not keras2 else None)
+        features[key] = backbones[wiring[key]](x, training=False if frozen and not keras2 else None)
 
     outputs = head(features, config)
     model = keras.Model(inputs=inputs, outputs=outputs, name=config.architecture)
@@ -158,7 +142,7 @@ def freeze_keras2(backbone: keras.Model) -> None:
 def head(features: dict, config: ModelConfig):
     """The head on the four 2048-D backbone features: per mode concatenate, dropout, dense 512;
     then concatenate, dropout, dense 2 with softmax. The cached-feature semi-tune path
-    (:mod:`d2tl.feature_cache`) builds the same layers on feature inputs."""
+    (:mod:`d2tl.training.features`) builds the same layers on feature inputs."""
     abstractions = []
     for mode in MODES:
         x = layers.Concatenate(name=f"feature_{mode}")([features[f"{mode}_{view}"] for view in VIEWS])

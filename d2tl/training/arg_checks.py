@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import checks
-from .errors import D2TLError
+from .. import checks
+from ..errors import D2TLError
 
 MAX_SEED = 10**6  # run r is seeded with seed * 1000 + r: stays well inside 32 bits
 WEIGHT_WORDS = ("imagenet", "random", "auto")
@@ -39,7 +39,7 @@ def check_args(args) -> None:
 
 def _is_word(spec: str) -> bool:
     """A weights word of a newer spec (no path separator, no file of that name): left to
-    :mod:`d2tl.weights` to accept or refuse."""
+    :mod:`d2tl.model.weights` to accept or refuse."""
     return os.sep not in spec and "." not in spec and not Path(spec).exists()
 
 
@@ -62,6 +62,6 @@ def check_weights_file(spec: str, option: str = "--weights") -> None:
         raise D2TLError(f"{option} {path}: an empty HDF5 file, not InceptionV3 weights")
     if os.environ.get("D2TL_TEST_BACKBONE"):
         return
-    from .model import build_backbone
+    from ..model import build_backbone
 
     build_backbone(75, str(path), "weights_check")  # a D2TLError naming the file when it does not fit

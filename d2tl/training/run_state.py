@@ -11,7 +11,7 @@ what it must hold):
 - ``model.d2tl.json`` (read by ``predict`` and ``explain``): an error naming it; ``train``
   rewrites it when its ``metrics.json`` is deleted.
 
-:func:`claimed` creates a configuration folder under its lease (:mod:`d2tl.lease`) and removes
+:func:`claimed` creates a configuration folder under its lease (:mod:`d2tl.training.lease`) and removes
 it again when the command fails before any run finished, so a failed command leaves nothing.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import D2TLError
+from ..errors import D2TLError
 
 SUMMARY_KEYS = ("run", "epoch", "val_accuracy", "val_loss", "test", "test_probabilities", "weights_source")
 

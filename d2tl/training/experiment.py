@@ -1,0 +1,178 @@
+"""The paper's training protocol for one configuration: R runs x E epochs, resumable.
+
+Each run keeps its checkpoint with the best validation accuracy (:mod:`d2tl.training.loop`);
+the reported model is the best of those over all runs (:mod:`d2tl.training.selection`). Beyond
+the paper, each run's best checkpoint is also evaluated on the test set, and the spread of those
+results is reported.
+
+Results go to ``OUT/<hash>/`` where the hash covers the configuration and the case table's
+content, so a repeated command finds its finished runs and resumes at the first unfinished
+one (a run is finished when its ``summary.json`` exists), and a different configuration never
+overwrites another's results.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import execution
+from ..atomic import atomic_path, write_csv
+from ..config import ExperimentConfig
+from ..data.cases import load_cases
+from ..data.split import save_split
+from ..errors import D2TLError
+from ..evaluate import binary_metrics, summarise_runs
+from ..provenance import config_hash, dataset_info, provenance, write_json
+from ..views import LABELS
+from .data import Data, prepare_data, total_steps as steps_of
+from .lease import DEFAULT_LEASE
+from .loop import predict_proba, train_run
+from .run_state import check_config_file, claimed, finished_metrics, finished_run
+from .selection import select_best
+
+FINISHED = "metrics.json"
+
+
+def hashed_config(config: ExperimentConfig, weights_identity: str | None = None) -> dict:
+    """The configuration as its hash sees it: the weights word (``auto``, ``imagenet``, a path)
+    replaced by the identity of the source it resolves to (:mod:`d2tl.model.weights`)."""
+    from ..model.weights import identity
+
+    d = config.to_dict()
+    d["model"]["weights"] = weights_identity if weights_identity is not None else identity(config.model.weights)
+    return d
+
+
+def run_dir_for(config: ExperimentConfig, cases_csv, out, weights_identity: str | None = None) -> Path:
+    """``out/<hash of the configuration (weights by identity) and the case table>``."""
+    key = {"config": hashed_config(config, weights_identity), "cases_sha256": dataset_info(cases_csv)["cases_sha256"]}
+    return Path(out) / config_hash(key)
+
+
+def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=None, rois=None,
+                   feature_cache: bool = True, weights=None, weights_identity: str | None = None,
+                   lease: float = DEFAULT_LEASE, engine=None) -> dict:
+    """Run (or resume, or just read back) the whole protocol for one configuration.
+
+    ``weights``: the resolved :class:`d2tl.model.weights.Weights` of ``config.model.weights``, resolved
+    here when None and there is something to train (an unavailable or damaged ImageNet file stops
+    the run before any work; a finished result is read back without the weights).
+    ``weights_identity`` names the folder (:func:`d2tl.model.weights.identity` of the configuration's
+    weights when None). ``feature_cache=False`` trains semi-tune end to end instead of on cached
+    backbone features (the same result, slower; not part of the configuration). The folder is
+    trained under its lease (:func:`d2tl.training.run_state.claimed`: a second process waits, and a folder
+    of a failed command is removed); damaged state files: :mod:`d2tl.training.run_state`.
+    ``engine``: the :class:`d2tl.training.engine.Engine` to train in (its compiled graphs are
+    reused); a fresh one for this call when None.
+    """
+    if engine is None:
+        from .engine import Engine
+
+        engine = Engine()
+    from ..model.weights import identity, resolve
+
+    cases_csv = Path(cases_csv)
+    if weights_identity is None:
+        weights_identity = weights.identity if weights is not None else identity(config.model.weights)
+    directory = run_dir_for(config, cases_csv, out, weights_identity)
+    done = finished_metrics(directory, FINISHED, log)
+    if done is not None:
+        log(f"finished result found: {directory} (delete it to recompute)")
+        return done
+    if weights is None:
+        weights = resolve(config.model.weights)
+    if weights.identity != weights_identity:
+        raise D2TLError(f"weights {config.model.weights!r} resolve to {weights.identity}, not {weights_identity}: "
+                        "the ImageNet file changed during the run")
+    table = load_cases(cases_csv) if table is None else table
+    data = prepare_data(table, config, rois)
+    dataset = dataset_info(cases_csv, table)
+    hashed = json.loads(json.dumps(hashed_config(config, weights.identity)))
+    with claimed(directory, lease, log):
+        done = finished_metrics(directory, FINISHED, log)  # another process may have finished it meanwhile
+        if done is not None:
+            log(f"finished result found: {directory} (written while this process waited)")
+            return done
+        if not check_config_file(directory / "config.json", hashed, directory):
+            write_json(directory / "config.json", {"config": config.to_dict(), "hashed_config": hashed,
+                                                   "weights": {"identity": weights.identity,
+                                                               "source": weights.description},
+                                                   "dataset": dataset})
+        save_split(data.parts, table, directory / "split.csv")
+        log(f"{config.model.architecture}, {config.model.tuning}-tune, box {config.roi.box} px "
+            f"(input {config.roi.input_size} px), shift {config.roi.shift:g} px: "
+            f"{len(data.train)} train / {len(data.val)} val augmented samples, {len(data.test)} test cases; "
+            f"{config.train.runs} runs x {config.train.epochs} epochs -> {directory}")
+        summaries = []
+        for run in range(config.train.runs):
+            run_dir = directory / f"run_{run:02d}"
+            summary = finished_run(run_dir, config.train.epochs, log)
+            if summary is not None:
+                summaries.append(summary)
+                log(f"run {run}: finished earlier, reused")
+                continue
+            summaries.append(train_run(config, data, run, run_dir, log, feature_cache=feature_cache,
+                                       weights=weights, engine=engine))
+        return finish(config, directory, data, summaries, dataset, log, weights, engine=engine)
+
+
+def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: dict, log=print,
+           weights=None, engine=None) -> dict:
+    """Select the reported model, save it and write predictions, tables and metrics (in
+    ``engine``, a fresh :class:`d2tl.training.engine.Engine` when None).
+
+    ``provenance.execution`` records this process's backend, strategy and devices (not hashed).
+    """
+    if engine is None:
+        from .engine import Engine
+
+        engine = Engine()
+    chosen = select_best(summaries)
+    total_steps = steps_of(config, data)
+    model, _ = engine.compiled_model(config, total_steps)
+    view = engine.weights_only(model)
+    view.load_weights(directory / f"run_{chosen['run']:02d}" / "best.weights.h5")
+    p_test = predict_proba(model, data.test.x)
+    with atomic_path(directory / "model.keras") as tmp:
+        view.save(tmp)
+    weights_sources = sorted({s["weights_source"] for s in summaries})
+    write_json(directory / "model.d2tl.json", {"config": config.to_dict(), "weights_source": weights_sources,
+                                               "weights_identity": None if weights is None else weights.identity,
+                                               "selected_run": chosen["run"], "selected_epoch": chosen["epoch"]})
+    predictions = pd.DataFrame({"id": data.test.ids, "label": [LABELS[i] for i in data.test.y],
+                                "p_malignant": p_test,
+                                "predicted": [LABELS[int(p >= 0.5)] for p in p_test]})
+    write_csv(directory / "predictions.csv", predictions)
+    histories = [pd.read_csv(directory / f"run_{s['run']:02d}" / "history.csv") for s in summaries]
+    write_csv(directory / "history.csv", pd.concat(histories))
+    runs = pd.DataFrame([{"run": s["run"], "best_epoch": s["epoch"], "val_accuracy": s["val_accuracy"],
+                          "val_loss": s["val_loss"], **{f"test_{k}": s["test"][k] for k in
+                                                        ("accuracy", "sensitivity", "specificity", "auc")},
+                          "train_seconds": s["train_seconds"], "mean_epoch_seconds": s["mean_epoch_seconds"]}
+                         for s in summaries])
+    write_csv(directory / "runs.csv", runs)
+    metrics = {
+        "selected": {"run": chosen["run"], "epoch": chosen["epoch"], "val_accuracy": chosen["val_accuracy"],
+                     "val_loss": chosen["val_loss"], "test": binary_metrics(data.test.y, p_test)},
+        "per_run_test": summarise_runs([s["test"] for s in summaries]),
+        "total_steps": total_steps,  # names the compiled graph under a step-dependent schedule
+        "train_seconds": float(sum(s["train_seconds"] for s in summaries)),
+        "mean_bn_seconds": float(np.mean([s.get("mean_bn_seconds", 0.0) for s in summaries])),
+        "mean_epoch_seconds": float(np.mean([s["mean_epoch_seconds"] for s in summaries])),
+        "data_seconds": data.seconds,
+        "directory": str(directory),
+        "provenance": provenance(config=config.to_dict(), seed=config.train.seed, preset=config.preset,
+                                 dataset=dataset, weights_source=", ".join(weights_sources),
+                                 weights_identity=None if weights is None else weights.identity,
+                                 execution=execution.describe()),
+    }
+    write_json(directory / FINISHED, metrics)
+    t = metrics["selected"]["test"]
+    log(f"selected run {chosen['run']} epoch {chosen['epoch']} (val acc {chosen['val_accuracy']:.3f}): "
+        f"test accuracy {t['accuracy']:.3f}, sensitivity {t['sensitivity']:.3f}, "
+        f"specificity {t['specificity']:.3f}, AUC {t['auc'] if t['auc'] is None else round(t['auc'], 3)}")
+    return metrics
