@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import tempfile
 import time
 import tracemalloc

@@ -90,7 +90,7 @@ def resolve_external(option, cases, settings: dict, log=print, make: bool = True
     meta_file = Path(cases).parent / "dataset.json"
     if not spec or not meta_file.is_file():
         return None
-    from .data import synthetic
+    from .data.sources import synthetic
 
     try:
         meta = json.loads(meta_file.read_text())

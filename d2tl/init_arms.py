@@ -49,7 +49,7 @@ def plan(ctx) -> list:
 def absent(ctx) -> list[str]:
     """One line per arm that cannot be trained here, saying why and how to add it."""
     from . import pretrain_store
-    from .weights import imagenet_target
+    from .model.weights import imagenet_target
 
     spec = _default(ctx).model.weights
     kind = _kind(ctx, spec)

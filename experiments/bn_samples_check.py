@@ -24,8 +24,10 @@ def main(argv=None) -> int:
     from d2tl.config import experiment_config
     from d2tl.data.cases import load_cases
     from d2tl.data.roi_cache import RoiCache
-    from d2tl.precise_bn import precise_bn, trained_bn_layers
-    from d2tl.train import bn_sample, compiled_model, predict_proba, prepare_data, weights_only
+    from d2tl.model.precise_bn import trained_bn_layers
+    from d2tl.training.data import prepare_data
+    from d2tl.training.engine import Engine
+    from d2tl.training.loop import bn_sample, predict_proba
 
     argv = sys.argv[1:] if argv is None else argv
     folder = Path(argv[0])
@@ -42,11 +44,12 @@ def main(argv=None) -> int:
     rois = RoiCache(Path("results/search/cache"), cases, table).get(config.roi, 0)
     data = prepare_data(table, config, rois)
     metrics = json.loads((folder / "metrics.json").read_text())
-    model, _ = compiled_model(config, metrics.get("total_steps", 1))
-    weights_only(model).load_weights(folder / f"run_{metrics['selected']['run']:02d}" / "best.weights.h5")
+    engine = Engine()
+    model, _ = engine.compiled_model(config, metrics.get("total_steps", 1))
+    engine.weights_only(model).load_weights(folder / f"run_{metrics['selected']['run']:02d}" / "best.weights.h5")
     other = load_cases(scored)
     x_other = RoiCache(Path("results/search/cache"), scored, other).get(config.roi, 0).arrays
-    pbn = precise_bn(model)
+    pbn = engine.precise_bn(model)
     layers = trained_bn_layers(model)
     rows, reference = [], None
     for samples in (0, 256, 128, 64, 32):

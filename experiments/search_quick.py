@@ -25,7 +25,9 @@ from d2tl.config import experiment_config
 from d2tl.data.cases import load_cases
 from d2tl.data.roi_cache import RoiCache
 from d2tl.external import score_external
-from d2tl.train import log_to_stdout, run_experiment
+from d2tl.training.arguments import log_to_stdout
+from d2tl.training.engine import Engine
+from d2tl.training.experiment import run_experiment
 
 
 def main(argv=None) -> int:
@@ -59,9 +61,12 @@ def main(argv=None) -> int:
     table = load_cases(a.cases)
     rois = RoiCache(out / "cache", a.cases, table, log=log_to_stdout).get(config.roi, 0)
     start = time.perf_counter()
-    metrics = run_experiment(config, a.cases, out / "runs", log=log_to_stdout, table=table, rois=rois)
+    engine = Engine()  # one engine: the external scoring reuses the trained graph
+    metrics = run_experiment(config, a.cases, out / "runs", log=log_to_stdout, table=table, rois=rois,
+                             engine=engine)
     wall = time.perf_counter() - start
-    ext = score_external(config, metrics["directory"], a.tuning_set, out / "cache", log=log_to_stdout)
+    ext = score_external(config, metrics["directory"], a.tuning_set, out / "cache", log=log_to_stdout,
+                         engine=engine)
     history = pd.read_csv(Path(metrics["directory"]) / "history.csv")
     row = {"lr": a.lr, "epochs": a.epochs, "batch_size": a.batch_size, "input": config.roi.input_size,
            "alternatives": a.alternatives, "bn_stats": a.bn_stats, "bn_samples": a.bn_samples,

@@ -107,7 +107,7 @@ def test_end_to_end_writes_table_figure_and_provenance(tiny12, tmp_path):
 
 
 def _fake_d2tl_run(folder: Path, table, parts, accuracy, cases_sha, box=256):
-    """A D2TL result folder as d2tl.train writes it: metrics.json with split.csv beside it."""
+    """A D2TL result folder as d2tl.training writes it: metrics.json with split.csv beside it."""
     folder.mkdir(parents=True)
     save_split(parts, table, folder / "split.csv")
     (folder / "metrics.json").write_text(json.dumps({

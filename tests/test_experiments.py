@@ -72,13 +72,12 @@ def test_a_section_with_the_real_inception(tiny, tmp_path):
 
 @pytest.fixture(scope="module")
 def stub():
-    """InceptionV3 swapped for :func:`stub_backbone`, with the compiled-model and parameter-count
-    caches isolated (restored afterwards)."""
+    """InceptionV3 swapped for :func:`stub_backbone`, (restored afterwards); every Context has
+    its own engine and parameter-count cache, so nothing else needs isolating."""
     import d2tl.model
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(d2tl.model, "build_backbone", stub_backbone)
-        mp.setattr(sections, "_PARAMETER_COUNTS", {})
         yield
 
 

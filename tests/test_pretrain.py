@@ -154,7 +154,6 @@ def stub(monkeypatch):
     import d2tl.model
 
     monkeypatch.setattr(d2tl.model, "build_backbone", stub_backbone)
-    monkeypatch.setattr(sections, "_PARAMETER_COUNTS", {})
 
 
 SECTION = {"runs": 1, "epochs": 1, "input_scale": 75 / 512, "shift_repeats": 2, "random_init_epochs": 2,

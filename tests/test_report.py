@@ -103,7 +103,7 @@ def test_shared_configuration_has_one_result_folder(ctx):
 
 
 def test_random_init_plan_with_and_without_imagenet(ctx, monkeypatch):
-    from d2tl.weights import Weights
+    from d2tl.model.weights import Weights
 
     from d2tl.init_arms import absent
 

@@ -63,7 +63,7 @@ External set (``--external CASES.csv``; :mod:`d2tl.baseline.external`)
 D2TL's result: ``--d2tl-metrics PATH``, or by default the preset's default configuration
 (dual-mode, full-tune, box 256, no shift) found by its configuration hash in OUT's parent
 folder's results store (``results/runs/<hash>/``) by :func:`find_d2tl_metrics`, never the newest
-file: a ``metrics.json`` as ``d2tl.train`` writes it (``{"selected": {"test": {...}},
+file: a ``metrics.json`` as ``d2tl.training`` writes it (``{"selected": {"test": {...}},
 "provenance": {...}}`` with ``split.csv`` and ``predictions.csv`` beside it), used when it was made
 on the same case table and the same split. With its ``predictions.csv``, the D2TL row gets 95%
 intervals and ``paired_tests.csv`` compares D2TL with each classifier on the same test cases
@@ -82,6 +82,7 @@ import sys
 
 import pandas as pd
 
+from ..defaults import DEFAULT_CASES
 from ..errors import D2TLError
 from .classify import MODELS
 from .d2tl_result import find_d2tl_metrics, load_d2tl_metrics, split_fingerprint  # noqa: F401
@@ -96,10 +97,9 @@ from .shape import MaskPerturbation
 
 # --- command line -------------------------------------------------------------------------------
 
-def add_arguments(parser, default_cases=None) -> None:
-    parser.add_argument("--cases", required=default_cases is None, default=default_cases,
-                        help="case table CSV with a lesion mask per view" +
-                        (f" (default {default_cases})" if default_cases else ""))
+def add_arguments(parser, default_cases=DEFAULT_CASES) -> None:
+    parser.add_argument("--cases", default=default_cases,
+                        help=f"case table CSV with a lesion mask per view (default {default_cases})")
     parser.add_argument("--external", default=None, metavar="CASES.csv",
                         help="an independent case table (with masks) that the selected classifiers also score, "
                         "with 95%% intervals, e.g. data/synthetic-external/cases.csv")

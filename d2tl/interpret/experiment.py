@@ -73,7 +73,7 @@ def untrained_model(info: dict, seed: int = 0):
     """The trained model's architecture at its starting weights (backbones as recorded in the
     sidecar: ImageNet or random; fresh head), built under ``seed``: the control for the check."""
     from ..model import ModelConfig, build_model
-    from ..train import _seed_everything
+    from ..training.seeding import seed_everything
 
     config = dict(info["config"]["model"])
     sources = [str(s) for s in (info.get("weights_source") or [])]
@@ -81,7 +81,7 @@ def untrained_model(info: dict, seed: int = 0):
         config["weights"] = "random"
     elif config.get("weights") == "auto":
         config["weights"] = "imagenet"
-    _seed_everything(seed, deterministic=False)  # Keras's seed without re-seeding TensorFlow's (retracing)
+    seed_everything(seed, deterministic=False, seed_tensorflow=False)  # Keras's seed without re-seeding TensorFlow's (retracing)
     return build_model(ModelConfig(**config))
 
 

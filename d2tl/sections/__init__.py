@@ -4,7 +4,7 @@ one file per section (:mod:`.box_size`, :mod:`.box_shift`, :mod:`.pooling`, :mod
 figure, title and numbers), listed in :mod:`.registry`; the conventional baseline (Sec. 4.6) and
 the interpretation (Sec. 4.5) as :mod:`.baseline` and :mod:`.interpretation`.
 
-A section's configurations are trained with :func:`d2tl.train.run_experiment` (or read back) in
+A section's configurations are trained with :func:`d2tl.training.experiment.run_experiment` (or read back) in
 one :class:`~.context.Context` per process, analysed, and written to ``OUT/<section>/`` by
 :mod:`d2tl.reporting` (:mod:`.run`). Sections, with what each varies from the default
 configuration (:meth:`Context.base`):
@@ -34,7 +34,6 @@ from .planned import Planned
 from .registry import FIGURES, INFO, ORDER, SECTIONS, get, plan
 from .result import SectionResult
 from .run import run_section
-from .tuning import _PARAMETER_COUNTS  # noqa: F401  (tests/test_pretrain.py resets it; see tuning)
 
 __all__ = ["CACHE_FOLDER", "FIGURES", "INFO", "ORDER", "RUNS_FOLDER", "SECTIONS", "Context", "Planned", "Record",
            "SectionResult", "add_arguments", "get", "main", "make_context", "measure_forward", "plan",

@@ -22,7 +22,7 @@ from ..defaults import DEFAULT_CASES, DEFAULT_OUT, missing_cases_hint
 from ..errors import D2TLError
 from ..presets import preset as preset_settings
 from ..provenance import dataset_info
-from ..weights import IMAGENET_MD5
+from ..model.weights import IMAGENET_MD5
 
 RUNS_FOLDER = "runs"  # OUT/runs/<hash>: every trained configuration, shared by all sections
 CACHE_FOLDER = "cache"  # OUT/cache/rois: ROI arrays, keyed by data set, box and shift
@@ -73,6 +73,11 @@ class Context:
         self._rois: collections.OrderedDict = collections.OrderedDict()
         self._rois_kept = rois_kept
         self._weights: dict = {}
+        self._imagenet_found = None  # whether the ImageNet file is here, looked up once
+        from ..training.engine import Engine
+
+        self.engine = Engine()  # one per process of sections: each model graph is compiled once
+        self.parameter_counts: dict = {}  # model configuration -> parameter counts (the tuning section)
         self.progress = None  # a d2tl.shards.Progress, told of every configuration trained
         from ..split_variance import check_split_seeds
 
@@ -140,12 +145,12 @@ class Context:
         dual-mode, full-tune, the preset's weights, box 256 px, no shift."""
         return preset_base(self.settings, self.preset, self.execution)
 
-    # -- weights (d2tl.weights) --
+    # -- weights (d2tl.model.weights) --
     def weights(self, spec: str):
         """The resolved weights of ``spec`` (checked once per process); an error when they are
         unavailable, which only training ever asks for."""
         if spec not in self._weights:
-            from ..weights import resolve
+            from ..model.weights import resolve
 
             self._weights[spec] = resolve(spec, self.imagenet_md5)
         return self._weights[spec]
@@ -153,17 +158,17 @@ class Context:
     def weights_identity(self, spec: str) -> str:
         """What the configuration hash holds for ``spec``: ImageNet by its published hash, without
         needing the file (plans and dry runs)."""
-        from ..weights import identity
+        from ..model.weights import identity
 
         return identity(spec, self.imagenet_md5) if spec == "imagenet" else self.weights(spec).identity
 
     def directory(self, config: ExperimentConfig) -> Path:
-        from ..train import run_dir_for
+        from ..training.experiment import run_dir_for
 
         return run_dir_for(config, self.cases, self.store, self.weights_identity(config.model.weights))
 
     def finished(self, config: ExperimentConfig) -> bool:
-        from ..train import FINISHED
+        from ..training.experiment import FINISHED
 
         return (self.directory(config) / FINISHED).is_file()
 
@@ -172,9 +177,11 @@ class Context:
         in words; for ``imagenet`` without the file, says so instead of failing (plans)."""
         spec = self.base().model.weights
         if spec == "imagenet":
-            from ..weights import find_imagenet, imagenet_target
+            from ..model.weights import find_imagenet, imagenet_target
 
-            if find_imagenet(self.imagenet_md5) is None:
+            if self._imagenet_found is None:
+                self._imagenet_found = find_imagenet(self.imagenet_md5) is not None
+            if not self._imagenet_found:
                 return f"imagenet (md5:{self.imagenet_md5}; file missing here: {imagenet_target()}, needed to train)"
         return self.weights(spec).description
 
@@ -186,27 +193,26 @@ class Context:
     # -- training --
     def train(self, config: ExperimentConfig, label: str = "") -> dict:
         """Train ``config`` (or read back its finished result); one store for all sections."""
-        from .. import train as training
-        from ..train import run_experiment
+        from ..training.experiment import FINISHED, run_experiment
 
         directory = self.directory(config)
         key = str(directory)
         if key in self.records and self.finished(config):
             self.log(f"[{label}] same configuration as {self.records[key].first_use} ({directory.name}): "
                      "trained once, reused")
-            return json.loads((directory / training.FINISHED).read_text())
+            return json.loads((directory / FINISHED).read_text())
         finished, resumable = self.finished(config), directory.is_dir()
-        graphs = len(getattr(training, "_COMPILED", {}))
+        graphs = self.engine.graphs
         start = time.perf_counter()
         prefix = f"[{label}] " if label else ""
         weights = None if finished else self.weights(config.model.weights)  # refuses before any work
         metrics = run_experiment(config, self.cases, self.store, log=lambda line: self.log(prefix + line),
                                  table=self.table, rois=None if finished else self.rois(config), weights=weights,
-                                 weights_identity=self.weights_identity(config.model.weights))
+                                 weights_identity=self.weights_identity(config.model.weights), engine=self.engine)
         seconds = time.perf_counter() - start
         status = "finished earlier" if finished else ("resumed" if resumable else "trained")
         self.records[key] = Record(directory, status, seconds,
-                                   None if finished else len(getattr(training, "_COMPILED", {})) > graphs, label)
+                                   None if finished else self.engine.graphs > graphs, label)
         if self.progress is not None:
             self.progress.done(directory.name)
         return metrics
@@ -218,4 +224,4 @@ class Context:
         from ..external import score_external
 
         return score_external(config, self.directory(config), self.external, self.out / CACHE_FOLDER / "rois",
-                              log=self.log)
+                              log=self.log, engine=self.engine)

@@ -12,12 +12,18 @@ from ..paper import SPLIT_SIZES
 from ..provenance import config_hash
 
 
-def graph_of(config: ExperimentConfig) -> tuple:
-    """What makes a compiled model graph (weights do not)."""
-    m = config.model
-    return (m.architecture, m.tuning, m.frozen_bn if m.tuning == "semi" else None, m.input_size,
-            m.feature_dropout, m.head_dropout, m.dense_units, config.train.optimizer, config.train.learning_rate,
-            config.train.schedule)
+def graph_of(config: ExperimentConfig) -> str:
+    """What makes a compiled model graph (:func:`d2tl.model.graph.graph_identity`), for grouping
+    the estimate's compile costs; the step count is left out, as it only renames a graph."""
+    from ..model.graph import graph_identity
+
+    return config_hash({**graph_identity(config), "steps": None})
+
+
+def backbones_of(config: ExperimentConfig) -> int:
+    from ..model.wiring import backbone_count
+
+    return backbone_count(config.model.architecture)
 
 
 def graph_name(config: ExperimentConfig) -> str:
@@ -28,7 +34,7 @@ def graph_name(config: ExperimentConfig) -> str:
 # The --dry-run estimate is built from a short measurement on this machine: the forward time
 # of one InceptionV3 per image at every input side the plan needs (graph mode, after its trace),
 # and the time to build one. A training step costs 3 forward passes of its images (forward plus
-# the input and weight gradients: d2tl.flops.TRAIN_FACTOR); semi-tune, through cached backbone
+# the input and weight gradients: d2tl.model.flops.TRAIN_FACTOR); semi-tune, through cached backbone
 # features, one forward pass of every image per run. Compiling a training graph is not
 # measured (it would take the minutes it estimates); these are our CPU figures (TensorFlow 2.21,
 # 2 cores): far less on a workstation.
@@ -61,15 +67,11 @@ def measure_forward(sizes, batch: int = 8, log=None) -> dict:
     return out
 
 
-def backbones_of(c: ExperimentConfig) -> int:
-    return {"dual_mode": 2, "simple_pooling": 1, "separate": 4}[c.model.architecture]
-
-
 def estimate_seconds(configs: list[ExperimentConfig], n_cases: dict, forward: dict,
                      semi_cached: bool = True) -> tuple[float, dict]:
     """Estimated wall time of training ``configs`` (distinct, not yet finished) in one process,
     from measured per-image forward times ``forward[input side]`` (see :func:`measure_forward`)."""
-    from ..flops import TRAIN_FACTOR
+    from ..model.flops import TRAIN_FACTOR
     from ..views import IMAGES
 
     graphs, per_config = {}, {}

@@ -26,7 +26,7 @@ def section_folder(ctx: Context, section: str) -> Path:
 def fingerprint(ctx: Context, section: str, plans: list[Planned]) -> str:
     """Identifies a section report: section, data set, every configuration it shows (weights by
     identity) and the split seeds."""
-    from ..train import hashed_config
+    from ..training.experiment import hashed_config
 
     key = {"section": section, "cases_sha256": ctx.dataset["cases_sha256"],
            "configs": [hashed_config(p.config, ctx.weights_identity(p.config.model.weights)) for p in plans]}

@@ -28,31 +28,30 @@ def plan(ctx) -> list[Planned]:
                          "trained end to end, since its features depend on the batch")]
 
 
-_PARAMETER_COUNTS: dict = {}
-
-
-def parameter_counts_by_tuning(base: ExperimentConfig) -> dict:
+def parameter_counts_by_tuning(base: ExperimentConfig, cache: dict | None = None) -> dict:
     """Total / trainable / non-trainable parameters of the model under full- and semi-tune
-    (built with random weights: the counts do not depend on the weights or the input side)."""
+    (built with random weights: the counts do not depend on the weights or the input side).
+    ``cache``: counts already computed, by model configuration (the Context's)."""
     from ..model import build_model, parameter_counts
 
     model_config = dataclasses.replace(base.model, weights="random")
     key = json.dumps(dataclasses.asdict(model_config), sort_keys=True)
-    if key not in _PARAMETER_COUNTS:
+    cache = {} if cache is None else cache
+    if key not in cache:
         counts = {}
         for tuning in ("full", "semi"):
             model, _ = build_model(dataclasses.replace(model_config, tuning=tuning))
             counts[tuning] = {k: int(v) for k, v in parameter_counts(model).items()}
             del model
-        _PARAMETER_COUNTS[key] = counts
-    return {k: dict(v) for k, v in _PARAMETER_COUNTS[key].items()}
+        cache[key] = counts
+    return {k: dict(v) for k, v in cache[key].items()}
 
 
 def analyse(ctx, plans, rows, histories):
     comparison, notes, extra, tables = [], [], {}, {}
     full, semi = row_of(rows, "full-tune (D2TL)"), row_of(rows, "semi-tune")
     keras2 = row_of(rows, "semi-tune, Keras 2 BN") if (rows["label"] == "semi-tune, Keras 2 BN").any() else None
-    counts = parameter_counts_by_tuning(ctx.base())
+    counts = parameter_counts_by_tuning(ctx.base(), ctx.parameter_counts)
     ratio = counts["full"]["trainable"] / counts["semi"]["trainable"]
     extra["parameters"] = counts
     extra["trainable_ratio"] = ratio
