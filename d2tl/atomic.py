@@ -53,3 +53,18 @@ def write_csv(path, table) -> None:
     """Write a pandas table to ``path`` atomically (no index column)."""
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
+
+
+def remove_stale_temporaries(folder) -> list:
+    """Remove what a killed writer left in ``folder``: the temporary files and folders of
+    :func:`atomic_path` (``.<random>.tmp.<name>``), never finished outputs. Call it only while
+    holding the folder's lock, so no live writer's temporary is taken. Returns the names removed."""
+    folder = Path(folder)
+    removed = []
+    for stale in sorted(folder.glob(".*.tmp.*")) if folder.is_dir() else []:
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+        removed.append(stale.name)
+    return removed

@@ -24,7 +24,7 @@ COMMANDS = {
     "cdd-cesm": ("d2tl.data.sources.cddcesm", "build a case table from a downloaded CDD-CESM folder"),
     "from-dicom": ("d2tl.data.sources.dicom", "build a case table from a folder of CEDM DICOM files and a label CSV"),
     "check-data": ("d2tl.data.check", "check a case table and every image it names; list every problem"),
-    "pretrain": ("d2tl.pretrain", "pre-train InceptionV3 on formula-generated (FractalDB-style) images, no ImageNet"),
+    "pretrain": ("d2tl.pretrain.command", "pre-train InceptionV3 on formula-generated (FractalDB-style) images, no ImageNet"),
     "train": ("d2tl.training.arguments", "train D2TL (or a variant) with the paper's protocol; resumable"),
     "predict": ("d2tl.predict", "per-case malignancy probabilities from a saved model"),
     "baseline": ("d2tl.baseline.run", "the conventional texture+shape baseline (Sec. 4.6)"),

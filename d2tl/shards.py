@@ -53,7 +53,7 @@ def plan_entries(ctx, chosen, forward: dict | None = None) -> list[dict]:
     for section in chosen:
         plans = plan(section, ctx)
         if ctx.split_seeds > 1:
-            from .split_variance import split_plans
+            from .sections.split_variance import split_plans
 
             plans = plans + [copy for _, _, copy in split_plans(plans, ctx.split_seeds)]
         for p in plans:

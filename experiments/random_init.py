@@ -5,7 +5,7 @@ fractal``, made by ``python -m d2tl pretrain``; docs/pretrain.md).
 Writes, to ``OUT/random_init/``, the first epoch at which each arm reaches 90% training accuracy
 (paper: ~30 vs ~130), the mean training and validation accuracy over the last 10 epochs (paper:
 99.25%/74.76% vs 96.62%/50%), test metrics and the learning curves of every arm. An arm that
-cannot be trained here is named as absent, with why (d2tl/init_arms.py): ImageNet offline (then
+cannot be trained here is named as absent, with why (d2tl/sections/init_arms.py): ImageNet offline (then
 the comparison is formula-pre-trained vs random), the formula-pre-trained arm until its file is
 made (the report gives the command). With neither, the comparison is void, and the report says so.
 

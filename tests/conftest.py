@@ -60,7 +60,7 @@ def write_tiny_cases(folder: Path, n: int = 4, rows: int = 48, cols: int = 40, s
 
 @pytest.fixture(autouse=True, scope="session")
 def pretrain_store(tmp_path_factory) -> Path:
-    """An empty store of pre-trained weights (d2tl.pretrain_store) for the whole session, so a
+    """An empty store of pre-trained weights (d2tl.pretrain.store) for the whole session, so a
     file made in this checkout's results/pretrain never changes what a test sees."""
     root = tmp_path_factory.mktemp("pretrain-store")
     os.environ["D2TL_PRETRAIN_STORE"] = str(root)

@@ -93,5 +93,7 @@ def test_sigkill_while_a_final_file_is_written_then_rerun(cases, reference, tmp_
     rerun = _train(cases, out)
     assert rerun.returncode == 0, rerun.stdout
     assert "run 0: finished earlier, reused" in rerun.stdout and "run 1: finished earlier, reused" in rerun.stdout
+    assert "temporary file(s) a killed run left" in rerun.stdout
+    assert not list(folder.rglob(".*.tmp.*")), "the rerun left the killed run's temporary files"
     selected, predictions = _result(out)
     assert selected == reference[0] and predictions.equals(reference[1])

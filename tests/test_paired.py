@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from d2tl import censored, evaluate, paired, section_tests
+from d2tl import evaluate
+from d2tl.stats import censored, paired, section_tests
 
 
 def test_clopper_pearson_matches_published_tables():

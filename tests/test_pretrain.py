@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import stub_backbone, write_tiny_cases
-from d2tl import cli, fractaldb, pretrain, pretrain_store, sections
+from d2tl import cli, sections
+from d2tl.pretrain import command as pretrain, fractaldb, store as pretrain_store
 from d2tl.model import weights as W
 from d2tl.errors import D2TLError
 

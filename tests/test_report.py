@@ -105,7 +105,7 @@ def test_shared_configuration_has_one_result_folder(ctx):
 def test_random_init_plan_with_and_without_imagenet(ctx, monkeypatch):
     from d2tl.model.weights import Weights
 
-    from d2tl.init_arms import absent
+    from d2tl.sections.init_arms import absent
 
     monkeypatch.setitem(ctx._weights, "auto", Weights("imagenet", "/somewhere/weights.h5", "md5:0123"))
     arms = sections.plan("random_init", ctx)

@@ -7,7 +7,7 @@ import pytest
 
 from d2tl.data.split import part_targets, split_cases, split_summary
 from d2tl.errors import D2TLError
-from d2tl.split_variance import check_split_seeds, split_variance_table
+from d2tl.sections.split_variance import check_split_seeds, split_variance_table
 from d2tl.views import LABELS
 
 

@@ -102,7 +102,7 @@ def find_d2tl_metrics(root, split_sha: str, dataset_sha: str, cases, preset: str
 def test_predictions(d2tl: dict | None):
     """D2TL's per-case test predictions (``predictions.csv`` beside its metrics file, with
     ``y`` and ``call``), or None."""
-    from ..section_tests import read_predictions
+    from ..stats.section_tests import read_predictions
 
     return None if d2tl is None else read_predictions(Path(d2tl["path"]).parent)
 
@@ -121,7 +121,7 @@ def interval_columns(d2tl: dict | None) -> dict:
 def paired_tests(d2tl: dict | None, predictions: pd.DataFrame, methods: dict) -> pd.DataFrame:
     """D2TL vs each conventional classifier in ``methods`` (shown name -> predictions column
     prefix) on the test cases of the baseline's ``predictions`` (``part`` column)."""
-    from ..section_tests import COLUMNS, baseline_table
+    from ..stats.section_tests import COLUMNS, baseline_table
 
     d2 = test_predictions(d2tl)
     if d2 is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import section_tests
+from ..stats import section_tests
 from ..atomic import atomic_path, write_text
 from ..errors import D2TLError, DataError
 from ..provenance import config_hash, dataset_info, provenance, write_json
@@ -135,7 +135,7 @@ class BaselineResult:
     seconds_per_case: float
     provenance: dict
     entries: list = dataclasses.field(default_factory=list)  # every method x masks (see report.metrics_table)
-    paired_tests: pd.DataFrame | None = None  # D2TL vs each classifier on the test cases (d2tl.section_tests)
+    paired_tests: pd.DataFrame | None = None  # D2TL vs each classifier on the test cases (d2tl.stats.section_tests)
 
 
 def _json_rows(table: pd.DataFrame) -> list[dict]:

@@ -67,7 +67,7 @@ file: a ``metrics.json`` as ``d2tl.training`` writes it (``{"selected": {"test":
 "provenance": {...}}`` with ``split.csv`` and ``predictions.csv`` beside it), used when it was made
 on the same case table and the same split. With its ``predictions.csv``, the D2TL row gets 95%
 intervals and ``paired_tests.csv`` compares D2TL with each classifier on the same test cases
-(exact McNemar, paired bootstrap AUC difference, Holm; :mod:`d2tl.section_tests`).
+(exact McNemar, paired bootstrap AUC difference, Holm; :mod:`d2tl.stats.section_tests`).
 Also accepted from ``--d2tl-metrics``: a JSON object with ``accuracy``, ``sensitivity``,
 ``specificity`` (fractions; optional ``auc``) at the top level or under ``"test"``. A file
 recording another split (``split.csv`` beside it, or ``"split_sha256"``, see

@@ -9,7 +9,7 @@ A configuration names its weights with a word or a path (``ModelConfig.weights``
 - ``random``: Keras's random initialisation under the run's seed.
 - a path: a weights file of InceptionV3 without its top, identified by its SHA-256.
 - ``fractal`` (or ``fractal:SCALE``): InceptionV3 pre-trained on formula-generated images by
-  ``python -m d2tl pretrain`` (:mod:`d2tl.pretrain_store`), identified by its SHA-256 and named
+  ``python -m d2tl pretrain`` (:mod:`d2tl.pretrain.store`), identified by its SHA-256 and named
   by its recipe hash; refused, with the command that makes it, until it has been made. A path to
   such a file (its sidecar beside it) resolves to the same ``fractal`` weights.
 - ``auto`` (reduced presets only): ImageNet when its file is there and valid, else random, said
@@ -141,7 +141,7 @@ def resolve(spec: str, expected_md5: str = IMAGENET_MD5, warn=True) -> Weights:
             print(f"WARNING: --weights auto: using RANDOM initialisation, not ImageNet. {_missing_imagenet()}",
                   file=sys.stderr, flush=True)
         return Weights("random", note="auto: ImageNet weights unavailable")
-    from .. import pretrain_store
+    from ..pretrain import store as pretrain_store
 
     if spec == "fractal" or spec.startswith("fractal:"):
         return Weights("fractal", *pretrain_store.resolve_fractal(spec, file_digest))

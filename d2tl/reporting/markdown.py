@@ -32,7 +32,7 @@ def comparison_markdown(summary: dict, heading: str = "##") -> str:
     lines += learning_markdown(summary.get("configurations", []))
     paired = (summary.get("extra") or {}).get("paired_tests")
     if paired:
-        from ..section_tests import markdown as paired_markdown
+        from ..stats.section_tests import markdown as paired_markdown
 
         lines += ["Paired tests on the same test cases (A vs B; Holm-adjusted p in brackets):", "",
                   *paired_markdown(pd.DataFrame(paired))]

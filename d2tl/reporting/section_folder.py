@@ -7,7 +7,7 @@
                            timing, weights source, result hash, how obtained
 ``paired_tests.csv``       the paper's comparisons on the same test cases: exact McNemar p
                            (raw and Holm-adjusted), AUC difference with a paired bootstrap
-                           interval (:mod:`d2tl.section_tests`)
+                           interval (:mod:`d2tl.stats.section_tests`)
 ``<section>.md``           the paper's numbers beside ours, notes, and the table above
 ``history.csv``            every epoch of every run of every configuration (learning curves)
 ``<name>.csv``             section extras: shift summary and p-values, parameter counts,

@@ -111,7 +111,7 @@ def baseline_markdown(baseline: dict) -> list:
               f"- Baseline preset {baseline.get('preset')}; details: `{baseline.get('folder')}/`.", ""]
     paired = baseline.get("paired_tests")
     if paired:
-        from .. import section_tests
+        from ..stats import section_tests
 
         table = pd.DataFrame(paired)
         lines += ["Paired tests, D2TL vs each classifier on the same test cases (Holm-adjusted p in brackets):", "",

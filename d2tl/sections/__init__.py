@@ -17,7 +17,7 @@ box_shift      box centre moved 10, 20, 40 px in a random direction shared by a 
 pooling        simple pooling (one InceptionV3 for all four images) vs dual-mode (Sec. 4.3, Fig. 9)
 tuning         semi-tune (only the three dense layers) vs full-tune (Sec. 4.4, Fig. 10)
 random_init    ImageNet vs formula-pre-trained vs random initialisation, full-tune,
-               ``random_init_epochs`` (Sec. 4.4; arms in :mod:`d2tl.init_arms`)
+               ``random_init_epochs`` (Sec. 4.4; arms in :mod:`d2tl.sections.init_arms`)
 =============  ===========================================================================
 
 This package's names below are its public entry points (``from d2tl import sections``).

@@ -15,7 +15,7 @@ def row_of(rows: pd.DataFrame, label: str) -> pd.Series:
 
 def analyse(spec, ctx, plans: list, rows: pd.DataFrame, histories: pd.DataFrame):
     """(comparison rows, notes, extra numbers, extra tables) of the section ``spec``."""
-    from .. import section_tests
+    from ..stats import section_tests
     from ..evaluate import interval_note
 
     comparison, notes, extra, tables = [], [], {}, {}

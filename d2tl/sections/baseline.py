@@ -13,7 +13,7 @@ NAME, PAPER_SECTION, FIGURE, TITLE = "baseline", "4.6", "Fig. 14", "Conventional
 
 def run(ctx, jobs: int | None = None) -> dict:
     """Sec. 4.6 with the existing baseline code, D2TL's default result on the same split beside it."""
-    from .. import section_tests
+    from ..stats import section_tests
     from ..baseline.run import PRESETS as BASELINE_PRESETS
     from ..baseline.run import BaselineConfig, run_baseline as baseline
 

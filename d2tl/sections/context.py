@@ -79,9 +79,9 @@ class Context:
         self.engine = Engine()  # one per process of sections: each model graph is compiled once
         self.parameter_counts: dict = {}  # model configuration -> parameter counts (the tuning section)
         self.progress = None  # a d2tl.shards.Progress, told of every configuration trained
-        from ..split_variance import check_split_seeds
+        from .split_variance import check_split_seeds
 
-        self.split_seeds = check_split_seeds(split_seeds)  # d2tl.split_variance
+        self.split_seeds = check_split_seeds(split_seeds)  # d2tl.sections.split_variance
         self.imagenet_md5 = imagenet_md5 or IMAGENET_MD5
         self._roi_cache = None
         self.external = Path(external) if external else None

@@ -37,7 +37,7 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
         out(f"\nSec. {number} {title} ({figure}) -> {section_folder(ctx, section)}")
         plans = plan(section, ctx)
         if ctx.split_seeds > 1:
-            from ..split_variance import split_plans
+            from .split_variance import split_plans
 
             plans = plans + [copy for _, _, copy in split_plans(plans, ctx.split_seeds)]
         for p in plans:

@@ -1,5 +1,5 @@
 """Sec. 4.4 (learning curves): ImageNet vs formula-pre-trained vs random initialisation, full-tune,
-``random_init_epochs``; the arms that can be trained here come from :mod:`d2tl.init_arms`."""
+``random_init_epochs``; the arms that can be trained here come from :mod:`d2tl.sections.init_arms`."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ TRAIN_ACCURACY_LEVEL = 0.9  # Sec. 4.4: the epoch at which training accuracy rea
 
 
 def plan(ctx) -> list:
-    """ImageNet, formula-pre-trained and random arms: :func:`d2tl.init_arms.plan`."""
-    from ..init_arms import plan as init_plan
+    """ImageNet, formula-pre-trained and random arms: :func:`d2tl.sections.init_arms.plan`."""
+    from .init_arms import plan as init_plan
 
     return init_plan(ctx)
 
 
 def analyse(ctx, plans, rows, histories):
-    from ..censored import censored_note, level_summary
-    from ..init_arms import absent
+    from ..stats.censored import censored_note, level_summary
+    from .init_arms import absent
 
     comparison, notes, extra, tables = [], [], {}, {}
     stats_rows = []
@@ -33,7 +33,7 @@ def analyse(ctx, plans, rows, histories):
         per_run = pd.DataFrame([{"run": int(run), "last10_train": last_epochs_mean(hr, "accuracy"),
                                  "last10_val": last_epochs_mean(hr, "val_accuracy")}
                                 for run, hr in h.groupby("run")])
-        level = level_summary(h, TRAIN_ACCURACY_LEVEL)  # censored runs kept (d2tl.censored)
+        level = level_summary(h, TRAIN_ACCURACY_LEVEL)  # censored runs kept (d2tl.stats.censored)
         stats_rows.append({"label": p.label, "initialisation": p.columns["initialisation"],
                            "weights_source": r["weights_source"], "epochs": int(r["epochs"]),
                            "runs": int(r["runs"]), "runs_reaching_90": level["runs_reaching"],
@@ -94,7 +94,7 @@ def draw(result, plt):
                         f"{s['runs_reaching_90']}/{s['runs']} runs)" for s in learning)
     axes[0].legend(fontsize=7, title=reached, title_fontsize=7)
     absent = [line.split(":")[0] for line in result.extra.get("absent_arms", []) if " arm: " in line]
-    if absent:  # arms that could not be trained here (d2tl.init_arms.absent): named, not drawn
+    if absent:  # arms that could not be trained here (d2tl.sections.init_arms.absent): named, not drawn
         axes[0].text(0.02, 0.02, "not available here: " + ", ".join(absent), transform=axes[0].transAxes,
                      fontsize=7)
     axes[1].text(0.02, 0.02, "paper: 90% training accuracy at epoch ~30 (ImageNet) vs ~130 (random);\n"

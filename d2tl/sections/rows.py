@@ -24,7 +24,7 @@ def config_row(planned: Planned, metrics: dict, directory: Path, record: Record 
                label: str = "", external: dict | None = None) -> dict:
     """One table row: what the configuration is, its selected model's test metrics, per-run
     spread, timing and provenance."""
-    from ..section_tests import row_intervals
+    from ..stats.section_tests import row_intervals
 
     c = planned.config
     t = metrics["selected"]["test"]

@@ -69,16 +69,16 @@ def run_section(section: str, ctx: Context) -> SectionResult:
     histories = pd.concat(histories, ignore_index=True)
     comparison, notes, extra, tables = analyse(spec, ctx, plans, rows, histories)
     if ctx.split_seeds > 1:
-        from .. import split_variance
+        from .split_variance import note, repeat_row, split_plans, split_variance_table
 
         repeats = []
-        for p, seed, copy in split_variance.split_plans(plans, ctx.split_seeds):
+        for p, seed, copy in split_plans(plans, ctx.split_seeds):
             metrics = ctx.train(copy.config, label=f"{section}: {copy.label}")
-            repeats.append(split_variance.repeat_row(p.label, seed, metrics))
-        tables["split_variance"] = split_variance.split_variance_table(rows, repeats)
+            repeats.append(repeat_row(p.label, seed, metrics))
+        tables["split_variance"] = split_variance_table(rows, repeats)
         extra["split_seeds"] = ctx.split_seeds
         extra["split_variance"] = tables["split_variance"].to_dict(orient="records")
-        notes.append(split_variance.note(tables["split_variance"], ctx.split_seeds))
+        notes.append(note(tables["split_variance"], ctx.split_seeds))
     prov = section_provenance(ctx, section, spec.heading, plans, rows, digest)
     result = SectionResult(section, section_folder(ctx, section), rows, comparison, notes, extra, histories,
                            prov, 0.0, tables=tables, info=spec.info)

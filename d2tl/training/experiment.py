@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import execution
-from ..atomic import atomic_path, write_csv
+from ..atomic import atomic_path, write_csv, remove_stale_temporaries
 from ..config import ExperimentConfig
 from ..data.cases import load_cases
 from ..data.split import save_split
@@ -97,6 +97,10 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
         if done is not None:
             log(f"finished result found: {directory} (written while this process waited)")
             return done
+        stale = [*remove_stale_temporaries(directory),
+                 *(name for run_dir in sorted(directory.glob("run_*")) for name in remove_stale_temporaries(run_dir))]
+        if stale:
+            log(f"removed {len(stale)} temporary file(s) a killed run left: {', '.join(stale)}")
         if not check_config_file(directory / "config.json", hashed, directory):
             write_json(directory / "config.json", {"config": config.to_dict(), "hashed_config": hashed,
                                                    "weights": {"identity": weights.identity,

@@ -1,6 +1,6 @@
 """Paired comparisons of two classifiers on the same test cases: an exact McNemar test of their
 calls, a paired bootstrap interval of their AUC difference, and Holm's adjustment over a
-table's tests. Pure functions over arrays; :mod:`d2tl.section_tests` applies them to sections.
+table's tests. Pure functions over arrays; :mod:`d2tl.stats.section_tests` applies them to sections.
 
 Why paired: every comparison the paper makes is of two models scored on the same 20 test cases,
 so the cases' own difficulty is shared; a paired test uses that, two independent intervals
@@ -13,7 +13,7 @@ import numpy as np
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from .evaluate import AUC_RESAMPLES, AUC_SEED, auc_of_rows
+from ..evaluate import AUC_RESAMPLES, AUC_SEED, auc_of_rows
 
 ALPHA = 0.05
 

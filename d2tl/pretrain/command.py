@@ -1,6 +1,6 @@
 """``python -m d2tl pretrain``: InceptionV3 pre-trained on formula-generated images, no ImageNet.
 
-It generates the FractalDB-style set of a recipe (:mod:`d2tl.fractaldb`, :mod:`d2tl.pretrain_store`),
+It generates the FractalDB-style set of a recipe (:mod:`d2tl.pretrain.fractaldb`, :mod:`d2tl.pretrain.store`),
 trains ``keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg")`` with a
 softmax layer over the fractal classes on it (Keras's ``fit``), drops that layer and writes, into
 ``results/pretrain/<recipe hash>/`` (atomically, the folder at once):
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import pretrain_store as store
-from .atomic import atomic_path, write_text
-from .errors import D2TLError
-from .provenance import provenance, write_json
+from . import store
+from ..atomic import atomic_path, write_text
+from ..errors import D2TLError
+from ..provenance import provenance, write_json
 
 CACHE_GB = 4.0  # render the whole set once when it fits in this many GB (uint8), else per batch
 
@@ -42,7 +42,7 @@ def _keras():
 
 
 def make_batches(images, batch_size: int, seed: int, cache_gb: float = CACHE_GB, workers: int = 1, log=print):
-    """A ``keras.utils.PyDataset`` of batches of ``images`` (a :class:`d2tl.fractaldb.FractalSet`)
+    """A ``keras.utils.PyDataset`` of batches of ``images`` (a :class:`d2tl.pretrain.fractaldb.FractalSet`)
     for ``fit``: grey float32 images in [0, 1] with their class, in a seeded order per epoch;
     rendered once when the set fits in ``cache_gb``, else per batch (``workers`` threads)."""
     keras = _keras()
@@ -136,8 +136,8 @@ def pretrain(recipe: store.Recipe, root=None, log=print, workers: int = 1, cache
         return done
     keras = _keras()
     from . import fractaldb
-    from .model.weights import file_digest
-    from .training.seeding import seed_everything
+    from ..model.weights import file_digest
+    from ..training.seeding import seed_everything
 
     target = store.folder(recipe, root)
     work = target.with_name(f".{target.name}.partial")  # epoch backups and history rows while training
@@ -188,7 +188,7 @@ def pretrain(recipe: store.Recipe, root=None, log=print, workers: int = 1, cache
 
 def add_arguments(parser) -> None:
     parser.add_argument("--scale", default="cpu", choices=list(store.SCALES),
-                        help="a recipe's sizes (d2tl/pretrain_store.py): cpu (default: 40 classes x 100 images, "
+                        help="a recipe's sizes (d2tl/pretrain/store.py): cpu (default: 40 classes x 100 images, "
                              "75 px, 8 epochs, about an hour on 2 CPU cores; what --weights fractal uses), "
                              "fractaldb-100 or fractaldb-1k (GPU; --weights fractal:NAME)")
     helps = {"classes": "IFS classes", "per_class": "images per class", "side": "image side, px (>= 75)",

@@ -6,7 +6,7 @@ weights. The default weights give one arm as they are; the others are added when
 - ImageNet: only as the default weights (``imagenet``, or ``auto`` where the file is there);
   never fetched for this section alone. Offline it is absent, and the report says so.
 - formula-pre-trained: ``--weights fractal``, when ``python -m d2tl pretrain`` has made the file of
-  the default recipe (:mod:`d2tl.pretrain_store`); else absent, with the command that makes it
+  the default recipe (:mod:`d2tl.pretrain.store`); else absent, with the command that makes it
   (an hour of pre-training never starts as a side effect, and the section runs without it).
 - random: always.
 
@@ -29,8 +29,8 @@ def _kind(ctx, spec: str) -> str:
 
 def plan(ctx) -> list:
     """The arms that can be trained here, the default weights' first (:class:`d2tl.sections.planned.Planned`)."""
-    from . import pretrain_store
-    from .sections.planned import Planned
+    from ..pretrain import store as pretrain_store
+    from .planned import Planned
 
     default = _default(ctx)
     kind = _kind(ctx, default.model.weights)
@@ -48,8 +48,8 @@ def plan(ctx) -> list:
 
 def absent(ctx) -> list[str]:
     """One line per arm that cannot be trained here, saying why and how to add it."""
-    from . import pretrain_store
-    from .model.weights import imagenet_target
+    from ..pretrain import store as pretrain_store
+    from ..model.weights import imagenet_target
 
     spec = _default(ctx).model.weights
     kind = _kind(ctx, spec)

@@ -1,5 +1,5 @@
 """The paired tests of every comparison the paper makes on the same test cases, built from a
-section's table rows and each configuration's ``predictions.csv`` (:mod:`d2tl.paired` does the
+section's table rows and each configuration's ``predictions.csv`` (:mod:`d2tl.stats.paired` does the
 statistics):
 
 ===========  ===============================================================================
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .evaluate import AUC_RESAMPLES, AUC_SEED, interval_columns
+from ..evaluate import AUC_RESAMPLES, AUC_SEED, interval_columns
 from .paired import ALPHA, compare, holm, indistinguishable
 
 BETTER, SIMILAR = "better", "similar"  # what the paper claims of A against B

@@ -1,7 +1,7 @@
 """Formula-driven pre-training recipes and their store, ``results/pretrain/<recipe hash>/``.
 
 A recipe says everything that makes a pre-trained InceptionV3 (image set, training, generator
-constants of :mod:`d2tl.fractaldb`); its hash names the folder, so a finished recipe is found,
+constants of :mod:`d2tl.pretrain.fractaldb`); its hash names the folder, so a finished recipe is found,
 never trained again. This module needs neither Keras nor the weights: :mod:`d2tl.model.weights` uses it
 to resolve ``--weights fractal`` and to recognise a pre-trained file given by path.
 
@@ -24,8 +24,8 @@ import json
 import os
 from pathlib import Path
 
-from .errors import D2TLError
-from .provenance import config_hash
+from ..errors import D2TLError
+from ..provenance import config_hash
 
 STORE_ENV = "D2TL_PRETRAIN_STORE"
 DEFAULT_STORE = "results/pretrain"

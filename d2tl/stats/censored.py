@@ -49,4 +49,4 @@ def censored_note(level: float) -> str:
     """The sentence that says how the epoch to ``level`` is summarised."""
     return (f"First epoch with {100 * level:g}% training accuracy: a run that never reaches it is censored at its "
             "last epoch, not dropped; the median is Kaplan-Meier's (statsmodels SurvfuncRight), '> E' when fewer "
-            "than half the runs are known to reach it within E epochs (d2tl.censored).")
+            "than half the runs are known to reach it within E epochs (d2tl.stats.censored).")

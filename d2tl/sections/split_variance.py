@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .errors import D2TLError
+from ..errors import D2TLError
 
 METRICS = ("accuracy", "sensitivity", "specificity", "auc")
 
@@ -27,7 +27,7 @@ def split_plans(plans: list, k: int) -> list:
     """(planned configuration, split seed, its copy on that seed) for seeds 1 .. k-1.
 
     A configuration trained in place of another (``substitute``) is repeated as that one."""
-    from .sections.planned import Planned
+    from .planned import Planned
 
     out = []
     for p in plans:

@@ -1,0 +1,3 @@
+"""Formula-driven pre-training of InceptionV3, no ImageNet (FractalDB, Kataoka et al.):
+:mod:`.fractaldb` generates the image set from a seed, :mod:`.store` keeps recipes and their
+weights files by recipe hash, :mod:`.command` trains (``python -m d2tl pretrain``)."""
