@@ -1,12 +1,7 @@
-"""Benchmark: training throughput (own path vs bare train_on_batch), model FLOP utilisation,
-semi-tune through cached backbone features, data preparation vs an epoch, peak memory.
+"""Benchmark: training throughput, FLOP utilisation, cached semi-tune, data preparation, memory.
 
-    python experiments/benchmark.py                      # 128 and 256 px, synthetic data (about 15 min on 2 CPUs)
-    python experiments/benchmark.py --sizes 75 --parts throughput,semi
-    KERAS_BACKEND=jax python experiments/benchmark.py --out results/benchmark-jax
-
-Writes ``OUT/benchmark.md`` (the table in the README), ``benchmark.csv`` and ``benchmark.json``
-(every number, the machine and provenance). See :mod:`d2tl.benchmark` for what is measured.
+The same as ``python -m d2tl benchmark``; ``--help`` shows every option and example, and
+``d2tl/benchmark_command.py`` holds the code.
 """
 
 import os

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import stub_backbone, write_tiny_cases
+import d2tl.model
 from d2tl import sections
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras on NumPy 2, thousands per step
@@ -46,10 +47,20 @@ def script(name: str):
     return importlib.import_module(f"experiments.{name}")
 
 
-# --- real InceptionV3 (first in the file: the stand-in below stays in place until the module ends)
+# --- real InceptionV3 (whatever ran before: the module-wide stand-in below is undone for these)
+
+REAL_BUILD_BACKBONE = d2tl.model.build_backbone
+
+
+@pytest.fixture
+def real_backbone(monkeypatch):
+    """The real InceptionV3, even after the module-scoped stand-in was put in place."""
+    monkeypatch.setattr(d2tl.model, "build_backbone", REAL_BUILD_BACKBONE)
+    monkeypatch.delenv("D2TL_TEST_BACKBONE", raising=False)
+
 
 @pytest.mark.slow
-def test_parameter_counts_of_the_real_model(tiny, tmp_path):
+def test_parameter_counts_of_the_real_model(real_backbone, tiny, tmp_path):
     """The paper's 'about 5x' against the described model (two InceptionV3s, no top)."""
     ctx = sections.Context(tiny, "tiny", tmp_path, log=lambda line: None, settings=TINY)
     counts = sections.tuning.parameter_counts_by_tuning(ctx.base())
@@ -58,7 +69,7 @@ def test_parameter_counts_of_the_real_model(tiny, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_section_with_the_real_inception(tiny, tmp_path):
+def test_a_section_with_the_real_inception(real_backbone, tiny, tmp_path):
     """random_init with the real InceptionV3 (dual-mode, full-tune, 75 px), 1 epoch."""
     ctx = sections.Context(tiny, "tiny", tmp_path / "real", log=lambda line: None, settings=TINY)
     result = sections.run_section("random_init", ctx)
