@@ -1,6 +1,6 @@
 """``python -m d2tl COMMAND``: one entry point; each command lives in its own module.
 
-A command is a module, or ``module:object``, exposing ``add_arguments(parser)`` and
+A command is a module, or ``module:name`` (an object in it), exposing ``add_arguments(parser)`` and
 ``run(args) -> int`` (and optionally ``EPILOG``/``epilog``, shown under ``--help``). Only the
 module of the command being run is imported, so a data command never pays for importing
 TensorFlow. Bad input (:class:`d2tl.errors.D2TLError`) is printed as one line on stderr with exit
@@ -30,11 +30,11 @@ COMMANDS = {
     "baseline": ("d2tl.baseline.run", "the conventional texture+shape baseline (Sec. 4.6)"),
     "explain": ("d2tl.interpret.command", "pixel influence and Grad-CAM overlays of one case from a saved model"),
     # the paper's experiments (experiments/<section>.py run the same commands)
-    "box-size": ("d2tl.sections.command:SectionCommand('box_size')", "Sec. 4.1 / Fig. 7: ROI box size"),
-    "box-shift": ("d2tl.sections.command:SectionCommand('box_shift')", "Sec. 4.2 / Fig. 8: box centre shifted"),
-    "pooling": ("d2tl.sections.command:SectionCommand('pooling')", "Sec. 4.3 / Fig. 9: dual-mode vs simple pooling"),
-    "tuning": ("d2tl.sections.command:SectionCommand('tuning')", "Sec. 4.4 / Fig. 10: full- vs semi-tune"),
-    "random-init": ("d2tl.sections.command:SectionCommand('random_init')",
+    "box-size": ("d2tl.sections.command:box_size", "Sec. 4.1 / Fig. 7: ROI box size"),
+    "box-shift": ("d2tl.sections.command:box_shift", "Sec. 4.2 / Fig. 8: box centre shifted"),
+    "pooling": ("d2tl.sections.command:pooling", "Sec. 4.3 / Fig. 9: dual-mode vs simple pooling"),
+    "tuning": ("d2tl.sections.command:tuning", "Sec. 4.4 / Fig. 10: full- vs semi-tune"),
+    "random-init": ("d2tl.sections.command:random_init",
                     "Sec. 4.4: ImageNet vs formula-pre-trained vs random initialisation"),
     "interpretation": ("d2tl.interpret.experiment_args", "Sec. 4.5 / Figs. 11-13: eq. 1, eq. 2 and Grad-CAM of a model"),
     "run-all": ("d2tl.run_all", "every section in order, the baseline, the interpretation and SUMMARY.md"),
@@ -44,10 +44,10 @@ COMMANDS = {
 
 
 def _command(spec: str):
-    """The object behind a COMMANDS entry: a module, or ``module:Expression`` evaluated in it."""
-    module_name, _, expression = spec.partition(":")
+    """The object behind a COMMANDS entry: a module, or ``module:name`` for an object in it."""
+    module_name, _, name = spec.partition(":")
     module = importlib.import_module(module_name)
-    return eval(expression, vars(module)) if expression else module  # our own table's literals only
+    return getattr(module, name) if name else module
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -113,6 +113,14 @@ class SectionCommand:
         return 0
 
 
+# the objects behind ``python -m d2tl box-size`` ... (d2tl.cli.COMMANDS names them)
+box_size = SectionCommand("box_size")
+box_shift = SectionCommand("box_shift")
+pooling = SectionCommand("pooling")
+tuning = SectionCommand("tuning")
+random_init = SectionCommand("random_init")
+
+
 def main(section: str, argv=None) -> int:
     """``experiments/<section>.py``: the same as ``python -m d2tl <section>`` (one parser, one error handler)."""
     from ..cli import main as cli_main
