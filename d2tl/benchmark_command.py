@@ -27,7 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--cases", default=DEFAULT_CASES, help="case table (default: the synthetic set)")
     parser.add_argument("--out", default="results/benchmark")
     parser.add_argument("--sizes", default=",".join(map(str, defaults.sizes)), help="input sides for throughput, px")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="timed epochs per path")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="timed epochs per path and repeat")
+    parser.add_argument("--repeats", type=int, default=defaults.repeats,
+                        help="interleaved repeats of the own and bare loops (median and range reported)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--semi-runs", type=int, default=defaults.semi_runs)
     parser.add_argument("--semi-epochs", type=int, default=defaults.semi_epochs)
@@ -52,7 +54,10 @@ def run(args) -> int:
         raise D2TLError(f"--sizes {args.sizes!r}: give comma-separated whole numbers of px") from None
     if any(s < 75 for s in sizes):
         raise D2TLError(f"--sizes {args.sizes}: input sides must be at least 75 px (InceptionV3's minimum)")
-    settings = benchmark.Settings(sizes=sizes, epochs=args.epochs, batch_size=args.batch_size,
+    for name in ("epochs", "repeats", "batch_size"):
+        if getattr(args, name) < 1:
+            raise D2TLError(f"--{name.replace('_', '-')} {getattr(args, name)}: give a whole number >= 1")
+    settings = benchmark.Settings(sizes=sizes, epochs=args.epochs, repeats=args.repeats, batch_size=args.batch_size,
                                   semi_runs=args.semi_runs, semi_epochs=args.semi_epochs,
                                   semi_size=args.semi_size, prep_size=args.prep_size,
                                   quick_size=args.quick_size, weights=args.weights)

@@ -174,6 +174,7 @@ KINDS = [
     ("run-shards", ["--processes", "2", "--", "--out", "OUT", "--dry-run"], "must not hold --shard"),
     ("benchmark", ["--sizes", "50"], "--sizes 50"),
     ("benchmark", ["--parts", "nope"], "--parts: unknown part(s) nope"),
+    ("benchmark", ["--repeats", "0"], "--repeats 0: give a whole number >= 1"),
     ("interpretation", ["--model", "MISSING.keras"], "MISSING.keras"),
 ]
 

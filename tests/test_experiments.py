@@ -69,9 +69,11 @@ def test_parameter_counts_of_the_real_model(real_backbone, tiny, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_section_with_the_real_inception(real_backbone, tiny, tmp_path):
-    """random_init with the real InceptionV3 (dual-mode, full-tune, 75 px), 1 epoch."""
-    ctx = sections.Context(tiny, "tiny", tmp_path / "real", log=lambda line: None, settings=TINY)
+def test_a_section_with_the_real_inception(real_backbone, tiny, tmp_path, engine):
+    """random_init with the real InceptionV3 (dual-mode, full-tune, 75 px), 1 epoch, in the session's
+    engine at batch 8: the graph tests/test_train.py and tests/test_bn_stats.py trace, traced once."""
+    ctx = sections.Context(tiny, "tiny", tmp_path / "real", log=lambda line: None, settings={**TINY, "batch_size": 8})
+    ctx.engine = engine
     result = sections.run_section("random_init", ctx)
     assert list(result.table["initialisation"]) == ["random"]  # offline, no pre-trained file: one arm
     assert any("python -m d2tl pretrain" in n for n in result.notes)

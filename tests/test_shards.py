@@ -76,7 +76,9 @@ TIMING = ("seconds", "status", "compiled_graph_here", "train_seconds", "steady_e
 def test_three_concurrent_shards_then_report_only_equal_one_process(tmp_path):
     cases = write_tiny_cases(tmp_path / "cases", n=8)
     env = {**os.environ, "D2TL_TEST_BACKBONE": "stub", "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg"}
-    common = ["--preset", "quick", "--cases", str(cases), "--external", "none", "--skip-baseline",
+    # The smoke preset: the quick preset's code path (precise BN, cosine schedule, every section)
+    # at 2 epochs and 1 augmented copy, so four processes on two cores take about a minute, not four.
+    common = ["--preset", "smoke", "--cases", str(cases), "--external", "none", "--skip-baseline",
               "--skip-interpretation"]
     sharded, single = tmp_path / "sharded", tmp_path / "single"
     procs = [_run_all(*common, "--out", str(sharded), "--shard", f"{i}/3", env=env) for i in range(3)]

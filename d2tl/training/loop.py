@@ -1,7 +1,7 @@
 """One run of the paper's protocol: E epochs, the best epoch by validation, its test result.
 
 Each epoch trains on the augmented training set in a random order and evaluates the augmented
-validation set; the run keeps its checkpoint with the best validation accuracy
+validation set, in one ``model.fit`` per run (:mod:`d2tl.training.batches`); the run keeps its checkpoint with the best validation accuracy
 (:mod:`d2tl.training.selection`), evaluated on the test set too. Semi-tune trains the head on
 backbone features computed once per run (:mod:`d2tl.training.features`), which is the same
 training, only faster; ``feature_cache=False`` trains it end to end.
@@ -68,29 +68,19 @@ def train_run(config, data: Data, run: int, run_dir: Path, log=print, feature_ca
         if config.model.tuning == "semi":
             path = {"semi_tune_path": "end to end" + (" (frozen_bn keras2: features depend on the batch)"
                                                       if keras2 else "")}
-    stats = None
+    stats, bn_x = None, None
     if train.bn_stats == "precise":
         stats = engine.precise_bn(trained) or None  # None when no BN layer is trained (semi-tune)
         bn_x = bn_sample(x_train, len(data.train), train.bn_samples, train.seed * 1000 + run)
-    y_train, y_val = one_hot(data.train.y), one_hot(data.val.y)
+    from .batches import EpochBatches, ValidateEachEpoch
+
+    batches = EpochBatches(x_train, one_hot(data.train.y), train.batch_size, train.epochs, order_rng)
+    validate = ValidateEachEpoch(x_val, one_hot(data.val.y), train.batch_size,
+                                 lambda epoch, logs, seconds: recorder.record(trained, epoch, logs, seconds),
+                                 stats, bn_x)
     start = time.perf_counter()
-    for epoch in range(train.epochs):
-        # Patients in a new random order each epoch, drawn here rather than by fit(shuffle=True)
-        # so the order depends on the run's seed only (see d2tl.training.seeding).
-        order = order_rng.permutation(len(data.train))
-        t0 = time.perf_counter()
-        history = trained.fit({k: v[order] for k, v in x_train.items()}, y_train[order],
-                              batch_size=train.batch_size, initial_epoch=epoch, epochs=epoch + 1,
-                              shuffle=False, verbose=0)
-        seconds = {"train": time.perf_counter() - t0}
-        if stats is not None:
-            seconds["bn"] = stats.update(bn_x, train.batch_size)  # before validation: it is validated with them
-        t0 = time.perf_counter()
-        val = trained.evaluate(x_val, y_val, batch_size=train.batch_size, verbose=0, return_dict=True)
-        seconds["val"] = time.perf_counter() - t0
-        logs = {k: v[-1] for k, v in history.history.items()}
-        logs.update({"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
-        recorder.record(trained, epoch, logs, seconds)
+    trained.fit(batches, epochs=train.epochs, steps_per_epoch=batches.steps_per_epoch, shuffle=False,
+                verbose=0, callbacks=[validate])
     seconds = time.perf_counter() - start
     trained.set_weights(recorder.weights)
     if trained is not model:

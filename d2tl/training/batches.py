@@ -1,0 +1,72 @@
+"""The seeded training-data source of one run, and the per-epoch callback that validates it.
+
+One ``model.fit`` per run (rather than one per epoch) spares every epoch a new data adapter, a
+new callback list and a copy of the permuted training set: :mod:`experiments.benchmark`
+measures the difference against a bare ``train_on_batch`` loop. The batches are those of the
+per-epoch loop this replaces: epoch e uses the e-th permutation drawn from the run's generator,
+cut into consecutive batches (the last one partial), so the history is the same bit for bit.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+
+class EpochBatches(keras.utils.PyDataset):
+    """The batches of ``(x, y)`` of all ``epochs``, each epoch in a new random order drawn from ``rng``.
+
+    The orders are drawn here, all up front, rather than by ``fit(shuffle=True)`` so they depend
+    on the run's seed alone (see :mod:`d2tl.training.seeding`). The source is one endless
+    stream read with ``steps_per_epoch``: batch ``i`` is a pure function of ``i``, so Keras's
+    read-ahead (its TensorFlow path prefetches, and opens the next epoch before the last one's
+    ``on_epoch_end``) cannot change which samples a batch holds.
+    """
+
+    def __init__(self, x: dict, y: np.ndarray, batch_size: int, epochs: int, rng: np.random.Generator):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.orders = [rng.permutation(len(y)) for _ in range(epochs)]
+        self.steps_per_epoch = -(-len(y) // batch_size)
+
+    @property
+    def num_batches(self):
+        return None  # endless: fit reads steps_per_epoch batches per epoch
+
+    def __getitem__(self, index: int):
+        # Read-ahead past the last epoch gets the last batch again; fit never uses it.
+        index = min(index, len(self.orders) * self.steps_per_epoch - 1)
+        epoch, step = divmod(index, self.steps_per_epoch)
+        rows = self.orders[epoch][step * self.batch_size:(step + 1) * self.batch_size]
+        return {k: v[rows] for k, v in self.x.items()}, self.y[rows]
+
+
+class ValidateEachEpoch(keras.callbacks.Callback):
+    """After each epoch: the precise-BN pass (when ``stats``), the validation set, and
+    ``record(epoch, logs, seconds)`` with the epoch's training, BN and validation times.
+
+    The BN pass runs before validation, so each epoch is validated (and, if best, kept) with the
+    statistics it would be used with; fit's own ``validation_data`` would validate first.
+    """
+
+    def __init__(self, x_val: dict, y_val: np.ndarray, batch_size: int, record, stats=None, bn_x=None):
+        super().__init__()
+        self.x_val, self.y_val, self.batch_size = x_val, y_val, batch_size
+        self.record, self.stats, self.bn_x = record, stats, bn_x
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = {"train": time.perf_counter() - self._start}
+        if self.stats is not None:
+            seconds["bn"] = self.stats.update(self.bn_x, self.batch_size)
+        t0 = time.perf_counter()
+        val = self.model.evaluate(self.x_val, self.y_val, batch_size=self.batch_size, verbose=0, return_dict=True)
+        seconds["val"] = time.perf_counter() - t0
+        logs = dict(logs or {})
+        logs.update({"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
+        self.record(epoch, logs, seconds)
