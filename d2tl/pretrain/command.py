@@ -189,7 +189,7 @@ def pretrain(recipe: store.Recipe, root=None, log=print, workers: int = 1, cache
 def add_arguments(parser) -> None:
     parser.add_argument("--scale", default="cpu", choices=list(store.SCALES),
                         help="a recipe's sizes (d2tl/pretrain/store.py): cpu (default: 40 classes x 100 images, "
-                             "75 px, 8 epochs, about an hour on 2 CPU cores; what --weights fractal uses), "
+                             "75 px, 8 epochs, 45 min measured on 2 shared CPU cores; what --weights fractal uses), "
                              "fractaldb-100 or fractaldb-1k (GPU; --weights fractal:NAME)")
     helps = {"classes": "IFS classes", "per_class": "images per class", "side": "image side, px (>= 75)",
              "epochs": "training epochs", "seed": "seed of the image set and of the initialisation",

@@ -8,8 +8,8 @@ to resolve ``--weights fractal`` and to recognise a pre-trained file given by pa
 Scales (``python -m d2tl pretrain --scale NAME``; any option overrides one value):
 
 - ``cpu`` (the default, what ``--weights fractal`` means): 40 classes x 100 images, 75 px (the
-  quick preset's input side), 8 epochs; about an hour on this project's 2-core CPU (measured:
-  see docs/pretrain.md).
+  quick preset's input side), 8 epochs; 45 min on this project's 2-core CPU, measured with other
+  jobs sharing it (docs/pretrain.md).
 - ``fractaldb-100``: 100 classes x 1,000 images, 128 px, 30 epochs: for one GPU.
 - ``fractaldb-1k``: FractalDB-1k, 1,000 classes x 1,000 images, 224 px, 90 epochs (the FractalDB
   paper's size and schedule): for a GPU node; ``--weights fractal:fractaldb-1k`` then uses it.
@@ -140,7 +140,7 @@ def resolve_fractal(spec: str, digest) -> tuple[str, str, str]:
     path = finished(recipe)
     if path is None:
         raise D2TLError(f"--weights {spec}: no pre-trained file for {recipe.describe()} in "
-                        f"{folder(recipe)}; make it first (about an hour at the cpu scale) with: {recipe.command()}"
+                        f"{folder(recipe)}; make it first (45 min at the cpu scale on 2 CPU cores) with: {recipe.command()}"
                         f" (or set {STORE_ENV} to the store that holds it)")
     return str(path.resolve()), digest(path), recipe.describe()
 
