@@ -1,8 +1,9 @@
 """One run of the paper's protocol: E epochs, the best epoch by validation, its test result.
 
 Each epoch trains on the augmented training set in a random order and evaluates the augmented
-validation set, in one ``model.fit`` per run (:mod:`d2tl.training.batches`); the run keeps its checkpoint with the best validation accuracy
-(:mod:`d2tl.training.selection`), evaluated on the test set too. Semi-tune trains the head on
+validation set, in one ``model.fit`` per run (:mod:`d2tl.training.batches`); the run keeps its
+checkpoint with the best validation accuracy (:mod:`d2tl.training.selection`), evaluated on the
+test set too. Semi-tune trains the head on
 backbone features computed once per run (:mod:`d2tl.training.features`), which is the same
 training, only faster; ``feature_cache=False`` trains it end to end.
 """
