@@ -1,0 +1,177 @@
+"""Learning against the number of training patients: what stands between the quick preset and
+its targets (issue 12).
+
+The paper's cohort gives 60 training patients. From random weights (no ImageNet file on the
+machine) the default configuration fits them and stays near chance on new cases. Whether that
+is the patient count or something else in the pipeline is measured here: the default
+configuration is trained on nested, label-stratified subsets of one larger synthetic set's
+training part, with the same number of augmented samples per epoch in every arm (alternatives =
+samples / patients), the same epochs, the same validation patients (selection) and the same
+test patients, and every selected model is scored on the independent external set too. Only
+the number of distinct training patients changes between arms.
+
+Data flow: case table -> split (seed 0, the paper's proportions) -> ROIs -> per arm: subset,
+augmentation, :func:`d2tl.training.loop.train_run` -> test and external metrics -> table,
+figure, provenance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data.augment import augment_cases
+from .data.cases import load_cases
+from .data.roi_cache import RoiCache
+from .data.split import split_cases
+from .errors import D2TLError
+from .evaluate import metrics_with_intervals
+from .training.data import Arrays, Data
+
+VALIDATION_ALTERNATIVES = 1  # the validation patients' augmented copies, the same in every arm
+
+
+def nested_subsets(ids: list, labels: np.ndarray, sizes, seed: int = 0) -> dict:
+    """``size -> ids``: label-stratified subsets of ``ids``, each containing the smaller ones.
+
+    One seeded order per label; a subset of k takes each label's first round(k x share) ids, so
+    the class balance of the whole part is kept and every larger arm adds patients to the smaller.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    order = {c: [ids[i] for i in rng.permutation(np.flatnonzero(labels == c))] for c in np.unique(labels)}
+    out = {}
+    for k in sorted(sizes):
+        if not 2 <= k <= len(ids):
+            raise D2TLError(f"--patients {k}: must be between 2 and the {len(ids)} training patients of the set")
+        take = {c: int(round(k * len(o) / len(ids))) for c, o in order.items()}
+        out[k] = [i for c in order for i in order[c][:max(1, take[c])]]
+    return out
+
+
+def alternatives_for(patients: int, samples: int) -> int:
+    """Augmented alternatives per patient so that an epoch has about ``samples`` samples."""
+    return max(1, int(round(samples / patients)))
+
+
+def arm_data(rois, parts: pd.Series, table: pd.DataFrame, train_ids: list, config) -> Data:
+    """Training data of one arm: its patients augmented ``config.augment``, the validation part
+    at :data:`VALIDATION_ALTERNATIVES` (same seed in every arm), the test part as it is."""
+    train = rois.subset(train_ids)
+    x, y, source = augment_cases(train.arrays, train.labels, config.augment, seed=config.augment_seed * 10)
+    val_ids = list(table["id"][parts == "val"])
+    val = rois.subset(val_ids)
+    val_augment = dataclasses.replace(config.augment, alternatives=VALIDATION_ALTERNATIVES)
+    xv, yv, sv = augment_cases(val.arrays, val.labels, val_augment, seed=config.augment_seed * 10 + 1)
+    test_ids = list(table["id"][parts == "test"])
+    test = rois.subset(test_ids)
+    return Data(train=Arrays(x, y, [train_ids[j] for j in source]), val=Arrays(xv, yv, [val_ids[j] for j in sv]),
+                test=Arrays(test.arrays, test.labels, test_ids), parts=parts, seconds={})
+
+
+def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cache: Path, log=print,
+             engine=None) -> pd.DataFrame:
+    """Train ``base`` (an :class:`d2tl.config.ExperimentConfig`) once per training-set size in
+    ``sizes``; one row per arm: test and external metrics with intervals, timings."""
+    from .training.engine import Engine
+    from .training.loop import predict_proba, train_run
+
+    engine = Engine() if engine is None else engine
+    table = load_cases(cases_csv)
+    rois = RoiCache(cache, cases_csv, table, log=log).get(base.roi, 0)
+    parts = split_cases(table, seed=base.split_seed)
+    train_all = list(table["id"][parts == "train"])
+    labels = rois.subset(train_all).labels
+    subsets = nested_subsets(train_all, labels, sizes, seed=base.split_seed)
+    ext_table = load_cases(external_csv)
+    ext = RoiCache(cache, external_csv, ext_table, log=log).get(base.roi, 0)
+    rows = []
+    for k, ids in subsets.items():
+        config = dataclasses.replace(base, augment=dataclasses.replace(base.augment,
+                                                                       alternatives=alternatives_for(k, samples)))
+        data = arm_data(rois, parts, table, ids, config)
+        log(f"arm {k} training patients x {config.augment.alternatives} alternatives = {len(data.train)} samples "
+            f"per epoch; {len(data.val)} validation, {len(data.test)} test, {len(ext.ids)} external cases")
+        start = time.perf_counter()
+        summary = train_run(config, data, 0, out / "runs" / f"patients_{k:04d}", log, weights=None, engine=engine)
+        model, _ = engine.compiled_model(config, config.train.epochs * int(np.ceil(len(data.train) /
+                                                                                   config.train.batch_size)))
+        test = metrics_with_intervals(data.test.y, predict_proba(model, data.test.x))
+        external = metrics_with_intervals(np.asarray(ext.labels, dtype=int), predict_proba(model, ext.arrays))
+        history = pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv")
+        rows.append({"patients": k, "alternatives": config.augment.alternatives, "samples_per_epoch": len(data.train),
+                     "epochs": config.train.epochs, "selected_epoch": summary["epoch"],
+                     "val_accuracy": summary["val_accuracy"],
+                     "final_train_accuracy": float(history["accuracy"].iloc[-1]),
+                     **{f"test_{m}": test[m] for m in ("accuracy", "sensitivity", "specificity", "auc")},
+                     "test_auc_low": test["intervals"]["auc"][0], "test_auc_high": test["intervals"]["auc"][1],
+                     "test_prediction_sd": test["prediction_sd"],
+                     **{f"ext_{m}": external[m] for m in ("accuracy", "sensitivity", "specificity", "auc")},
+                     "ext_auc_low": external["intervals"]["auc"][0], "ext_auc_high": external["intervals"]["auc"][1],
+                     "ext_prediction_sd": external["prediction_sd"],
+                     "train_seconds": summary["train_seconds"], "mean_bn_seconds": summary["mean_bn_seconds"],
+                     "wall_seconds": time.perf_counter() - start, "weights_source": summary["weights_source"]})
+        log(f"arm {k}: selected epoch {summary['epoch']}, test AUC {test['auc']:.3f}, external AUC "
+            f"{external['auc']:.3f} [{external['intervals']['auc'][0]:.3f}, {external['intervals']['auc'][1]:.3f}]")
+    return pd.DataFrame(rows)
+
+
+def markdown(rows: pd.DataFrame, provenance: dict) -> str:
+    """The study's report: what was varied, what was held fixed, one line per arm."""
+    d = provenance["dataset"]
+    lines = [
+        "# Learning against the number of training patients (diagnostic for issue 12)",
+        "",
+        f"Preset **{provenance['preset']}** settings (reduced: not the paper's numbers); weights "
+        f"{provenance['weights_source']}; data {d['name']} ({d['n_cases']} cases, case table sha256 "
+        f"{d['cases_sha256']}), external set {provenance['external']['name']} "
+        f"({provenance['external']['n_cases']} cases).",
+        "",
+        "The default configuration (dual-mode, full-tune, box 256 px) trained on nested, label-stratified "
+        "subsets of the training part; each arm has the same augmented samples per epoch, epochs, "
+        "validation patients (model selection) and test patients. Only the number of distinct training "
+        "patients changes. The paper protocol's 96-case set gives 60.",
+        "",
+        "| training patients | alternatives | selected epoch | final train acc | test acc / sens / spec | "
+        "test AUC (95% CI) | external acc / sens / spec | external AUC (95% CI) | external p SD | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows.itertuples():
+        lines.append(
+            f"| {r.patients} | {r.alternatives} | {r.selected_epoch} | {r.final_train_accuracy:.0%} | "
+            f"{r.test_accuracy:.0%} / {r.test_sensitivity:.0%} / {r.test_specificity:.0%} | "
+            f"{r.test_auc:.3f} ({r.test_auc_low:.3f}-{r.test_auc_high:.3f}) | "
+            f"{r.ext_accuracy:.0%} / {r.ext_sensitivity:.0%} / {r.ext_specificity:.0%} | "
+            f"{r.ext_auc:.3f} ({r.ext_auc_low:.3f}-{r.ext_auc_high:.3f}) | {r.ext_prediction_sd:.3f} | "
+            f"{r.train_seconds:.0f} |")
+    lines += ["", "- AUC intervals: percentile bootstrap stratified by class (2000 resamples, seed 0); one "
+              "training run per arm, so run-to-run variation is not in the intervals.", ""]
+    return "\n".join(lines)
+
+
+def figure(rows: pd.DataFrame, path: Path, title: str) -> None:
+    """External and test AUC (with intervals) against training patients."""
+    from .atomic import atomic_path
+    from .reporting.figures import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for prefix, name, marker in (("ext", "external set", "o"), ("test", "test part", "s")):
+        y = rows[f"{prefix}_auc"].to_numpy()
+        err = np.abs(rows[[f"{prefix}_auc_low", f"{prefix}_auc_high"]].to_numpy().T - y)
+        ax.errorbar(rows["patients"], y, yerr=err, marker=marker, capsize=3, label=name)
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xticks(rows["patients"], [str(p) for p in rows["patients"]])
+    ax.set_xlabel("training patients")
+    ax.set_ylabel("ROC AUC (95% CI)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)

@@ -1,0 +1,83 @@
+"""``python -m d2tl data-scaling``: the default configuration against the number of training
+patients (:mod:`d2tl.scaling`), under the quick preset's training settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from .errors import D2TLError
+
+EPILOG = """The larger synthetic set (480 cases, another generator seed) is made once with
+  python -m d2tl synth --seed 3 --n 480 --out data/synthetic-480
+Its split (seed 0, the paper's proportions) gives 300 training, 80 validation and 100 test patients."""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--cases", default="data/synthetic-480/cases.csv", help="case table of the larger set")
+    p.add_argument("--external", default="data/synthetic-external/cases.csv",
+                   help="independent case table every selected model is also scored on")
+    p.add_argument("--patients", type=int, nargs="+", default=[60, 150, 300],
+                   help="training-set sizes (nested, label-stratified subsets of the training part)")
+    p.add_argument("--samples", type=int, default=300,
+                   help="augmented samples per epoch in every arm (alternatives = samples / patients)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per arm (default: the quick preset's)")
+    p.add_argument("--weights", default="random", help="random, imagenet, fractal or a weights file")
+    p.add_argument("--out", default="results/data_scaling")
+
+
+def _check(a) -> None:
+    for option, path in (("--cases", a.cases), ("--external", a.external)):
+        if not Path(path).is_file():
+            raise D2TLError(f"{option} {path} does not exist" + (
+                "; make it with: python -m d2tl synth --seed 3 --n 480 --out data/synthetic-480"
+                if option == "--cases" else "; make it with: python -m d2tl synth --seed 1 --n 200 "
+                                            "--out data/synthetic-external"))
+    if a.samples < 1:
+        raise D2TLError(f"--samples must be at least 1, got {a.samples}")
+    if a.epochs is not None and a.epochs < 1:
+        raise D2TLError(f"--epochs must be at least 1, got {a.epochs}")
+    if len(set(a.patients)) != len(a.patients):
+        raise D2TLError(f"--patients {' '.join(map(str, a.patients))}: each size once")
+
+
+def run(a) -> int:
+    _check(a)
+    import pandas as pd
+
+    from .atomic import write_csv, write_text
+    from .config import preset_base
+    from .data.cases import load_cases
+    from .model.weights import resolve
+    from .presets import preset
+    from .provenance import dataset_info, provenance, write_json
+    from .scaling import figure, markdown, run_arms
+    from .training.arguments import log_to_stdout
+
+    settings = preset("quick")
+    base = preset_base({**settings, "weights": a.weights}, "quick")
+    if a.epochs is not None:
+        base = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=a.epochs))
+    weights = resolve(base.model.weights)
+    out = Path(a.out)
+    rows = run_arms(base, a.cases, a.external, a.patients, a.samples, out, out / "cache", log=log_to_stdout)
+    rows["weights_source"] = weights.description
+    prov = provenance(config=base.to_dict(), seed=base.train.seed, preset="quick",
+                      dataset=dataset_info(a.cases, load_cases(a.cases)), weights_source=weights.description,
+                      weights_identity=weights.identity, external=dataset_info(a.external, load_cases(a.external)),
+                      study={"patients": sorted(a.patients), "samples_per_epoch": a.samples,
+                             "validation_alternatives": 1, "split_seed": base.split_seed},
+                      command="python -m d2tl data-scaling " + " ".join(
+                          [f"--cases {a.cases}", f"--external {a.external}",
+                           "--patients " + " ".join(map(str, a.patients)), f"--samples {a.samples}",
+                           f"--epochs {base.train.epochs}", f"--weights {a.weights}", f"--out {a.out}"]))
+    histories = [pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv").assign(patients=k)
+                 for k in sorted(a.patients)]
+    write_csv(out / "history.csv", pd.concat(histories))
+    write_csv(out / "data_scaling.csv", rows)
+    figure(rows, out / "data_scaling.png", f"dual-mode full-tune, {weights.kind} weights, "
+                                           f"{base.train.epochs} epochs x {a.samples} samples")
+    write_json(out / "provenance.json", prov)
+    write_text(out / "data_scaling.md", markdown(rows, prov))
+    print(f"wrote {out / 'data_scaling.md'}")
+    return 0

@@ -1,0 +1,66 @@
+"""The data-scaling diagnostic (d2tl.scaling): nested stratified subsets, equal samples per epoch,
+and the whole command on the stand-in backbone."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from d2tl.cli import main
+from d2tl.errors import D2TLError
+from d2tl.scaling import alternatives_for, nested_subsets
+
+
+def test_subsets_are_nested_and_keep_the_class_balance():
+    ids = [f"p{i:03d}" for i in range(300)]
+    labels = np.array([0, 1] * 150)
+    subsets = nested_subsets(ids, labels, [300, 60, 150], seed=0)
+    assert list(subsets) == [60, 150, 300]
+    label_of = dict(zip(ids, labels))
+    for k, chosen in subsets.items():
+        assert len(chosen) == k and len(set(chosen)) == k
+        assert sum(label_of[i] for i in chosen) == k // 2
+    assert set(subsets[60]) < set(subsets[150]) < set(subsets[300])
+    assert nested_subsets(ids, labels, [60], seed=1)[60] != subsets[60]  # the seed draws them
+
+
+def test_sizes_outside_the_training_part_are_refused():
+    with pytest.raises(D2TLError, match="--patients 301"):
+        nested_subsets([str(i) for i in range(300)], np.zeros(300), [301])
+
+
+def test_every_arm_gets_about_the_same_samples_per_epoch():
+    assert [alternatives_for(k, 300) * k for k in (60, 150, 300)] == [300, 300, 300]
+    assert alternatives_for(400, 300) == 1
+
+
+def test_missing_case_table_is_one_line_naming_it_and_the_command(tmp_path, capsys):
+    assert main(["data-scaling", "--cases", str(tmp_path / "none.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "--cases" in err and "none.csv" in err and "python -m d2tl synth --seed 3" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_study_on_the_stand_in_backbone(tmp_path, monkeypatch, capsys):
+    from d2tl.data.sources.synthetic import SynthConfig, write_dataset
+
+    monkeypatch.setenv("D2TL_TEST_BACKBONE", "stub")
+    cases = write_dataset(SynthConfig(n_cases=20, scale=0.05, seed=5), tmp_path / "set")
+    external = write_dataset(SynthConfig(n_cases=6, scale=0.05, seed=6), tmp_path / "ext")
+    out = tmp_path / "out"
+    assert main(["data-scaling", "--cases", str(cases), "--external", str(external), "--patients", "4", "12",
+                 "--samples", "12", "--epochs", "1", "--out", str(out)]) == 0
+    rows = pd.read_csv(out / "data_scaling.csv")
+    assert list(rows["patients"]) == [4, 12]
+    assert list(rows["alternatives"]) == [3, 1] and list(rows["samples_per_epoch"]) == [12, 12]
+    assert rows["ext_auc"].between(0, 1).all()
+    history = pd.read_csv(out / "history.csv")
+    assert sorted(set(history["patients"])) == [4, 12]
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["weights_source"] == "random" and prov["preset"] == "quick" and not prov["paper_run"]
+    assert prov["study"]["patients"] == [4, 12] and prov["external"]["n_cases"] == 6
+    report = (out / "data_scaling.md").read_text()
+    assert "| 4 | 3 | 1 |" in report and "| 12 | 1 | 1 |" in report
+    assert (out / "data_scaling.png").stat().st_size > 0
