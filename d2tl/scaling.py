@@ -18,6 +18,7 @@ figure, provenance.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -80,14 +81,14 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
     from .training.engine import Engine
     from .training.loop import predict_proba, train_run
 
-    engine = Engine() if engine is None else engine
     table = load_cases(cases_csv)
-    rois = RoiCache(cache, cases_csv, table, log=log).get(base.roi, 0)
     parts = split_cases(table, seed=base.split_seed)
     train_all = list(table["id"][parts == "train"])
-    labels = rois.subset(train_all).labels
-    subsets = nested_subsets(train_all, labels, sizes, seed=base.split_seed)
+    # checked before anything is written (ROI cache, run folders)
+    subsets = nested_subsets(train_all, table["label"][parts == "train"].to_numpy(), sizes, seed=base.split_seed)
     ext_table = load_cases(external_csv)
+    engine = Engine() if engine is None else engine
+    rois = RoiCache(cache, cases_csv, table, log=log).get(base.roi, 0)
     ext = RoiCache(cache, external_csv, ext_table, log=log).get(base.roi, 0)
     rows = []
     for k, ids in subsets.items():
@@ -96,7 +97,7 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
         data = arm_data(rois, parts, table, ids, config)
         log(f"arm {k} training patients x {config.augment.alternatives} alternatives = {len(data.train)} samples "
             f"per epoch; {len(data.val)} validation, {len(data.test)} test, {len(ext.ids)} external cases")
-        start = time.perf_counter()
+        start, load = time.perf_counter(), os.getloadavg()[0]  # another job on the cores shows here
         summary = train_run(config, data, 0, out / "runs" / f"patients_{k:04d}", log, weights=None, engine=engine)
         model, _ = engine.compiled_model(config, config.train.epochs * int(np.ceil(len(data.train) /
                                                                                    config.train.batch_size)))
@@ -114,7 +115,8 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
                      "ext_auc_low": external["intervals"]["auc"][0], "ext_auc_high": external["intervals"]["auc"][1],
                      "ext_prediction_sd": external["prediction_sd"],
                      "train_seconds": summary["train_seconds"], "mean_bn_seconds": summary["mean_bn_seconds"],
-                     "wall_seconds": time.perf_counter() - start, "weights_source": summary["weights_source"]})
+                     "wall_seconds": time.perf_counter() - start, "load_average_at_start": load,
+                     "weights_source": summary["weights_source"]})
         log(f"arm {k}: selected epoch {summary['epoch']}, test AUC {test['auc']:.3f}, external AUC "
             f"{external['auc']:.3f} [{external['intervals']['auc'][0]:.3f}, {external['intervals']['auc'][1]:.3f}]")
     return pd.DataFrame(rows)
@@ -135,6 +137,8 @@ def markdown(rows: pd.DataFrame, provenance: dict) -> str:
         "subsets of the training part; each arm has the same augmented samples per epoch, epochs, "
         "validation patients (model selection) and test patients. Only the number of distinct training "
         "patients changes. The paper protocol's 96-case set gives 60.",
+        "",
+        f"Command: `{provenance.get('command', '')}`",
         "",
         "| training patients | alternatives | selected epoch | final train acc | test acc / sens / spec | "
         "test AUC (95% CI) | external acc / sens / spec | external AUC (95% CI) | external p SD | train s |",
@@ -160,12 +164,13 @@ def figure(rows: pd.DataFrame, path: Path, title: str) -> None:
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for prefix, name, marker in (("ext", "external set", "o"), ("test", "test part", "s")):
+    for prefix, name, marker, nudge in (("ext", "external set", "o", 0.98), ("test", "test part", "s", 1.02)):
         y = rows[f"{prefix}_auc"].to_numpy()
         err = np.abs(rows[[f"{prefix}_auc_low", f"{prefix}_auc_high"]].to_numpy().T - y)
-        ax.errorbar(rows["patients"], y, yerr=err, marker=marker, capsize=3, label=name)
+        ax.errorbar(rows["patients"] * nudge, y, yerr=err, marker=marker, capsize=3, label=name)
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(rows["patients"], [str(p) for p in rows["patients"]])
     ax.set_xlabel("training patients")
     ax.set_ylabel("ROC AUC (95% CI)")

@@ -24,6 +24,8 @@ def add_arguments(p) -> None:
     p.add_argument("--epochs", type=int, default=None, help="epochs per arm (default: the quick preset's)")
     p.add_argument("--weights", default="random", help="random, imagenet, fractal or a weights file")
     p.add_argument("--out", default="results/data_scaling")
+    p.add_argument("--report-only", action="store_true",
+                   help="rebuild the table and figure from OUT's data_scaling.csv and provenance.json; train nothing")
 
 
 def _check(a) -> None:
@@ -42,16 +44,18 @@ def _check(a) -> None:
 
 
 def run(a) -> int:
+    if a.report_only:
+        return _report_only(Path(a.out))
     _check(a)
     import pandas as pd
 
-    from .atomic import write_csv, write_text
+    from .atomic import write_csv
     from .config import preset_base
     from .data.cases import load_cases
     from .model.weights import resolve
     from .presets import preset
     from .provenance import dataset_info, provenance, write_json
-    from .scaling import figure, markdown, run_arms
+    from .scaling import run_arms
     from .training.arguments import log_to_stdout
 
     settings = preset("quick")
@@ -75,9 +79,30 @@ def run(a) -> int:
                  for k in sorted(a.patients)]
     write_csv(out / "history.csv", pd.concat(histories))
     write_csv(out / "data_scaling.csv", rows)
-    figure(rows, out / "data_scaling.png", f"dual-mode full-tune, {weights.kind} weights, "
-                                           f"{base.train.epochs} epochs x {a.samples} samples")
     write_json(out / "provenance.json", prov)
+    _report(rows, prov, out)
+    return 0
+
+
+def _report(rows, prov: dict, out: Path) -> None:
+    from .atomic import write_text
+    from .scaling import figure, markdown
+
+    figure(rows, out / "data_scaling.png", f"dual-mode full-tune, {prov['weights_identity'].split()[0]} weights, "
+                                           f"{prov['config']['train']['epochs']} epochs x "
+                                           f"{prov['study']['samples_per_epoch']} samples")
     write_text(out / "data_scaling.md", markdown(rows, prov))
     print(f"wrote {out / 'data_scaling.md'}")
+
+
+def _report_only(out: Path) -> int:
+    import json
+
+    import pandas as pd
+
+    table, prov_file = out / "data_scaling.csv", out / "provenance.json"
+    for path in (table, prov_file):
+        if not path.is_file():
+            raise D2TLError(f"--report-only: {path} does not exist; run the study first")
+    _report(pd.read_csv(table), json.loads(prov_file.read_text()), out)
     return 0

@@ -81,6 +81,7 @@ BASE = {
        for section in ("box-size", "box-shift", "pooling", "tuning", "random-init", "run-all")},
     "run-shards": [],  # its kinds carry the whole line: what follows -- is run-all's
     "benchmark": ["--cases", "CASES", "--out", "OUT"],
+    "data-scaling": ["--cases", "CASES", "--external", "CASES", "--out", "OUT", "--epochs", "1"],
     "interpretation": ["--cases", "CASES", "--out", "OUT/i"],
 }
 
@@ -175,6 +176,12 @@ KINDS = [
     ("benchmark", ["--sizes", "50"], "--sizes 50"),
     ("benchmark", ["--parts", "nope"], "--parts: unknown part(s) nope"),
     ("benchmark", ["--repeats", "0"], "--repeats 0: give a whole number >= 1"),
+    ("data-scaling", ["--cases", "MISSING"], "--cases MISSING does not exist"),
+    ("data-scaling", ["--external", "MISSING"], "--external MISSING does not exist"),
+    ("data-scaling", ["--patients", "500"], "--patients 500: must be between 2 and the"),
+    ("data-scaling", ["--patients", "4", "4"], "--patients 4 4: each size once"),
+    ("data-scaling", ["--samples", "0"], "--samples must be at least 1, got 0"),
+    ("data-scaling", ["--epochs", "0"], "--epochs must be at least 1, got 0"),
     ("interpretation", ["--model", "MISSING.keras"], "MISSING.keras"),
 ]
 

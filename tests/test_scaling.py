@@ -64,3 +64,7 @@ def test_study_on_the_stand_in_backbone(tmp_path, monkeypatch, capsys):
     report = (out / "data_scaling.md").read_text()
     assert "| 4 | 3 | 1 |" in report and "| 12 | 1 | 1 |" in report
     assert (out / "data_scaling.png").stat().st_size > 0
+    (out / "data_scaling.png").unlink()
+    (out / "data_scaling.md").write_text("edited")
+    assert main(["data-scaling", "--report-only", "--out", str(out)]) == 0
+    assert (out / "data_scaling.md").read_text() == report and (out / "data_scaling.png").is_file()
