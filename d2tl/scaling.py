@@ -31,7 +31,7 @@ from .data.roi_cache import RoiCache
 from .data.split import split_cases
 from .errors import D2TLError
 from .evaluate import metrics_with_intervals
-from .training.data import Arrays, Data
+from .training.data import Arrays, Data, total_steps
 
 VALIDATION_ALTERNATIVES = 1  # the validation patients' augmented copies, the same in every arm
 
@@ -99,8 +99,7 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
             f"per epoch; {len(data.val)} validation, {len(data.test)} test, {len(ext.ids)} external cases")
         start, load = time.perf_counter(), os.getloadavg()[0]  # another job on the cores shows here
         summary = train_run(config, data, 0, out / "runs" / f"patients_{k:04d}", log, weights=None, engine=engine)
-        model, _ = engine.compiled_model(config, config.train.epochs * int(np.ceil(len(data.train) /
-                                                                                   config.train.batch_size)))
+        model, _ = engine.compiled_model(config, total_steps(config, data))  # the graph train_run used
         test = metrics_with_intervals(data.test.y, predict_proba(model, data.test.x))
         external = metrics_with_intervals(np.asarray(ext.labels, dtype=int), predict_proba(model, ext.arrays))
         history = pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv")

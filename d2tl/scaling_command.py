@@ -55,7 +55,7 @@ def run(a) -> int:
     from .model.weights import resolve
     from .presets import preset
     from .provenance import dataset_info, provenance, write_json
-    from .scaling import run_arms
+    from .scaling import VALIDATION_ALTERNATIVES, run_arms
     from .training.arguments import log_to_stdout
 
     settings = preset("quick")
@@ -65,12 +65,11 @@ def run(a) -> int:
     weights = resolve(base.model.weights)
     out = Path(a.out)
     rows = run_arms(base, a.cases, a.external, a.patients, a.samples, out, out / "cache", log=log_to_stdout)
-    rows["weights_source"] = weights.description
     prov = provenance(config=base.to_dict(), seed=base.train.seed, preset="quick",
                       dataset=dataset_info(a.cases, load_cases(a.cases)), weights_source=weights.description,
                       weights_identity=weights.identity, external=dataset_info(a.external, load_cases(a.external)),
                       study={"patients": sorted(a.patients), "samples_per_epoch": a.samples,
-                             "validation_alternatives": 1, "split_seed": base.split_seed},
+                             "validation_alternatives": VALIDATION_ALTERNATIVES, "split_seed": base.split_seed},
                       command="python -m d2tl data-scaling " + " ".join(
                           [f"--cases {a.cases}", f"--external {a.external}",
                            "--patients " + " ".join(map(str, a.patients)), f"--samples {a.samples}",
