@@ -18,6 +18,12 @@ test cases or the external set):
   full-tune configuration shares one compiled graph.
 - 1 run of ``epochs`` epochs; 2 repeats per shift (the fewest that give a p-value); the
   random-init study at the same epochs (its ImageNet arm is then the default configuration).
+- ``epochs`` 4, chosen so that the whole ``run_all --preset quick`` (14 trainings with the
+  formula-pre-trained arm) fits 120 min on 2 cores: an epoch of 300 augmented samples took 72-93 s
+  here (trial 4, 2026-12-02), plus about 3 min of graph tracing per process. Longer training was
+  measured not to help (docs/learning.md): 25 epochs selected epoch 5 (tuning-set AUC 0.621),
+  8 epochs selected epoch 2 (0.592, intervals overlapping), and 300 patients x 36 epochs were no
+  better than x 12.
 - ``external_synthetic``: every selected model is also scored on 200 synthetic cases of another
   generator seed (written beside the case table when missing), with 95% intervals.
 
@@ -34,7 +40,7 @@ of view at equal input resolution, and its training times no longer grow with th
 from .errors import D2TLError
 from .paper import AUGMENTATION, EPOCHS, MIN_INPUT, RANDOM_INIT_EPOCHS, RUNS, SHIFT_REPEATS
 
-QUICK_EPOCHS = 25
+QUICK_EPOCHS = 4
 
 PRESETS = {
     "paper": {"runs": RUNS, "epochs": EPOCHS, "input_scale": 1.0, "shift_repeats": SHIFT_REPEATS,

@@ -75,20 +75,29 @@ def draw(result, plt):
     from matplotlib.ticker import MaxNLocator
 
     rows = result.table
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    fig, grid = plt.subplots(2, 2, figsize=(10, 7.4), sharex=True, sharey="row")
     h = result.histories
-    for ax, (label, colour) in zip(axes, (("train", "accuracy"), ("validation", "val_accuracy"))):
+    panels = ((0, 0, "train", "accuracy"), (0, 1, "validation", "val_accuracy"),
+              (1, 0, "train", "loss"), (1, 1, "validation", "val_loss"))
+    for r, c, label, colour in panels:
+        ax = grid[r, c]
         for k, arm in enumerate(rows["label"]):
             curve = h.loc[h["label"] == arm]
             mean = curve.groupby("epoch")[colour].mean()
             ax.plot(mean.index, mean.to_numpy(), marker="o" if len(mean) < 30 else None, ms=3,
                     ls=("-", "--", "-.", ":")[k % 4], label=arm)
-        ax.axhline(0.9, color="grey", lw=0.7, ls=":")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("epoch")
-        ax.set_title(f"{label} accuracy (mean over runs)", fontsize=9)
-        ax.set_ylim(0, 1.05)
-    axes[0].set_ylabel("accuracy")
+        quantity = "accuracy" if r == 0 else "loss"
+        ax.set_title(f"{label} {quantity} (mean over runs)", fontsize=9)
+        if r == 0:
+            ax.axhline(0.9, color="grey", lw=0.7, ls=":")
+            ax.set_ylim(0, 1.05)
+        else:
+            ax.set_yscale("log")  # a random start's first validation losses are 10x the later ones
+            ax.set_xlabel("epoch")
+    grid[0, 0].set_ylabel("accuracy")
+    grid[1, 0].set_ylabel("cross-entropy loss")
+    axes = grid[0]
     learning = result.extra.get("learning", [])
     reached = "; ".join(f"{s['initialisation']}: 90% train acc at {s['epoch_90_median_text']} (median, "
                         f"{s['runs_reaching_90']}/{s['runs']} runs)" for s in learning)
