@@ -213,3 +213,58 @@ def test_overwrite_guard_refuses_another_digest_only(tmp_path):
     prov.write_text("not json")
     with pytest.raises(D2TLError, match="^other None$"):
         refuse_other(prov, "report_fingerprint", "xyz", lambda old: f"other {old}")
+
+
+def test_learning_curve_figure_plots_accuracy_and_loss_per_epoch():
+    """The random-init figure (the default configuration's learning curve) draws each arm's mean
+    training and validation accuracy and loss per epoch, losses on a log scale."""
+    import types
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from d2tl.sections.random_init import draw
+
+    rows = []
+    for arm, shift in (("random (default weights)", 0.0), ("formula-pre-trained (FractalDB)", 0.1)):
+        for run in (0, 1):
+            for epoch in (1, 2, 3):
+                rows.append({"label": arm, "run": run, "epoch": epoch, "accuracy": 0.5 + 0.1 * epoch + shift,
+                             "val_accuracy": 0.4 + 0.05 * epoch + run * 0.1, "loss": 2.0 / epoch + shift,
+                             "val_loss": 5.0 / epoch + run})
+    h = pd.DataFrame(rows)
+    result = types.SimpleNamespace(table=pd.DataFrame({"label": h["label"].unique()}), histories=h, extra={})
+    fig = draw(result, plt)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["train accuracy (mean over runs)", "validation accuracy (mean over runs)",
+                      "train loss (mean over runs)", "validation loss (mean over runs)"]
+    for ax, column in zip(fig.axes, ("accuracy", "val_accuracy", "loss", "val_loss")):
+        for line, arm in zip(ax.get_lines(), result.table["label"]):
+            expected = h.loc[h["label"] == arm].groupby("epoch")[column].mean()
+            np.testing.assert_allclose(line.get_xdata(), expected.index)
+            np.testing.assert_allclose(line.get_ydata(), expected.to_numpy())
+    assert [ax.get_yscale() for ax in fig.axes] == ["linear", "linear", "log", "log"]
+    plt.close(fig)
+
+
+def test_long_figure_titles_wrap(tmp_path):
+    """A long weights description (a file path and its hash) wraps instead of running off the page."""
+    import types
+
+    from d2tl.reporting.figures import save_figure
+
+    seen = {}
+
+    def draw(result, plt):
+        fig, _ = plt.subplots(figsize=(6, 3))
+        seen["fig"] = fig
+        return fig
+
+    prov = {"preset": "quick", "paper_run": False, "dataset": {"name": "synthetic"}, "weights_source": "x" * 400}
+    result = types.SimpleNamespace(provenance=prov, summary=lambda: {"paper_section": "4.4", "title": "t"})
+    save_figure(result, tmp_path / "f.png", draw)
+    lines = seen["fig"]._suptitle.get_text().split("\n")
+    assert len(lines) > 1 and max(map(len, lines)) <= int(6 * 72 / (8 * 0.48))
+    assert (tmp_path / "f.png").stat().st_size > 0

@@ -3,6 +3,8 @@ time bars) and saving a section's figure with its common title."""
 
 from __future__ import annotations
 
+import textwrap
+
 from pathlib import Path
 
 import numpy as np
@@ -79,8 +81,9 @@ def save_figure(result, path: Path, draw) -> None:
     """``draw(result, plt)`` (the section's figure, returning it) with the common title, to ``path``."""
     plt = pyplot()
     fig = draw(result, plt)
-    fig.suptitle(f"Sec. {result.summary()['paper_section']} {result.summary()['title']} -- {subtitle(result)}",
-                 fontsize=8)
+    title = f"Sec. {result.summary()['paper_section']} {result.summary()['title']} -- {subtitle(result)}"
+    # about 0.48 em per character at 8 pt: long weight descriptions wrap instead of running off the page
+    fig.suptitle(textwrap.fill(title, width=int(fig.get_figwidth() * 72 / (8 * 0.48))), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -99,7 +99,7 @@ def draw(result, plt):
     grid[1, 0].set_ylabel("cross-entropy loss")
     axes = grid[0]
     learning = result.extra.get("learning", [])
-    reached = "; ".join(f"{s['initialisation']}: 90% train acc at {s['epoch_90_median_text']} (median, "
+    reached = "\n".join(f"{s['initialisation']}: 90% train acc at {s['epoch_90_median_text']} (median, "
                         f"{s['runs_reaching_90']}/{s['runs']} runs)" for s in learning)
     axes[0].legend(fontsize=7, title=reached, title_fontsize=7)
     absent = [line.split(":")[0] for line in result.extra.get("absent_arms", []) if " arm: " in line]
