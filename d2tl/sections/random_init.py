@@ -77,24 +77,21 @@ def draw(result, plt):
     rows = result.table
     fig, grid = plt.subplots(2, 2, figsize=(10, 7.4), sharex=True, sharey="row")
     h = result.histories
-    panels = ((0, 0, "train", "accuracy"), (0, 1, "validation", "val_accuracy"),
-              (1, 0, "train", "loss"), (1, 1, "validation", "val_loss"))
-    for r, c, label, colour in panels:
-        ax = grid[r, c]
-        for k, arm in enumerate(rows["label"]):
-            curve = h.loc[h["label"] == arm]
-            mean = curve.groupby("epoch")[colour].mean()
-            ax.plot(mean.index, mean.to_numpy(), marker="o" if len(mean) < 30 else None, ms=3,
-                    ls=("-", "--", "-.", ":")[k % 4], label=arm)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        quantity = "accuracy" if r == 0 else "loss"
-        ax.set_title(f"{label} {quantity} (mean over runs)", fontsize=9)
-        if r == 0:
-            ax.axhline(0.9, color="grey", lw=0.7, ls=":")
-            ax.set_ylim(0, 1.05)
-        else:
-            ax.set_yscale("log")  # a random start's first validation losses are 10x the later ones
-            ax.set_xlabel("epoch")
+    for r, quantity in enumerate(("accuracy", "loss")):
+        for c, (label, prefix) in enumerate((("train", ""), ("validation", "val_"))):
+            ax = grid[r, c]
+            for k, arm in enumerate(rows["label"]):
+                mean = h.loc[h["label"] == arm].groupby("epoch")[prefix + quantity].mean()
+                ax.plot(mean.index, mean.to_numpy(), marker="o" if len(mean) < 30 else None, ms=3,
+                        ls=("-", "--", "-.", ":")[k % 4], label=arm)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_title(f"{label} {quantity} (mean over runs)", fontsize=9)
+    for ax in grid[0]:
+        ax.axhline(0.9, color="grey", lw=0.7, ls=":")
+        ax.set_ylim(0, 1.05)
+    for ax in grid[1]:
+        ax.set_yscale("log")  # a random start's first validation losses are 10x the later ones
+        ax.set_xlabel("epoch")
     grid[0, 0].set_ylabel("accuracy")
     grid[1, 0].set_ylabel("cross-entropy loss")
     axes = grid[0]
