@@ -130,18 +130,22 @@ def train_arm(a, config, table, rois, tuning, log=print) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+FIGURE_NOTE = ("random weights; box 256 px, 75 px inputs; AUC on a tuning set of another generator seed; "
+               "a diagnostic, not a paper number")
+
+
 def figure(table: pd.DataFrame, path: Path, note: str) -> None:
     from d2tl.reporting.figures import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, arm in table.groupby("label", sort=False):
-        ax.plot(arm["epoch"], arm["tuning_auc"], marker="o", label=f"{label} ({arm['training_patients'].iloc[0]})")
+        ax.plot(arm["epoch"], arm["tuning_auc"], marker="o", label=label)
         ax.fill_between(arm["epoch"], arm["tuning_auc_low"], arm["tuning_auc_high"], alpha=0.15)
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
     ax.set(xlabel="epoch", ylabel="tuning-set ROC AUC (95% CI)", ylim=(0.3, 1.0),
            title="Small CNN from random weights on the default configuration's ROIs")
-    ax.legend(title="arm (training patients)", fontsize=8)
+    ax.legend(title="arm", fontsize=8)
     fig.text(0.01, 0.01, note, fontsize=7)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     from d2tl.atomic import atomic_path
@@ -172,7 +176,15 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/learnability")
+    p.add_argument("--report-only", action="store_true", help="redraw the figure from OUT/learnability.csv")
     a = p.parse_args(argv)
+    if a.report_only:
+        target = Path(a.out) / "learnability.csv"
+        if not target.is_file():
+            print(f"error: --report-only: {target} does not exist", file=sys.stderr)
+            return 2
+        figure(pd.read_csv(target), Path(a.out) / "learnability.png", FIGURE_NOTE)
+        return 0
     try:
         for option, path in (("--cases", a.cases), ("--tuning-set", a.tuning_set)):
             checks.input_file(option, path, "case table")
@@ -214,9 +226,7 @@ def main(argv=None) -> int:
     else:
         table_all = rows
     write_csv(target, table_all)
-    figure(table_all, out / "learnability.png",
-           "random weights; box 256 px, 75 px inputs; tuning set = 200 cases of another generator seed; "
-           "reduced diagnostic, not a paper number")
+    figure(table_all, out / "learnability.png", FIGURE_NOTE)
     last = rows.iloc[-1]
     best = rows.loc[rows["val_accuracy"].idxmax()]
     print(f"{a.label}: last epoch {int(last['epoch'])} tuning-set AUC {last['tuning_auc']:.3f}; "

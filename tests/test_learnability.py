@@ -40,6 +40,12 @@ def test_bad_epochs_named(tmp_path, capsys, tiny_cases):
     assert "--epochs" in capsys.readouterr().err
 
 
+def test_report_only_without_a_table_is_refused(tmp_path, capsys):
+    assert learnability.main(["--report-only", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--report-only" in err and "learnability.csv" in err
+
+
 @pytest.mark.slow
 def test_one_arm_on_a_tiny_set(tmp_path):
     from d2tl.data.sources.synthetic import SynthConfig, write_dataset
@@ -57,6 +63,9 @@ def test_one_arm_on_a_tiny_set(tmp_path):
     assert list(table["epoch"]) == [2, 3, 2, 3]  # every 2nd epoch and the last
     assert table["tuning_auc"].between(0, 1).all()
     assert (table["tuning_auc_low"] <= table["tuning_auc"]).all() and (table["tuning_auc"] <= table["tuning_auc_high"]).all()
+    assert (out / "learnability.png").stat().st_size > 0
+    (out / "learnability.png").unlink()
+    assert learnability.main(["--report-only", "--out", str(out)]) == 0
     assert (out / "learnability.png").stat().st_size > 0
     prov = json.loads((out / "tiny-a" / "provenance.json").read_text())
     assert prov["weights_source"] == "random" and prov["paper_run"] is False
