@@ -26,7 +26,11 @@ more training patients give:
     python -m d2tl synth --seed 3 --n 480 --out data/synthetic-480
     python experiments/learnability.py --cases data/synthetic-480/cases.csv --label "300 patients"
 
-Not the paper's method (the network is not InceptionV3) and not a paper number.
+``--network inception_v3`` trains D2TL's own model (two InceptionV3s, random weights) under the
+same regime, for a like-for-like comparison.
+
+Not the paper's method (the small network is not InceptionV3, the augmentation is redrawn) and
+not a paper number.
 """
 
 from __future__ import annotations
@@ -59,11 +63,15 @@ def small_cnn(input_size: int, width: int, name: str):
     return keras.Model(inputs, layers.GlobalAveragePooling2D()(x), name=name)
 
 
-def build(config, width: int):
-    """The dual-mode model with small CNNs in InceptionV3's place (same wiring and head)."""
+def build(config, width: int, network: str = "small_cnn"):
+    """The dual-mode model with small CNNs in InceptionV3's place (same wiring and head), or with
+    ``network="inception_v3"`` the D2TL model itself from random weights (the same regime for both)."""
     import keras
 
-    from d2tl.model import head
+    from d2tl.model import build_model, head
+
+    if network == "inception_v3":
+        return build_model(config.model)[0]
     from d2tl.model.wiring import backbone_names, backbone_of
     from d2tl.views import IMAGES
 
@@ -95,7 +103,7 @@ def train_arm(a, config, table, rois, tuning, log=print) -> pd.DataFrame:
     train_ids = list(dict.fromkeys(data.train.ids))
     train_rois = rois.subset(train_ids)
     seed_everything(a.seed, True, seed_tensorflow=True)
-    model = build(config, a.width)
+    model = build(config, a.width, a.network)
     steps = a.epochs * int(np.ceil(len(data.train) / a.batch_size))
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(a.lr, steps)),
                   loss="categorical_crossentropy", metrics=["accuracy"])
@@ -117,7 +125,7 @@ def train_arm(a, config, table, rois, tuning, log=print) -> pd.DataFrame:
         p_val = predict_proba(model, data.val.x)
         p_tuning = predict_proba(model, tuning.arrays)
         low, high = auc_interval(tuning.labels, p_tuning)
-        rows.append({"label": a.label, "cases": a.cases, "training_patients": len(train_ids),
+        rows.append({"label": a.label, "network": a.network, "cases": a.cases, "training_patients": len(train_ids),
                      "parameters": model.count_params(), "epoch": epoch,
                      "train_accuracy": history.history["accuracy"][0], "train_loss": history.history["loss"][0],
                      "val_accuracy": float(np.mean((p_val > 0.5) == data.val.y)),
@@ -169,7 +177,9 @@ def main(argv=None) -> int:
     p.add_argument("--cases", default="data/synthetic/cases.csv")
     p.add_argument("--tuning-set", default="data/synthetic-tuning/cases.csv")
     p.add_argument("--label", default="60 patients", help="the arm's name in the table and figure")
-    p.add_argument("--width", type=int, default=16, help="filters of the first stage (x2 per stage)")
+    p.add_argument("--network", default="small_cnn", choices=("small_cnn", "inception_v3"),
+                   help="small_cnn (default), or inception_v3: D2TL's own model under the same regime")
+    p.add_argument("--width", type=int, default=16, help="small_cnn: filters of the first stage (x2 per stage)")
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--eval-every", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -210,7 +220,9 @@ def main(argv=None) -> int:
     write_json(arm_dir / "provenance.json", {
         **provenance(config={"roi": config.roi.to_dict(), "augment": {**config.augment.to_dict(),
                                                                       "redrawn": "every epoch"},
-                             "network": {"kind": "small_cnn", "width": a.width, "wiring": "dual_mode",
+                             "network": {"kind": a.network,
+                                         "width": a.width if a.network == "small_cnn" else None,
+                                         "wiring": "dual_mode",
                                          "head": config.model.to_dict()},
                              "train": {"epochs": a.epochs, "learning_rate": a.lr, "schedule": "cosine",
                                        "optimizer": "adam", "batch_size": a.batch_size, "bn_stats": "precise"}},
@@ -222,6 +234,8 @@ def main(argv=None) -> int:
     target = out / "learnability.csv"
     if target.is_file():
         old = pd.read_csv(target)
+        if "network" not in old:  # tables written before --network existed
+            old.insert(1, "network", "small_cnn")
         table_all = pd.concat([old[old["label"] != a.label], rows], ignore_index=True)
     else:
         table_all = rows

@@ -56,11 +56,14 @@ def test_one_arm_on_a_tiny_set(tmp_path):
     common = ["--cases", str(cases), "--tuning-set", str(tuning), "--out", str(out), "--width", "2",
               "--epochs", "3", "--eval-every", "2"]
     assert learnability.main([*common, "--label", "tiny A"]) == 0
-    assert learnability.main([*common, "--label", "tiny B", "--lr", "1e-4"]) == 0
+    assert learnability.main([*common, "--label", "tiny B", "--lr", "1e-4", "--network", "inception_v3",
+                              "--epochs", "2"]) == 0
     assert learnability.main([*common, "--label", "tiny A"]) == 0  # replaces its own rows
     table = pd.read_csv(out / "learnability.csv")
-    assert list(table["label"]) == ["tiny B", "tiny B", "tiny A", "tiny A"]
-    assert list(table["epoch"]) == [2, 3, 2, 3]  # every 2nd epoch and the last
+    assert list(table["label"]) == ["tiny B", "tiny A", "tiny A"]
+    assert list(table["epoch"]) == [2, 2, 3]  # every 2nd epoch and the last
+    assert list(table["network"]) == ["inception_v3", "small_cnn", "small_cnn"]
+    assert table["parameters"].iloc[0] > 40_000_000 > table["parameters"].iloc[1]
     assert table["tuning_auc"].between(0, 1).all()
     assert (table["tuning_auc_low"] <= table["tuning_auc"]).all() and (table["tuning_auc"] <= table["tuning_auc_high"]).all()
     assert (out / "learnability.png").stat().st_size > 0
