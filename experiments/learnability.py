@@ -138,6 +138,7 @@ def train_arm(a, config, table, rois, tuning, log=print) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+NETWORK_NAMES = {"small_cnn": "small CNN", "inception_v3": "InceptionV3"}
 FIGURE_NOTE = ("random weights; box 256 px, 75 px inputs; AUC on a tuning set of another generator seed; "
                "a diagnostic, not a paper number")
 
@@ -148,11 +149,13 @@ def figure(table: pd.DataFrame, path: Path, note: str) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, arm in table.groupby("label", sort=False):
-        ax.plot(arm["epoch"], arm["tuning_auc"], marker="o", label=label)
+        network = NETWORK_NAMES[arm["network"].iloc[0]] if "network" in arm else NETWORK_NAMES["small_cnn"]
+        name = label if label.startswith(network) else f"{network}: {label}"
+        ax.plot(arm["epoch"], arm["tuning_auc"], marker="o", label=name)
         ax.fill_between(arm["epoch"], arm["tuning_auc_low"], arm["tuning_auc_high"], alpha=0.15)
     ax.axhline(0.5, color="grey", lw=0.8, ls="--")
     ax.set(xlabel="epoch", ylabel="tuning-set ROC AUC (95% CI)", ylim=(0.3, 1.0),
-           title="Small CNN from random weights on the default configuration's ROIs")
+           title="Learning from random weights on the default configuration's ROIs")
     ax.legend(title="arm", fontsize=8)
     fig.text(0.01, 0.01, note, fontsize=7)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
