@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -139,6 +140,10 @@ def train_arm(a, config, table, rois, tuning, log=print) -> pd.DataFrame:
 
 
 NETWORK_NAMES = {"small_cnn": "small CNN", "inception_v3": "InceptionV3"}
+DIAGNOSTIC = {"small_cnn": "small CNN in InceptionV3's place, augmentation redrawn every epoch: "
+                           "not the paper's method, not a paper number",
+              "inception_v3": "D2TL's InceptionV3 model, augmentation redrawn every epoch: "
+                              "not the paper's protocol, not a paper number"}
 FIGURE_NOTE = ("random weights; box 256 px, 75 px inputs; AUC on a tuning set of another generator seed; "
                "a diagnostic, not a paper number")
 
@@ -230,9 +235,9 @@ def main(argv=None) -> int:
                              "train": {"epochs": a.epochs, "learning_rate": a.lr, "schedule": "cosine",
                                        "optimizer": "adam", "batch_size": a.batch_size, "bn_stats": "precise"}},
                      seed=a.seed, preset="quick", dataset=dataset_info(a.cases, table), weights_source="random",
-                     diagnostic="small CNN in InceptionV3's place: not the paper's method, not a paper number"),
+                     diagnostic=DIAGNOSTIC[a.network]),
         "tuning_set": dataset_info(a.tuning_set, tuning_table),
-        "command": " ".join(["python", "experiments/learnability.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": shlex.join(["python", "experiments/learnability.py", *(argv if argv is not None else sys.argv[1:])]),
         "wall_seconds": time.perf_counter() - start})
     target = out / "learnability.csv"
     if target.is_file():

@@ -3,6 +3,7 @@ arm on a tiny synthetic set."""
 
 import importlib
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -73,4 +74,7 @@ def test_one_arm_on_a_tiny_set(tmp_path):
     prov = json.loads((out / "tiny-a" / "provenance.json").read_text())
     assert prov["weights_source"] == "random" and prov["paper_run"] is False
     assert prov["config"]["augment"]["redrawn"] == "every epoch"
-    assert "experiments/learnability.py" in prov["command"]
+    assert shlex.split(prov["command"])[2:] == [*common, "--label", "tiny A"]  # re-runnable as written
+    assert prov["diagnostic"].startswith("small CNN")
+    other = json.loads((out / "tiny-b" / "provenance.json").read_text())
+    assert other["diagnostic"].startswith("D2TL's InceptionV3") and other["config"]["network"]["width"] is None
