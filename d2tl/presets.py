@@ -9,8 +9,9 @@ chosen by measurement (issue 12; ``experiments/search_quick.py``, every trial in
 test cases or the external set):
 
 - ``bn_stats`` precise: with Keras's moving averages a briefly trained InceptionV3 from random
-  weights gives constant outputs in inference mode (p_malignant SD across cases about 1e-4,
-  tests/test_bn_stats.py); re-estimated statistics make its outputs depend on the case.
+  weights gives constant outputs in inference mode (p_malignant SD across cases 1e-5 to 1e-4;
+  tests/test_bn_stats.py: 1.7e-5, precise 0.41); re-estimated statistics make its outputs depend
+  on the case.
 - Adam at ``learning_rate`` 1e-3 with cosine decay over the run, batch 32 cases (at 75 px
   InceptionV3's last blocks are 1 x 1, so each BN layer there normalises over the batch alone),
   5 augmented alternatives per image (the paper's), 75 px inputs for every box (InceptionV3's minimum: the 256 px box is 64 image px at
