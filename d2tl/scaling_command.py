@@ -4,6 +4,7 @@ patients (:mod:`d2tl.scaling`), under the quick preset's training settings."""
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from pathlib import Path
 
 from .errors import D2TLError
@@ -70,10 +71,10 @@ def run(a) -> int:
                       weights_identity=weights.identity, external=dataset_info(a.external, load_cases(a.external)),
                       study={"patients": sorted(a.patients), "samples_per_epoch": a.samples,
                              "validation_alternatives": VALIDATION_ALTERNATIVES, "split_seed": base.split_seed},
-                      command="python -m d2tl data-scaling " + " ".join(
-                          [f"--cases {a.cases}", f"--external {a.external}",
-                           "--patients " + " ".join(map(str, a.patients)), f"--samples {a.samples}",
-                           f"--epochs {base.train.epochs}", f"--weights {a.weights}", f"--out {a.out}"]))
+                      command=shlex.join(
+                          ["python", "-m", "d2tl", "data-scaling", "--cases", str(a.cases), "--external", str(a.external),
+                           "--patients", *map(str, a.patients), "--samples", str(a.samples),
+                           "--epochs", str(base.train.epochs), "--weights", str(a.weights), "--out", str(a.out)]))
     histories = [pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv").assign(patients=k)
                  for k in sorted(a.patients)]
     write_csv(out / "history.csv", pd.concat(histories))

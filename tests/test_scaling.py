@@ -2,6 +2,7 @@
 and the whole command on the stand-in backbone."""
 
 import json
+import shlex
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ def test_study_on_the_stand_in_backbone(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("D2TL_TEST_BACKBONE", "stub")
     cases = write_dataset(SynthConfig(n_cases=20, scale=0.05, seed=5), tmp_path / "set")
     external = write_dataset(SynthConfig(n_cases=6, scale=0.05, seed=6), tmp_path / "ext")
-    out = tmp_path / "out"
+    out = tmp_path / "out dir"  # a space: the recorded command must quote it
     assert main(["data-scaling", "--cases", str(cases), "--external", str(external), "--patients", "4", "12",
                  "--samples", "12", "--epochs", "1", "--out", str(out)]) == 0
     rows = pd.read_csv(out / "data_scaling.csv")
@@ -61,6 +62,8 @@ def test_study_on_the_stand_in_backbone(tmp_path, monkeypatch, capsys):
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["weights_source"] == "random" and prov["preset"] == "quick" and not prov["paper_run"]
     assert prov["study"]["patients"] == [4, 12] and prov["external"]["n_cases"] == 6
+    recorded = shlex.split(prov["command"])  # re-runnable as written, whatever the paths hold
+    assert recorded[recorded.index("--cases") + 1] == str(cases) and recorded[recorded.index("--out") + 1] == str(out)
     report = (out / "data_scaling.md").read_text()
     assert "| 4 | 3 | 1 |" in report and "| 12 | 1 | 1 |" in report
     assert (out / "data_scaling.png").stat().st_size > 0
