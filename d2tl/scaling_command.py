@@ -72,8 +72,8 @@ def run(a) -> int:
                       study={"patients": sorted(a.patients), "samples_per_epoch": a.samples,
                              "validation_alternatives": VALIDATION_ALTERNATIVES, "split_seed": base.split_seed},
                       command=shlex.join(
-                          ["python", "-m", "d2tl", "data-scaling", "--cases", str(a.cases), "--external", str(a.external),
-                           "--patients", *map(str, a.patients), "--samples", str(a.samples),
+                          ["python", "-m", "d2tl", "data-scaling", "--cases", str(a.cases),
+                           "--external", str(a.external), "--patients", *map(str, a.patients), "--samples", str(a.samples),
                            "--epochs", str(base.train.epochs), "--weights", str(a.weights), "--out", str(a.out)]))
     histories = [pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv").assign(patients=k)
                  for k in sorted(a.patients)]

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 # the random head: on the CI machine precise outputs then spread by only 2.1e-3 (below the floor),
 # at 1e-3 by 0.41 here, while moving ones stay near 1e-5 either way.
 MOVING = experiment_config(model={"weights": "random"}, roi={"box": 128, "input_scale": 0.5},
-                           augment={"alternatives": 1}, train={"runs": 1, "epochs": 2, "batch_size": 8, "learning_rate": 1e-3},
+                           augment={"alternatives": 1},
+                           train={"runs": 1, "epochs": 2, "batch_size": 8, "learning_rate": 1e-3},
                            preset="test")
 PRECISE = MOVING.replace(train={"bn_stats": "precise"})
 SPREAD_FLOOR = 0.01  # SD of p_malignant across cases: above it = "varies"; moving stays far below
