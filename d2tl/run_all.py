@@ -116,6 +116,8 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
             extra["the interpretation (Sec. 4.5)"] = 150.0
         sections.print_plan(ctx, chosen, extra_seconds=extra)
         return 0
+    for name in chosen:  # refuse a foreign report before any training, not after the sections before it
+        sections.check_folder(ctx, name, sections.plan(name, ctx))
     results, timings = [], {}
     if ctx.progress is None:
         ctx.progress = shards.Progress(shards.plan_entries(ctx, chosen), ctx.log)

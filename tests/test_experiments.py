@@ -224,6 +224,24 @@ def test_a_report_of_another_configuration_is_not_overwritten(trained, monkeypat
         sections.run_section("tuning", other)
 
 
+def test_run_all_refuses_a_later_sections_foreign_report_before_training(tiny, tmp_path, monkeypatch):
+    """A fresh clone's committed report made from other configurations must stop run_all at once,
+    not after the sections before it have trained."""
+    import d2tl.training.experiment
+    from d2tl import run_all
+    from d2tl.errors import D2TLError
+
+    out = tmp_path / "all"
+    (out / "tuning").mkdir(parents=True)
+    (out / "tuning" / "provenance.json").write_text(json.dumps({"report_fingerprint": "another"}))
+    ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY)
+    monkeypatch.setattr(d2tl.training.experiment, "train_run", lambda *a, **k: pytest.fail("must refuse before training"))
+    args = argparse.Namespace(dry_run=False, skip_baseline=True, skip_interpretation=True)
+    with pytest.raises(D2TLError, match="tuning holds a report made from other configurations"):
+        run_all.run_all(args, ["pooling", "tuning"], ctx=ctx)
+    assert not (out / "pooling").exists()
+
+
 def test_box_shift_p_values_are_welch_and_mann_whitney(trained):
     result = trained["results"]["box_shift"]
     tests = result.tables["p_values"]

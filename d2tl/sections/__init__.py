@@ -33,8 +33,8 @@ from .plan_print import print_plan
 from .planned import Planned
 from .registry import FIGURES, INFO, ORDER, SECTIONS, get, plan
 from .result import SectionResult
-from .run import run_section
+from .run import check_folder, run_section
 
 __all__ = ["CACHE_FOLDER", "FIGURES", "INFO", "ORDER", "RUNS_FOLDER", "SECTIONS", "Context", "Planned", "Record",
-           "SectionResult", "add_arguments", "get", "main", "make_context", "measure_forward", "plan",
+           "SectionResult", "add_arguments", "check_folder", "get", "main", "make_context", "measure_forward", "plan",
            "print_plan", "repeat_seed", "run_section"]
