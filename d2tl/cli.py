@@ -1,4 +1,4 @@
-"""``python -m d2tl COMMAND``: one entry point; each command lives in its own module.
+"""``d2tl COMMAND`` (or ``python -m d2tl COMMAND``): one entry point; each command lives in its own module.
 
 A command is a module, or ``module:name`` (an object in it), exposing ``add_arguments(parser)`` and
 ``run(args) -> int`` (and optionally ``EPILOG``/``epilog``, shown under ``--help``). Only the
@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
+from . import __version__
 from .errors import D2TLError
 
 # name -> (module, one-line help)
@@ -51,9 +53,16 @@ def _command(spec: str):
     return getattr(module, name) if name else module
 
 
+def _prog() -> str:
+    """``d2tl`` when run as the console script, ``python -m d2tl`` otherwise (usage lines say how
+    the user ran it)."""
+    return "d2tl" if os.path.basename(sys.argv[0]) == "d2tl" else "python -m d2tl"
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (all help lines come from COMMANDS)."""
-    parser = argparse.ArgumentParser(prog="python -m d2tl", description="d2tl: dual-mode deep transfer learning (D2TL) for CEDM, reproduced.")
+    parser = argparse.ArgumentParser(prog=_prog(), description="d2tl: dual-mode deep transfer learning (D2TL) for CEDM, reproduced.")
+    parser.add_argument("--version", action="version", version=f"d2tl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_line) in COMMANDS.items():
         p = sub.add_parser(name, help=help_line, description=help_line)
