@@ -5,7 +5,9 @@ A command is a module, or ``module:name`` (an object in it), exposing ``add_argu
 module of the command being run is imported, so a data command never pays for importing
 TensorFlow. Bad input (:class:`d2tl.errors.D2TLError`) is printed as one line on stderr with exit
 status 2 and no traceback: this is the one error handler of every command, ``experiments/*.py``
-included (each calls :func:`main` with its command name).
+included (each calls :func:`main` with its command name). A command whose steps failed while the
+others ran (:class:`d2tl.failures.StepsFailed`: run-all, a shard, a section) exits with status 1
+after one line naming the failed steps and what was written anyway.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 
 from . import __version__
 from .errors import D2TLError
+from .failures import StepsFailed
 
 # name -> (module, one-line help)
 COMMANDS = {
@@ -85,6 +88,9 @@ def main(argv=None) -> int:
     except D2TLError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except StepsFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -16,17 +16,21 @@ One process, so each model graph is compiled once and each shared configuration 
 
 ``OUT/SUMMARY.md``: for each section, the paper's numbers and ours side by side, the preset, the
 data set and the weights source actually used; ``OUT/run_all.json``: the same with timings.
+
+Each section, the baseline and the interpretation is one step (:mod:`d2tl.failures`): one that
+fails is logged with its traceback and the others still run; the summary then opens with the
+failed steps and what was written anyway, and the command exits with status 1.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import traceback
 from pathlib import Path
 
 from . import sections
 from .errors import D2TLError
+from .failures import Failures
 from .provenance import write_json
 from .reporting.summary import load_average
 
@@ -118,53 +122,77 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
         return 0
     for name in chosen:  # refuse a foreign report before any training, not after the sections before it
         sections.check_folder(ctx, name, sections.plan(name, ctx))
-    results, timings = [], {}
     if ctx.progress is None:
         ctx.progress = shards.Progress(shards.plan_entries(ctx, chosen), ctx.log)
+    failures = Failures(ctx.log)
+    results, baseline, interpretation, timings = run_steps(args, ctx, chosen, failures)
+    wall = time.perf_counter() - start
+    load["end"] = load_average()
+    text = write_reports(ctx, results, baseline, interpretation, wall, load, timings, failures)
+    print(text)
+    print(f"run_all: {wall / 60:.1f} min; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+          + f"; load average {load}")
+    failures.check()  # exit status 1, naming what failed and what was written
+    return 0
+
+
+def run_steps(args, ctx: sections.Context, chosen, failures: Failures) -> tuple:
+    """Each section, the baseline and the interpretation as one step of ``failures``: one that
+    fails is recorded, and the rest still run. Returns (section summaries, baseline,
+    interpretation, seconds per step); a failed baseline or interpretation is ``{"error": ...}``."""
+    results, timings = [], {}
     for name in chosen:
         t = time.perf_counter()
-        results.append(sections.run_section(name, ctx).summary())
+        with failures.step(f"section {name}"):
+            results.append(sections.run_section(name, ctx).summary())
+            failures.wrote(ctx.out / name)
         timings[name] = time.perf_counter() - t
     baseline = interpretation = None
     if not args.skip_baseline:
         t = time.perf_counter()
         ctx.log("== Sec. 4.6 conventional baseline")
-        baseline = run_baseline(ctx)
+        with failures.step("baseline"):
+            baseline = run_baseline(ctx)
+            failures.wrote(baseline.get("folder") or "the baseline")
+        baseline = baseline or {"error": failures.error("baseline")}
         timings["baseline"] = time.perf_counter() - t
     if not args.skip_interpretation:
         t = time.perf_counter()
         ctx.log("== Sec. 4.5 interpretation")
-        try:
+        with failures.step("interpretation"):
             interpretation = run_interpretation(ctx)
-        except Exception as exc:  # a colleague's section must not lose the rest of the report
-            traceback.print_exc()
-            interpretation = {"error": f"{type(exc).__name__}: {exc}"}
+            failures.wrote(interpretation.get("out") or "the interpretation")
+        interpretation = interpretation or {"error": failures.error("interpretation")}
         timings["interpretation"] = time.perf_counter() - t
-    wall = time.perf_counter() - start
-    load["end"] = load_average()
+    return results, baseline, interpretation, timings
+
+
+def write_reports(ctx, results, baseline, interpretation, wall, load, timings, failures: Failures) -> str:
+    """``OUT/SUMMARY.md`` (failed steps first) and ``OUT/run_all.json``; the summary's text."""
     notes = [f"One results store, `{Path(ctx.store).as_posix()}/` (not committed: model files), shared by all "
              "sections: a configuration used by several sections is trained once.",
              f"Default weights (`{ctx.base().model.weights}`) gave: {ctx.auto_weights_source()}."]
     if ctx.auto_is_random():
         notes.append("ImageNet weights were not available on this machine, so every model here, D2TL included, "
                      "started from random weights: the paper's transfer learning is not reproduced by this run.")
-    text = sections_summary(ctx, results, baseline, interpretation, wall, load, notes)
+    failures.wrote(ctx.out / "SUMMARY.md")
+    failures.wrote(ctx.out / "run_all.json")
+    failed = [{"step": step, "error": error} for step, error in failures.failed]
+    text = sections_summary(ctx, results, baseline, interpretation, wall, load, notes, failed, failures.written)
     write_json(ctx.out / "run_all.json", {"preset": ctx.preset, "settings": ctx.settings, "dataset": ctx.dataset,
                                           "wall_seconds": wall, "seconds": timings, "load_average": load,
                                           "cpus": os.cpu_count(), "sections": results,
+                                          "failed": failed, "written": failures.written,
                                           "records": {Path(k).name: {"status": r.status, "seconds": r.seconds,
                                                                      "compiled_graph": r.new_graph,
                                                                      "first_use": r.first_use}
                                                       for k, r in ctx.records.items()}})
-    print(text)
-    print(f"run_all: {wall / 60:.1f} min; " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
-          + f"; load average {load}")
-    return 0
+    return text
 
 
-def sections_summary(ctx, results, baseline, interpretation, wall, load, notes) -> str:
+def sections_summary(ctx, results, baseline, interpretation, wall, load, notes, failed=(), written=()) -> str:
     from .reporting.summary import write_summary
 
     return write_summary(ctx.out / "SUMMARY.md", preset=ctx.preset, settings=ctx.settings, dataset=ctx.dataset,
                          sections=results, baseline=baseline, interpretation=interpretation, wall_seconds=wall,
-                         load=load, notes=notes)
+                         load=load, notes=notes, failed=failed, written=written)

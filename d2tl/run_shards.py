@@ -8,8 +8,10 @@ Each process is ``python -m d2tl run-all <args> --shard I/N`` with ``CUDA_VISIBL
 all have finished, ``run-all <args> --report-only`` builds the section reports and
 SUMMARY.md from the shared store. For many independent trainings this is simpler and faster
 than one process over all GPUs (``--strategy mirrored``, kept for one large configuration).
-A failed shard stops the launcher with its log's name and exit status; rerunning the same
-command resumes: finished configurations are read back, not trained again.
+Every shard runs to its end; if any failed, the launcher builds no reports and exits with status
+1, naming each failed shard's log and exit status (a shard's own log names its failed
+configurations). Rerunning the same command resumes: finished configurations are read back,
+not trained again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from .defaults import DEFAULT_OUT
 from .errors import D2TLError
+from .failures import StepsFailed
 
 RUN_ALL = [sys.executable, "-m", "d2tl", "run-all"]
 EPILOG = __doc__
@@ -74,10 +77,13 @@ def run(args) -> int:
         log.close()
         print(f"shard {i}/{n} finished with exit status {code}", flush=True)
         if code:
-            failed.append((i, code))
-    if failed:
-        for i, code in failed:
-            print(f"error: shard {i}/{n} failed (exit status {code}); see {logs / f'shard-{i}.log'}. Rerun this "
-                  "command to resume", file=sys.stderr)
-        return 1
-    return subprocess.call([*RUN_ALL, *rest, "--report-only"])
+            failed.append((f"shard {i}/{n}", f"exit status {code}; see {logs / f'shard-{i}.log'}"))
+    if failed:  # no reports: --report-only would refuse the unfinished store
+        done = [f"shard {i}/{n}" for i in range(n) if f"shard {i}/{n}" not in dict(failed)]
+        raise StepsFailed(failed, [f"every configuration finished by {', '.join(done) or 'no shard'} (and those the "
+                                   f"failed shards finished) in {_out(rest) / 'runs'}; no reports"])
+    code = subprocess.call([*RUN_ALL, *rest, "--report-only"])
+    if code:
+        raise StepsFailed([("the reports (run-all --report-only)", f"exit status {code}")],
+                          [f"every shard's configurations, in {_out(rest) / 'runs'}"])
+    return 0

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from .errors import D2TLError
+from .failures import Failures
 
 REFERENCE_SIDE = 299  # InceptionV3's native input: one cost unit per image forward pass there
 
@@ -150,7 +151,9 @@ class Progress:
 
 
 def run_shard(ctx, chosen, shard: tuple[int, int], costs: dict[str, float] | None = None) -> list[dict]:
-    """Train shard ``I/N``'s configurations (and score each on the external set, if any); no reports."""
+    """Train shard ``I/N``'s configurations (and score each on the external set, if any); no reports.
+    A failed configuration is logged and the others still trained; then
+    :class:`d2tl.failures.StepsFailed` names it (exit status 1)."""
     i, n = shard
     entries = plan_entries(ctx, chosen)
     if costs is not None:
@@ -166,9 +169,15 @@ def run_shard(ctx, chosen, shard: tuple[int, int], costs: dict[str, float] | Non
             f"({sum(e['cost'] for e in mine):.0f} of {sum(e['cost'] for e in entries):.0f} cost units; "
             f"{sum(e['finished'] for e in mine)} finished earlier)")
     ctx.progress = Progress(mine, ctx.log)
-    for e in mine:
-        ctx.train(e["config"], label=e["used_by"][0])
-        ctx.score_external(e["config"])
+    failures = Failures(ctx.log)
+    for e in mine:  # a failed configuration does not stop the shard's others
+        with failures.step(f"{e['hash']} ({e['used_by'][0]})"):
+            ctx.train(e["config"], label=e["used_by"][0])
+            ctx.score_external(e["config"])
+            failures.wrote(e["hash"])
+    failures.written = [f"{len(failures.written)} of {len(mine)} configurations of shard {i}/{n} finished in "
+                        f"{ctx.store}"]
+    failures.check()
     return mine
 
 

@@ -23,14 +23,17 @@ def load_average() -> list | None:
 
 
 def write_summary(path, *, preset: str, settings: dict, dataset: dict, sections: list, baseline: dict | None,
-                  interpretation: dict | None, wall_seconds: float, load: dict, notes: list | None = None) -> str:
+                  interpretation: dict | None, wall_seconds: float, load: dict, notes: list | None = None,
+                  failed=(), written=()) -> str:
     """``SUMMARY.md``: every section's numbers beside the paper's, with the preset, the data set,
-    the weights source used, and how long it took. Returns the text."""
+    the weights source used, and how long it took; first, when any step failed, which ones
+    (``failed``: ``{"step", "error"}`` dicts) and what was written anyway. Returns the text."""
     weights = sorted({w for s in sections for w in (s.get("weights_sources") or [])})
     paper_run = preset == "paper"
     lines = ["# D2TL reproduction: summary", "",
              f"Made by `python experiments/run_all.py --preset {preset}` on "
              f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d')}.", ""]
+    lines += failed_markdown(failed, written)
     if not paper_run:
         lines += [f"**Preset {preset}: reduced runs, epochs, repeats and input size. These numbers test the code "
                   "path; they are not the paper's numbers and must not be compared with them as results.**", ""]
@@ -58,6 +61,16 @@ def write_summary(path, *, preset: str, settings: dict, dataset: dict, sections:
     text = "\n".join(lines).rstrip() + "\n"
     write_text(path, text)
     return text
+
+
+def failed_markdown(failed, written) -> list:
+    """The failed steps and what was written anyway (nothing when every step ran)."""
+    if not failed:
+        return []
+    return [f"**{len(failed)} step(s) failed; this summary is incomplete and the command exited with status 1. "
+            "Rerun the same command to resume (finished configurations are read back).**", "",
+            *[f"- failed: {f['step']}: {f['error']}" for f in failed],
+            *[f"- written anyway: `{w}`" for w in written], ""]
 
 
 def reading_guide_markdown(dataset: dict, sections: list, baseline: dict | None) -> list:
