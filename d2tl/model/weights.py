@@ -12,6 +12,9 @@ A configuration names its weights with a word or a path (``ModelConfig.weights``
   ``python -m d2tl pretrain`` (:mod:`d2tl.pretrain.store`), identified by its SHA-256 and named
   by its recipe hash; refused, with the command that makes it, until it has been made. A path to
   such a file (its sidecar beside it) resolves to the same ``fractal`` weights.
+- ``synthetic``: InceptionV3 pre-trained on synthetic CEDM ROIs with proxy labels that are not
+  the diagnosis (``python -m d2tl pretrain --source synthetic``, :mod:`d2tl.pretrain.synthetic_train`),
+  identified and refused the same way.
 - ``auto`` (reduced presets only): ImageNet when its file is there and valid, else random, said
   loudly.
 
@@ -36,12 +39,12 @@ from ..errors import D2TLError
 IMAGENET_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/" + IMAGENET_FILE
 IMAGENET_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"  # as published in keras.applications.inception_v3
-SPECS = ("imagenet", "random", "auto", "fractal")
+SPECS = ("imagenet", "random", "auto", "fractal", "synthetic")
 
 
 @dataclasses.dataclass(frozen=True)
 class Weights:
-    """A resolved weights source: ``kind`` imagenet | fractal | file | random."""
+    """A resolved weights source: ``kind`` imagenet | fractal | synthetic | file | random."""
 
     kind: str
     path: str | None = None
@@ -145,12 +148,14 @@ def resolve(spec: str, expected_md5: str = IMAGENET_MD5, warn=True) -> Weights:
 
     if spec == "fractal" or spec.startswith("fractal:"):
         return Weights("fractal", *pretrain_store.resolve_fractal(spec, file_digest))
+    if spec == "synthetic" or spec.startswith("synthetic:"):
+        return Weights("synthetic", *pretrain_store.resolve_synthetic(spec, file_digest))
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise D2TLError(f"weights file {path} does not exist (use imagenet, random, auto, fractal or a path)")
+        raise D2TLError(f"weights file {path} does not exist (use imagenet, random, auto, fractal, synthetic or a path)")
     digest = file_digest(path)
-    recipe = pretrain_store.recognise(path, digest)
-    return Weights("fractal" if recipe else "file", str(path.resolve()), digest, recipe or "")
+    kind, recipe = pretrain_store.recognise(path, digest) or ("file", "")
+    return Weights(kind, str(path.resolve()), digest, recipe)
 
 
 def identity(spec: str, expected_md5: str = IMAGENET_MD5) -> str:

@@ -121,9 +121,10 @@ def progress_callback(epochs: int, rows_file: Path, log=print):
             times = [r["seconds"] for r in self.rows]
             steady = float(np.mean(times[1:])) if len(times) > 1 else times[0]
             left = epochs - (epoch + 1)
+            accuracy = " ".join(f"{k.removesuffix('accuracy').rstrip('_') or 'acc'} {v:.3f}"
+                                for k, v in (logs or {}).items() if k.endswith("accuracy"))
             log(f"pretrain epoch {epoch + 1}/{epochs}: loss {logs.get('loss', float('nan')):.4f} "
-                f"acc {logs.get('accuracy', float('nan')):.3f} ({seconds:.1f} s; "
-                f"ETA {_duration(left * steady)})")
+                f"{accuracy} ({seconds:.1f} s; ETA {_duration(left * steady)})")
 
     return Progress()
 
@@ -187,6 +188,15 @@ def pretrain(recipe: store.Recipe, root=None, log=print, workers: int = 1, cache
 # --------------------------------------------------------------------------------- command line
 
 def add_arguments(parser) -> None:
+    parser.add_argument("--source", default="fractal", choices=("fractal", "synthetic"),
+                        help="fractal (default): formula-generated images (FractalDB-style); synthetic: ROIs of "
+                             "synthetic CEDM cases labelled by lesion presence, density, enhancement and size, "
+                             "never the diagnosis (docs/pretrain.md; what --weights synthetic uses)")
+    parser.add_argument("--source-cases", type=int, help="synthetic source: cases in the source set (default 1000)")
+    parser.add_argument("--source-seed", type=int, help="synthetic source: the source set's generator seed "
+                        "(default 1000; 100 or above, disjoint from every data set's seed)")
+    parser.add_argument("--source-data", help="synthetic source: folder of source sets (default "
+                        "$D2TL_SOURCE_DATA or data/pretrain-source); a missing set is written there")
     parser.add_argument("--scale", default="cpu", choices=list(store.SCALES),
                         help="a recipe's sizes (d2tl/pretrain/store.py): cpu (default: 40 classes x 100 images, "
                              "75 px, 8 epochs, 45 min measured on 2 shared CPU cores; what --weights fractal uses), "
@@ -205,7 +215,30 @@ def add_arguments(parser) -> None:
                         "it is finished; train nothing")
 
 
-def recipe_from_args(args) -> store.Recipe:
+def synthetic_recipe_from_args(args):
+    from .synthetic_recipe import SyntheticRecipe
+
+    for flag, value in (("--classes", args.classes), ("--per-class", args.per_class)):
+        if value is not None:
+            raise D2TLError(f"{flag} {value}: only for --source fractal")
+    if args.scale != "cpu":
+        raise D2TLError(f"--scale {args.scale}: only for --source fractal")
+    changes = {name: getattr(args, name) for name in ("side", "epochs", "seed", "batch_size", "learning_rate")
+               if getattr(args, name, None) is not None}
+    if args.source_cases is not None:
+        changes["cases"] = args.source_cases
+    if args.source_seed is not None:
+        changes["source_seed"] = args.source_seed
+    return SyntheticRecipe(**changes)
+
+
+def recipe_from_args(args):
+    if getattr(args, "source", "fractal") == "synthetic":
+        return synthetic_recipe_from_args(args)
+    for flag, value in (("--source-cases", args.source_cases), ("--source-seed", args.source_seed),
+                        ("--source-data", args.source_data)):
+        if value is not None:
+            raise D2TLError(f"{flag} {value}: only for --source synthetic")
     base = store.scale(args.scale)
     changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(store.Recipe)
                if getattr(args, f.name, None) is not None}
@@ -222,7 +255,15 @@ def run(args) -> int:
               f"state: {'finished: ' + str(done) if done else 'not made yet'}\ncommand: {recipe.command()}\n"
               f"recipe: {json.dumps(recipe.to_dict(), sort_keys=True)}")
         return 0
-    path = pretrain(recipe, args.store, log=lambda line: print(line, flush=True), workers=args.workers)
-    print(f"weights: {path}\nuse: --weights {path}" + (" (or --weights fractal)" if recipe == store.Recipe()
-                                                       else ""))
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    if args.source == "synthetic":
+        from .synthetic_recipe import SyntheticRecipe
+        from .synthetic_train import pretrain as pretrain_synthetic
+
+        path = pretrain_synthetic(recipe, args.store, args.source_data, log=log)
+        named = " (or --weights synthetic)" if recipe == SyntheticRecipe() else ""
+    else:
+        path = pretrain(recipe, args.store, log=log, workers=args.workers)
+        named = " (or --weights fractal)" if recipe == store.Recipe() else ""
+    print(f"weights: {path}\nuse: --weights {path}{named}")
     return 0

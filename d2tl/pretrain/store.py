@@ -69,6 +69,10 @@ class Recipe:
     def hash(self) -> str:
         return config_hash(self.to_dict())
 
+    @property
+    def weights_file(self) -> str:
+        return WEIGHTS_FILE
+
     def describe(self) -> str:
         return (f"FractalDB-style recipe {self.hash}: {self.classes} classes x {self.per_class} images, "
                 f"{self.side} px, {self.epochs} epochs, seed {self.seed}")
@@ -107,18 +111,21 @@ def folder(recipe: Recipe, root=None) -> Path:
     return Path(root or store_root()) / recipe.hash
 
 
-def finished(recipe: Recipe, root=None) -> Path | None:
-    """The weights file of ``recipe`` when its pre-training has finished (its sidecar written)."""
+def finished(recipe, root=None) -> Path | None:
+    """The weights file of ``recipe`` (a formula or a synthetic-source recipe) when its
+    pre-training has finished (its sidecar written)."""
     where = folder(recipe, root)
-    if (where / SIDECAR).is_file() and (where / WEIGHTS_FILE).is_file():
-        return where / WEIGHTS_FILE
+    if (where / SIDECAR).is_file() and (where / recipe.weights_file).is_file():
+        return where / recipe.weights_file
     return None
 
 
 def read_sidecar(weights_path) -> dict | None:
     """The sidecar beside a pre-trained weights file, or None when there is none (any other file)."""
+    from .synthetic_recipe import WEIGHTS_FILE as SYNTHETIC_WEIGHTS_FILE
+
     path = Path(weights_path).with_name(SIDECAR)
-    if Path(weights_path).name != WEIGHTS_FILE or not path.is_file():
+    if Path(weights_path).name not in (WEIGHTS_FILE, SYNTHETIC_WEIGHTS_FILE) or not path.is_file():
         return None
     try:
         return json.loads(path.read_text())
@@ -145,10 +152,27 @@ def resolve_fractal(spec: str, digest) -> tuple[str, str, str]:
     return str(path.resolve()), digest(path), recipe.describe()
 
 
-def recognise(path, found_digest: str) -> str | None:
-    """The description of a weights file given by path when it is a finished pre-training whose
-    sidecar names this very file (its SHA-256), else None."""
+def resolve_synthetic(spec: str, digest) -> tuple[str, str, str]:
+    """(path, sha256 digest, description) of ``synthetic`` (the default synthetic-source recipe);
+    refuses, naming the command that makes the file, when it has not been made."""
+    from .synthetic_recipe import SyntheticRecipe
+
+    if spec != "synthetic":
+        raise D2TLError(f"--weights {spec}: the synthetic source has one named recipe, 'synthetic'; "
+                        "pass another recipe's weights file by its path")
+    recipe = SyntheticRecipe()
+    path = finished(recipe)
+    if path is None:
+        raise D2TLError(f"--weights synthetic: no pre-trained file for {recipe.describe()} in {folder(recipe)}; "
+                        f"make it first with: {recipe.command()} (or set {STORE_ENV} to the store that holds it)")
+    return str(path.resolve()), digest(path), recipe.describe()
+
+
+def recognise(path, found_digest: str) -> tuple[str, str] | None:
+    """(kind ``fractal`` or ``synthetic``, description) of a weights file given by path when it is
+    a finished pre-training whose sidecar names this very file (its SHA-256), else None."""
     sidecar = read_sidecar(path)
     if not sidecar or sidecar.get("weights_sha256") != found_digest:
         return None
-    return sidecar.get("description") or f"FractalDB-style recipe {sidecar.get('recipe_hash')}"
+    kind = "synthetic" if sidecar.get("recipe", {}).get("source") == "synthetic" else "fractal"
+    return kind, sidecar.get("description") or f"FractalDB-style recipe {sidecar.get('recipe_hash')}"
