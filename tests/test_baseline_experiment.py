@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from d2tl.baseline.external import best_baseline, best_external_baseline
+from d2tl.baseline.report import comparison_sentence
 from d2tl.baseline.run import DEFAULT_PERTURBATION, BaselineConfig, config_from_args, run_baseline
 from d2tl.cli import main
 from d2tl.data.cases import load_cases
@@ -213,8 +214,9 @@ def test_external_set_scores_the_selected_models(tiny12, other10, tmp_path):
 
     best = best_external_baseline(out)  # OUT/LATEST -> this folder
     candidates = ours[(ours["role"] == "baseline") & (ours["masks"] == "perturbed")]
-    assert best["method"] == candidates.loc[candidates["ext_auc"].idxmax(), "method"]
-    assert best["auc"] == pytest.approx(candidates["ext_auc"].max()) and best["n"] == 10
+    chosen = candidates.loc[candidates["val_auc"].idxmax()]  # chosen on validation, then scored externally
+    assert best["method"] == chosen["method"]
+    assert best["auc"] == pytest.approx(chosen["ext_auc"]) and best["n"] == 10
     assert best["masks"] == "perturbed" and best["external"]["name"] == "other"
     assert best["control"]["method"] == "Intensity-only control"
     assert best_external_baseline(result.folder) == best
@@ -225,15 +227,29 @@ def test_external_set_scores_the_selected_models(tiny12, other10, tmp_path):
 
 
 def test_best_baseline_never_picks_the_control_or_other_masks():
-    rows = [{"method": "Intensity-only control", "role": "control", "masks": "perturbed", "auc": 0.99},
-            {"method": "SVM (exact masks)", "role": "baseline", "masks": "exact", "auc": 0.95},
-            {"method": "D2TL", "role": "d2tl", "masks": None, "auc": 0.97},
-            {"method": "SVM", "role": "baseline", "masks": "perturbed", "auc": 0.7},
-            {"method": "Random forest", "role": "baseline", "masks": "perturbed", "auc": 0.8},
-            {"method": "GLM-LASSO", "role": "baseline", "masks": "perturbed", "auc": None}]
+    rows = [{"method": "Intensity-only control", "role": "control", "masks": "perturbed", "val_auc": 0.99},
+            {"method": "SVM (exact masks)", "role": "baseline", "masks": "exact", "val_auc": 0.95},
+            {"method": "D2TL", "role": "d2tl", "masks": None, "val_auc": 0.97},
+            {"method": "SVM", "role": "baseline", "masks": "perturbed", "val_auc": 0.7},
+            {"method": "Random forest", "role": "baseline", "masks": "perturbed", "val_auc": 0.8},
+            {"method": "GLM-LASSO", "role": "baseline", "masks": "perturbed", "val_auc": None}]
     assert best_baseline(rows, "perturbed")["method"] == "Random forest"
     assert best_baseline(rows, "exact")["method"] == "SVM (exact masks)"
     assert best_baseline(rows[:1], "perturbed") is None
+
+
+def test_best_baseline_is_chosen_on_validation_not_on_the_sets_it_is_scored_on():
+    """The row with the highest validation AUC, however the test and external AUCs fall; one
+    choice for both sets; ties go to table order."""
+    rows = [{"method": "SVM", "role": "baseline", "masks": "perturbed", "val_auc": 0.6, "auc": 0.95, "ext_auc": 0.9},
+            {"method": "GLM-LASSO", "role": "baseline", "masks": "perturbed", "val_auc": 0.8, "auc": 0.7,
+             "ext_auc": 0.6},
+            {"method": "Random forest", "role": "baseline", "masks": "perturbed", "val_auc": 0.8, "auc": 0.9,
+             "ext_auc": 0.8}]
+    assert best_baseline(rows, "perturbed")["method"] == "GLM-LASSO"
+    text = comparison_sentence(rows + [{"method": "Intensity-only control", "role": "control", "masks": "perturbed",
+                                        "ext_auc": 0.5}], "perturbed", "ext_")
+    assert "(GLM-LASSO, chosen by validation AUC" in text and "+0.10 AUC over brightness alone" in text
 
 
 def test_mask_options_of_the_command_line():

@@ -182,6 +182,13 @@ class FitResult:
     seconds: float
     n_features: int
 
+    @property
+    def held_out_val(self) -> dict:
+        """Validation accuracy and AUC of the chosen setting fitted on the training cases only:
+        held out whatever ``refit`` (with ``train+val`` the refitted model has seen them)."""
+        row = self.selection.loc[self.selection["chosen"]].iloc[0]
+        return {"accuracy": float(row["val_accuracy"]), "auc": float(row["val_auc"])}
+
 
 def select_and_fit(name: str, X: pd.DataFrame, y, parts: pd.Series, grid: list[dict], seed: int = 0,
                    refit: str = "train") -> FitResult:

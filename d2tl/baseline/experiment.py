@@ -24,7 +24,7 @@ from ..views import VIEWS
 from .classify import CONTROL, GRIDS, MODELS, encode_labels, select_and_fit
 from . import d2tl_result
 from .d2tl_result import find_d2tl_metrics, load_d2tl_metrics, split_fingerprint
-from .external import best_baseline, control_row, interval_columns, score_external, summary_of
+from .external import comparison, interval_columns, score_external
 from .features import FEATURES_VERSION, FeatureConfig, extract_features, mateos_features
 from .intensity import INTENSITY_VERSION, extract_intensity
 from .report import figure_title, markdown_table, metrics_table, plot_figure, row_name
@@ -226,14 +226,7 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
     result_table = metrics_table(entries, d2tl, default, external=external is not None)
     rows = _json_rows(result_table)
     oracle = {"data": _oracle(cases), "external": _oracle(external) if external is not None else None}
-    comparison = {}
-    for where, prefix in (("test", ""), ("external", "ext_")):
-        if where == "external" and external is None:
-            continue
-        best, control = best_baseline(rows, default, prefix), control_row(rows, default)
-        comparison[where] = {"best_baseline": None if best is None else summary_of(best, prefix),
-                             "intensity_control": None if control is None else summary_of(control, prefix),
-                             "selected_by": f"highest {where} AUC, {default} masks, control excluded"}
+    compared = comparison(rows, default, external is not None)
     computed = pd.concat([ft.seconds[~ft.cached] for ft in tables])
     timing = {"feature_seconds_per_case_mean": float(pd.concat([ft.seconds for ft in tables]).mean()),
               "feature_seconds_per_case_max": float(max(ft.seconds.max() for ft in tables)),
@@ -271,17 +264,16 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
     selection = pd.concat([e["fit"].selection.assign(method=e["name"], masks=e["masks"]) for e in entries],
                           ignore_index=True)
     selection = selection[["method", "masks", "order", "params", "val_accuracy", "val_auc", "chosen"]]
-    oracle_lines = [f"{name}: {_oracle_text(block)}" for name, block in
-                    ((data.get("name"), oracle["data"]), ((ext_data or {}).get("name"), oracle["external"])) if block]
+    oracle_text = oracle_lines(oracle, data, ext_data)
 
     with atomic_path(folder) as tmp:
         tmp.mkdir()
         result_table.to_csv(tmp / "metrics.csv", index=False)
-        (tmp / "metrics.md").write_text(markdown_table(result_table, prov, oracle_lines) + paired_markdown(paired))
+        (tmp / "metrics.md").write_text(markdown_table(result_table, prov, oracle_text) + paired_markdown(paired))
         paired.to_csv(tmp / "paired_tests.csv", index=False)
         write_json(tmp / "metrics.json", {"config_hash": digest, "split_sha256": split_info["sha256"],
                                           "default_masks": default, "perturbation": hashed["perturbation"],
-                                          "external": ext_data, "comparison": comparison, "oracle": oracle,
+                                          "external": ext_data, "comparison": compared, "oracle": oracle,
                                           "rows": rows, "paired_tests": section_tests.records(paired)})
         predictions.to_csv(tmp / "predictions.csv", index=False)
         if external is not None:
@@ -314,6 +306,12 @@ def paired_markdown(paired: pd.DataFrame) -> str:
     lines = ["", "## D2TL vs each classifier, paired on the test cases", "", *section_tests.markdown(paired),
              *[f"- {n}" for n in section_tests.notes(paired)]]
     return "\n".join(lines) + "\n"
+
+
+def oracle_lines(oracle: dict, data: dict, ext_data: dict | None) -> list[str]:
+    """``metrics.md``'s oracle lines: ``"<data set>: <oracle text>"`` for the data and external sets."""
+    named = ((data.get("name"), oracle.get("data")), ((ext_data or {}).get("name"), oracle.get("external")))
+    return [f"{name}: {_oracle_text(block)}" for name, block in named if block]
 
 
 def _oracle_text(block: dict) -> str:

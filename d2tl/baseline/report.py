@@ -21,7 +21,7 @@ from .external import SCORED, best_baseline, control_row
 
 METRICS = ("accuracy", "sensitivity", "specificity")
 _INTERVAL_COLUMNS = [c for m in SCORED for c in (m, f"{m}_low", f"{m}_high")]
-COLUMNS = ["method", "description", "source", "role", "masks", "n_features", "chosen", "val_accuracy",
+COLUMNS = ["method", "description", "source", "role", "masks", "n_features", "chosen", "val_accuracy", "val_auc",
            *_INTERVAL_COLUMNS, "tn", "fp", "fn", "tp", "n", "prediction_sd"]
 EXTERNAL_COLUMNS = [f"ext_{c}" for c in (*_INTERVAL_COLUMNS, "tn", "fp", "fn", "tp", "n", "prediction_sd")]
 REPORTED_COLUMNS = [f"reported_{m}" for m in METRICS]
@@ -51,7 +51,8 @@ def metrics_table(entries: list[dict], d2tl: dict | None, default_masks: str,
                 "source": "ours", "role": "control" if name == CONTROL else "baseline",
                 "masks": entry["masks"], "n_features": fit.n_features,
                 "chosen": ", ".join(f"{k}={v}" for k, v in fit.params.items()),
-                "val_accuracy": fit.val["accuracy"], **entry["test"], **entry.get("ext", {}),
+                "val_accuracy": fit.val["accuracy"], "val_auc": fit.held_out_val["auc"],
+                **entry["test"], **entry.get("ext", {}),
                 **{f"reported_{m}": rep.get(m, np.nan) for m in METRICS}}
 
     rows = [ours(e) for e in entries if e["masks"] == default_masks]
@@ -104,14 +105,15 @@ def _counts(r, prefix: str = "") -> str:
 
 def comparison_sentence(rows: list[dict], default_masks: str, prefix: str = "") -> str | None:
     """How much intensity alone explains: the control beside the best conventional baseline."""
-    best, control = best_baseline(rows, default_masks, prefix), control_row(rows, default_masks)
+    best, control = best_baseline(rows, default_masks), control_row(rows, default_masks)
     if control is None or _missing(control.get(f"{prefix}auc")):
         return None
     where = "external set" if prefix else "test set"
     text = (f"**Intensity alone ({where}):** the intensity-only control reaches accuracy "
             f"{_with_interval(control, 'accuracy', prefix)}, AUC {_with_interval(control, 'auc', prefix)}")
-    if best is not None:
-        text += (f"; the best conventional baseline ({best['method']}, highest {where} AUC, control excluded) "
+    if best is not None and not _missing(best.get(f"{prefix}auc")):
+        text += (f"; the best conventional baseline ({best['method']}, chosen by validation AUC before any "
+                 "test or external score, control excluded) "
                  f"reaches {_with_interval(best, 'accuracy', prefix)}, AUC {_with_interval(best, 'auc', prefix)}")
         gap = float(best[f"{prefix}auc"]) - float(control[f"{prefix}auc"])
         text += f" ({gap:+.2f} AUC over brightness alone)"
@@ -133,16 +135,17 @@ def markdown_table(table: pd.DataFrame, prov: dict, oracle_lines: list[str] | No
              f"masks: {masks}. Intervals: 95% (exact Clopper-Pearson; AUC: "
              f"{auc_method()}).", "",
              f"## Test set ({test_n} cases), {default} masks", "",
-             "| method | source | features | chosen on validation | val acc | test acc | sens | spec | AUC | "
+             "| method | source | features | chosen on validation | val acc | val AUC | test acc | sens | spec | AUC | "
              "TN FP FN TP | reported acc / sens / spec |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["role"] in ("baseline", "control") and r["masks"] != default:
             continue
         reported = " / ".join(_pct(r[f"reported_{m}"]) or "-" for m in METRICS)
         nf = "" if _missing(r["n_features"]) else str(int(r["n_features"]))
         chosen = "" if _missing(r["chosen"]) else str(r["chosen"])
-        lines.append(f"| {r['method']} | {r['source']} | {nf} | {chosen} | {_pct(r['val_accuracy'])} | "
+        val_auc = "" if _missing(r.get("val_auc")) else f"{float(r['val_auc']):.2f}"
+        lines.append(f"| {r['method']} | {r['source']} | {nf} | {chosen} | {_pct(r['val_accuracy'])} | {val_auc} | "
                      f"{_with_interval(r, 'accuracy')} | {_with_interval(r, 'sensitivity')} | "
                      f"{_with_interval(r, 'specificity')} | {_with_interval(r, 'auc')} | {_counts(r)} | {reported} |")
     sentence = comparison_sentence(rows, default)
