@@ -1,5 +1,5 @@
-"""Learning against the number of training patients: what stands between the quick preset and
-its targets (issue 12).
+"""Learning against the number of training patients (a study beyond the paper), and the deep
+path's positive control: given enough patients, does the default configuration learn?
 
 The paper's cohort gives 60 training patients. From random weights (no ImageNet file on the
 machine) the default configuration fits them and stays near chance on new cases. Whether that
@@ -9,6 +9,13 @@ training part, with the same number of augmented samples per epoch in every arm 
 samples / patients), the same epochs, the same validation patients (selection) and the same
 test patients, and every selected model is scored on the independent external set too. Only
 the number of distinct training patients changes between arms.
+
+The positive control (docs/learning.md) instead gives each arm its own fixed number of epochs
+(``arm_epochs``: more patients, fewer epochs, not equal compute), so that every arm can converge.
+
+Each finished arm is kept in ``OUT/runs/patients_NNNN/`` beside the configuration it was trained
+with, and a repeated command reuses it (rescoring its saved model), so a study longer than a
+session resumes arm by arm; ``on_arm`` sees the rows after every arm, for partial reports.
 
 Data flow: case table -> split (seed 0, the paper's proportions) -> ROIs -> per arm: subset,
 augmentation, :func:`d2tl.training.loop.train_run` -> test and external metrics -> table,
@@ -74,12 +81,43 @@ def arm_data(rois, parts: pd.Series, table: pd.DataFrame, train_ids: list, confi
                 test=Arrays(test.arrays, test.labels, test_ids), parts=parts, seconds={})
 
 
+def arm_config(base, patients: int, samples: int, epochs: int | None = None):
+    """``base`` with the arm's augmented alternatives (about ``samples`` per epoch) and epochs."""
+    config = dataclasses.replace(base, augment=dataclasses.replace(base.augment,
+                                                                   alternatives=alternatives_for(patients, samples)))
+    if epochs is not None:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
+    return config
+
+
+def trained_arm(config, data: Data, folder: Path, log, engine) -> dict:
+    """The arm's training summary: read back when ``folder`` holds this very configuration's
+    finished run, else trained (a folder of another configuration is refused, never mixed)."""
+    import json
+
+    from .provenance import write_json
+    from .training.loop import train_run
+
+    wanted = json.loads(json.dumps(config.to_dict()))
+    recorded = folder / "arm_config.json"
+    if recorded.is_file() and json.loads(recorded.read_text()) != wanted:
+        raise D2TLError(f"{folder} holds an arm trained with another configuration ({recorded}); "
+                        "choose another --out or delete that folder")
+    if (folder / "summary.json").is_file() and recorded.is_file():
+        log(f"{folder.name}: finished earlier, reused")
+        return json.loads((folder / "summary.json").read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(recorded, wanted)
+    return train_run(config, data, 0, folder, log, weights=None, engine=engine)
+
+
 def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cache: Path, log=print,
-             engine=None) -> pd.DataFrame:
+             engine=None, arm_epochs: dict | None = None, on_arm=None) -> pd.DataFrame:
     """Train ``base`` (an :class:`d2tl.config.ExperimentConfig`) once per training-set size in
-    ``sizes``; one row per arm: test and external metrics with intervals, timings."""
+    ``sizes`` (``arm_epochs``: size -> epochs, else ``base``'s); one row per arm: test and external
+    metrics with intervals, timings. ``on_arm(rows)`` is called after every arm."""
     from .training.engine import Engine
-    from .training.loop import predict_proba, train_run
+    from .training.loop import predict_proba
 
     table = load_cases(cases_csv)
     parts = split_cases(table, seed=base.split_seed)
@@ -92,14 +130,15 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
     ext = RoiCache(cache, external_csv, ext_table, log=log).get(base.roi, 0)
     rows = []
     for k, ids in subsets.items():
-        config = dataclasses.replace(base, augment=dataclasses.replace(base.augment,
-                                                                       alternatives=alternatives_for(k, samples)))
+        config = arm_config(base, k, samples, (arm_epochs or {}).get(k))
         data = arm_data(rois, parts, table, ids, config)
         log(f"arm {k} training patients x {config.augment.alternatives} alternatives = {len(data.train)} samples "
             f"per epoch; {len(data.val)} validation, {len(data.test)} test, {len(ext.ids)} external cases")
         start, load = time.perf_counter(), os.getloadavg()[0]  # another job on the cores shows here
-        summary = train_run(config, data, 0, out / "runs" / f"patients_{k:04d}", log, weights=None, engine=engine)
+        folder = out / "runs" / f"patients_{k:04d}"
+        summary = trained_arm(config, data, folder, log, engine)
         model, _ = engine.compiled_model(config, total_steps(config, data))  # the graph train_run used
+        engine.weights_only(model).load_weights(folder / "best.weights.h5")  # the selected epoch's model
         test = metrics_with_intervals(data.test.y, predict_proba(model, data.test.x))
         external = metrics_with_intervals(np.asarray(ext.labels, dtype=int), predict_proba(model, ext.arrays))
         history = pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv")
@@ -118,6 +157,8 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
                      "weights_source": summary["weights_source"]})
         log(f"arm {k}: selected epoch {summary['epoch']}, test AUC {test['auc']:.3f}, external AUC "
             f"{external['auc']:.3f} [{external['intervals']['auc'][0]:.3f}, {external['intervals']['auc'][1]:.3f}]")
+        if on_arm is not None:
+            on_arm(pd.DataFrame(rows))
     return pd.DataFrame(rows)
 
 
@@ -125,7 +166,7 @@ def markdown(rows: pd.DataFrame, provenance: dict) -> str:
     """The study's report: what was varied, what was held fixed, one line per arm."""
     d = provenance["dataset"]
     lines = [
-        "# Learning against the number of training patients (diagnostic for issue 12)",
+        "# Learning against the number of training patients (a study beyond the paper)",
         "",
         f"Preset **{provenance['preset']}** settings (reduced: not the paper's numbers); weights "
         f"{provenance['weights_source']}; data {d['name']} ({d['n_cases']} cases, case table sha256 "
@@ -133,19 +174,21 @@ def markdown(rows: pd.DataFrame, provenance: dict) -> str:
         f"({provenance['external']['n_cases']} cases).",
         "",
         "The default configuration (dual-mode, full-tune, box 256 px) trained on nested, label-stratified "
-        "subsets of the training part; each arm has the same augmented samples per epoch, epochs, "
-        "validation patients (model selection) and test patients. Only the number of distinct training "
-        "patients changes. The paper protocol's 96-case set gives 60.",
+        "subsets of the training part; every arm has the same validation patients (model selection) and "
+        "test patients. " + ("Each arm has its own fixed number of epochs (not equal compute)."
+                             if provenance["study"].get("arm_epochs") else
+                             "Each arm has the same augmented samples per epoch and epochs.")
+        + " The paper protocol's 96-case set gives 60.",
         "",
         f"Command: `{provenance.get('command', '')}`",
         "",
-        "| training patients | alternatives | selected epoch | final train acc | test acc / sens / spec | "
+        "| training patients | alternatives | epochs | selected epoch | final train acc | test acc / sens / spec | "
         "test AUC (95% CI) | external acc / sens / spec | external AUC (95% CI) | external p SD | train s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows.itertuples():
         lines.append(
-            f"| {r.patients} | {r.alternatives} | {r.selected_epoch} | {r.final_train_accuracy:.0%} | "
+            f"| {r.patients} | {r.alternatives} | {r.epochs} | {r.selected_epoch} | {r.final_train_accuracy:.0%} | "
             f"{r.test_accuracy:.0%} / {r.test_sensitivity:.0%} / {r.test_specificity:.0%} | "
             f"{r.test_auc:.3f} ({r.test_auc_low:.3f}-{r.test_auc_high:.3f}) | "
             f"{r.ext_accuracy:.0%} / {r.ext_sensitivity:.0%} / {r.ext_specificity:.0%} | "
@@ -167,6 +210,9 @@ def figure(rows: pd.DataFrame, path: Path, title: str) -> None:
         y = rows[f"{prefix}_auc"].to_numpy()
         err = np.abs(rows[[f"{prefix}_auc_low", f"{prefix}_auc_high"]].to_numpy().T - y)
         ax.errorbar(rows["patients"] * nudge, y, yerr=err, marker=marker, capsize=3, label=name)
+    for r in rows.itertuples():  # training time beside each external point
+        ax.annotate(f"{r.train_seconds / 60:.0f} min", (r.patients * 0.98, r.ext_auc), textcoords="offset points",
+                    xytext=(-4, -12), ha="right", fontsize=7, color="C0")
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.minorticks_off()

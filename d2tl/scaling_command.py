@@ -23,6 +23,9 @@ def add_arguments(p) -> None:
     p.add_argument("--samples", type=int, default=300,
                    help="augmented samples per epoch in every arm (alternatives = samples / patients)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per arm (default: the quick preset's)")
+    p.add_argument("--arm-epochs", type=int, nargs="+", default=None,
+                   help="one fixed number of epochs per --patients size, in the same order (the positive "
+                        "control: more patients, fewer epochs); replaces --epochs")
     p.add_argument("--weights", default="random", help="random, imagenet, fractal or a weights file")
     p.add_argument("--out", default="results/data_scaling")
     p.add_argument("--report-only", action="store_true",
@@ -40,6 +43,12 @@ def _check(a) -> None:
         raise D2TLError(f"--samples must be at least 1, got {a.samples}")
     if a.epochs is not None and a.epochs < 1:
         raise D2TLError(f"--epochs must be at least 1, got {a.epochs}")
+    if a.arm_epochs is not None:
+        if a.epochs is not None:
+            raise D2TLError("--arm-epochs and --epochs: give one of them")
+        if len(a.arm_epochs) != len(a.patients) or min(a.arm_epochs) < 1:
+            raise D2TLError(f"--arm-epochs {' '.join(map(str, a.arm_epochs))}: one number >= 1 per --patients size "
+                            f"({' '.join(map(str, a.patients))})")
     if len(set(a.patients)) != len(a.patients):
         raise D2TLError(f"--patients {' '.join(map(str, a.patients))}: each size once")
 
@@ -48,50 +57,74 @@ def run(a) -> int:
     if a.report_only:
         return _report_only(Path(a.out))
     _check(a)
-    import pandas as pd
-
-    from .atomic import write_csv
     from .config import preset_base
-    from .data.cases import load_cases
     from .model.weights import resolve
     from .presets import preset
-    from .provenance import dataset_info, provenance, write_json
-    from .scaling import VALIDATION_ALTERNATIVES, run_arms
+    from .scaling import run_arms
     from .training.arguments import log_to_stdout
 
-    settings = preset("quick")
-    base = preset_base({**settings, "weights": a.weights}, "quick")
+    base = preset_base({**preset("quick"), "weights": a.weights}, "quick")
     if a.epochs is not None:
         base = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=a.epochs))
     weights = resolve(base.model.weights)
     out = Path(a.out)
-    rows = run_arms(base, a.cases, a.external, a.patients, a.samples, out, out / "cache", log=log_to_stdout)
-    prov = provenance(config=base.to_dict(), seed=base.train.seed, preset="quick",
+    arm_epochs = dict(zip(a.patients, a.arm_epochs)) if a.arm_epochs else None
+    prov = _provenance(a, base, weights, arm_epochs)
+    run_arms(base, a.cases, a.external, a.patients, a.samples, out, out / "cache", log=log_to_stdout,
+             arm_epochs=arm_epochs, on_arm=lambda rows: _write(rows, prov, out))
+    return 0
+
+
+def _provenance(a, base, weights, arm_epochs) -> dict:
+    from .data.cases import load_cases
+    from .provenance import dataset_info, provenance
+    from .scaling import VALIDATION_ALTERNATIVES
+
+    command = ["python", "-m", "d2tl", "data-scaling", "--cases", str(a.cases), "--external", str(a.external),
+               "--patients", *map(str, a.patients), "--samples", str(a.samples)]
+    command += ["--arm-epochs", *map(str, a.arm_epochs)] if a.arm_epochs else ["--epochs", str(base.train.epochs)]
+    command += ["--weights", str(a.weights), "--out", str(a.out)]
+    return provenance(config=base.to_dict(), seed=base.train.seed, preset="quick",
                       dataset=dataset_info(a.cases, load_cases(a.cases)), weights_source=weights.description,
                       weights_identity=weights.identity, external=dataset_info(a.external, load_cases(a.external)),
                       study={"patients": sorted(a.patients), "samples_per_epoch": a.samples,
+                             "arm_epochs": {str(k): v for k, v in sorted(arm_epochs.items())} if arm_epochs else None,
                              "validation_alternatives": VALIDATION_ALTERNATIVES, "split_seed": base.split_seed},
-                      command=shlex.join(
-                          ["python", "-m", "d2tl", "data-scaling", "--cases", str(a.cases),
-                           "--external", str(a.external), "--patients", *map(str, a.patients), "--samples", str(a.samples),
-                           "--epochs", str(base.train.epochs), "--weights", str(a.weights), "--out", str(a.out)]))
-    histories = [pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv").assign(patients=k)
-                 for k in sorted(a.patients)]
+                      command=shlex.join(command))
+
+
+def _write(rows, prov: dict, out: Path) -> None:
+    """The table, histories, provenance and report of the arms finished so far (a partial study
+    says which arms it still lacks)."""
+    import pandas as pd
+
+    from .atomic import write_csv
+    from .provenance import write_json
+
+    done = sorted(rows["patients"])
+    prov = {**prov, "arms_finished": done,
+            "arms_missing": [k for k in prov["study"]["patients"] if k not in done]}
+    histories = [pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv").assign(patients=k) for k in done]
     write_csv(out / "history.csv", pd.concat(histories))
     write_csv(out / "data_scaling.csv", rows)
     write_json(out / "provenance.json", prov)
     _report(rows, prov, out)
-    return 0
 
 
 def _report(rows, prov: dict, out: Path) -> None:
     from .atomic import write_text
     from .scaling import figure, markdown
 
+    study = prov["study"]
+    schedule = ("epochs fixed per arm" if study.get("arm_epochs") else
+                f"{prov['config']['train']['epochs']} epochs x {study['samples_per_epoch']} samples")
     figure(rows, out / "data_scaling.png", f"dual-mode full-tune, {prov['weights_identity'].split()[0]} weights, "
-                                           f"{prov['config']['train']['epochs']} epochs x "
-                                           f"{prov['study']['samples_per_epoch']} samples")
-    write_text(out / "data_scaling.md", markdown(rows, prov))
+                                           f"{schedule}")
+    text = markdown(rows, prov)
+    if prov.get("arms_missing"):
+        text += (f"\n**Partial:** arms still to train: {', '.join(map(str, prov['arms_missing']))} training "
+                 "patients (the same command resumes; finished arms are reused).\n")
+    write_text(out / "data_scaling.md", text)
     print(f"wrote {out / 'data_scaling.md'}")
 
 

@@ -1,4 +1,4 @@
-"""Diagnostic beyond the paper (issue 12): the default configuration trained on 60, 150 and 300
+"""Diagnostic beyond the paper: the default configuration trained on 60, 150 and 300
 patients of a larger synthetic set, with the same samples per epoch, epochs, validation and test
 patients, each selected model also scored on the external set. It measures whether the number of
 training patients is what keeps the CPU presets near chance from random weights.

@@ -65,9 +65,56 @@ def test_study_on_the_stand_in_backbone(tmp_path, monkeypatch, capsys):
     recorded = shlex.split(prov["command"])  # re-runnable as written, whatever the paths hold
     assert recorded[recorded.index("--cases") + 1] == str(cases) and recorded[recorded.index("--out") + 1] == str(out)
     report = (out / "data_scaling.md").read_text()
-    assert "| 4 | 3 | 1 |" in report and "| 12 | 1 | 1 |" in report
+    assert "| 4 | 3 | 1 | 1 |" in report and "| 12 | 1 | 1 | 1 |" in report  # alternatives, epochs, selected
     assert (out / "data_scaling.png").stat().st_size > 0
     (out / "data_scaling.png").unlink()
     (out / "data_scaling.md").write_text("edited")
     assert main(["data-scaling", "--report-only", "--out", str(out)]) == 0
     assert (out / "data_scaling.md").read_text() == report and (out / "data_scaling.png").is_file()
+
+
+@pytest.mark.slow
+def test_positive_control_epochs_per_arm_and_resume(tmp_path, monkeypatch, capsys):
+    """--arm-epochs gives each arm its own epochs; a repeated command reuses finished arms (no
+    training) and gives the same table; an arm folder of another configuration is refused."""
+    import d2tl.training.loop
+    from d2tl.data.sources.synthetic import SynthConfig, write_dataset
+
+    monkeypatch.setenv("D2TL_TEST_BACKBONE", "stub")
+    cases = write_dataset(SynthConfig(n_cases=20, scale=0.05, seed=5), tmp_path / "set")
+    external = write_dataset(SynthConfig(n_cases=6, scale=0.05, seed=6), tmp_path / "ext")
+    out = tmp_path / "out"
+    args = ["data-scaling", "--cases", str(cases), "--external", str(external), "--patients", "4", "12",
+            "--samples", "12", "--arm-epochs", "3", "1", "--out", str(out)]
+    assert main(args) == 0
+    rows = pd.read_csv(out / "data_scaling.csv")
+    assert list(rows["epochs"]) == [3, 1]
+    history = pd.read_csv(out / "history.csv")
+    assert history.groupby("patients")["epoch"].max().to_dict() == {4: 3, 12: 1}
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["study"]["arm_epochs"] == {"4": 3, "12": 1} and prov["arms_missing"] == []
+    assert "--arm-epochs 3 1" in prov["command"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished arm was trained again")
+
+    monkeypatch.setattr(d2tl.training.loop, "train_run", no_training)
+    assert main(args) == 0
+    again = pd.read_csv(out / "data_scaling.csv")
+    columns = ["patients", "selected_epoch", "ext_auc", "test_auc"]
+    pd.testing.assert_frame_equal(again[columns], rows[columns])
+    capsys.readouterr()
+    changed = [*args[:-5], "--arm-epochs", "2", "1", "--out", str(out)]
+    assert main(changed) == 2
+    err = capsys.readouterr().err
+    assert "patients_0004" in err and "another configuration" in err and "Traceback" not in err
+
+
+def test_arm_epochs_must_match_the_sizes(tmp_path, capsys):
+    from d2tl.data.sources.synthetic import SynthConfig, write_dataset
+
+    cases = write_dataset(SynthConfig(n_cases=4, scale=0.05, seed=5), tmp_path / "set")
+    assert main(["data-scaling", "--cases", str(cases), "--external", str(cases), "--patients", "4", "12",
+                 "--arm-epochs", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "--arm-epochs 3" in err and "Traceback" not in err
