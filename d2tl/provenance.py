@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 import platform
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -63,6 +65,43 @@ def _jsonable(value):
     return value
 
 
+def machine_roots() -> list[tuple[str, str]]:
+    """``(absolute folder, what it is written as)`` for :func:`portable`, most specific first:
+    the d2tl checkout (a folder with ``pyproject.toml`` above the package) and the working
+    folder are dropped (paths become relative to them), the home folder becomes ``~``."""
+    checkout = Path(__file__).resolve().parents[1]
+    roots = {str(Path.cwd().resolve()): "", str(Path.home().resolve()): "~"}
+    if (checkout / "pyproject.toml").is_file():
+        roots[str(checkout)] = ""
+    return sorted(((k, v) for k, v in roots.items() if k != os.sep), key=lambda kv: -len(kv[0]))
+
+
+def portable(value, roots: list[tuple[str, str]] | None = None):
+    """``value`` (a string, path, dict, list or table cell) with every absolute path of this
+    machine rewritten by :func:`machine_roots`: under the checkout or the working folder, relative
+    to it; under the home folder, ``~/...``. Committed results then read the same on every
+    machine and leak no machine's layout. Other values are returned unchanged."""
+    roots = machine_roots() if roots is None else roots
+    if isinstance(value, (str, Path)):
+        text = str(value)
+        for root, short in roots:
+            inside = f"{short}/" if short else ""  # root/x -> x or ~/x; root itself -> . or ~
+            text = re.sub(r"(?<![\w.~/-])" + re.escape(root) + r"(?:/|(?![\w.~-]))",
+                          lambda m: inside if m.group().endswith("/") else (short or "."), text)
+        return text
+    if isinstance(value, dict):
+        return {k: portable(v, roots) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v, roots) for v in value]
+    return value
+
+
+def portable_table(table, roots: list[tuple[str, str]] | None = None):
+    """A pandas table with :func:`portable` applied to every text cell."""
+    roots = machine_roots() if roots is None else roots
+    return table.map(lambda v: portable(v, roots) if isinstance(v, str) else v)
+
+
 def canonical_json(obj) -> str:
     return json.dumps(_jsonable(obj), sort_keys=True, separators=(",", ":"))
 
@@ -102,8 +141,9 @@ def dataset_info(cases_csv, table=None) -> dict:
 
 def provenance(*, config: dict, seed, preset: str, dataset: dict | None = None,
                weights_source: str | None = None, **extra) -> dict:
-    """The provenance block written beside every result."""
-    return _jsonable({
+    """The provenance block written beside every result (paths made :func:`portable`; the
+    configuration hash is taken first, from the configuration as given)."""
+    return portable(_jsonable({
         "d2tl_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "preset": preset,
@@ -119,7 +159,7 @@ def provenance(*, config: dict, seed, preset: str, dataset: dict | None = None,
         "code": code_version(),
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine()},
         **extra,
-    })
+    }))
 
 
 def write_json(path, obj) -> None:

@@ -73,6 +73,7 @@ def main(argv=None) -> int:
     from sklearn.preprocessing import StandardScaler
 
     from d2tl.atomic import write_csv
+    from d2tl.provenance import portable
     from d2tl.config import preset_base
     from d2tl.data.augment import augment_cases
     from d2tl.data.cases import load_cases
@@ -106,7 +107,7 @@ def main(argv=None) -> int:
             source, (f_train, f_tuning) = "none (box statistics)", (box_statistics(x), box_statistics(tuning.arrays))
         else:
             weights = resolve(config.model.weights)
-            source = weights.description
+            source = portable(weights.description)  # no path of this machine in the committed table
             precise = a.precise_bn or weights.kind == "random"
             f_train, f_tuning = backbone_features(config, x, [tuning.arrays], precise)
             source += ", precise BN" if precise else ""

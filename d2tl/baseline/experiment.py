@@ -18,7 +18,7 @@ import pandas as pd
 from ..stats import section_tests
 from ..atomic import atomic_path, write_text
 from ..errors import D2TLError, DataError
-from ..provenance import config_hash, dataset_info, provenance, write_json
+from ..provenance import config_hash, dataset_info, portable, portable_table, provenance, write_json
 from ..reporting.guard import refuse_other
 from ..views import VIEWS
 from .classify import CONTROL, GRIDS, MODELS, encode_labels, select_and_fit
@@ -268,13 +268,14 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
 
     with atomic_path(folder) as tmp:
         tmp.mkdir()
-        result_table.to_csv(tmp / "metrics.csv", index=False)
-        (tmp / "metrics.md").write_text(markdown_table(result_table, prov, oracle_text) + paired_markdown(paired))
+        portable_table(result_table).to_csv(tmp / "metrics.csv", index=False)
+        report = markdown_table(result_table, prov, oracle_text) + paired_markdown(paired)
+        (tmp / "metrics.md").write_text(portable(report))
         paired.to_csv(tmp / "paired_tests.csv", index=False)
-        write_json(tmp / "metrics.json", {"config_hash": digest, "split_sha256": split_info["sha256"],
+        write_json(tmp / "metrics.json", portable({"config_hash": digest, "split_sha256": split_info["sha256"],
                                           "default_masks": default, "perturbation": hashed["perturbation"],
                                           "external": ext_data, "comparison": compared, "oracle": oracle,
-                                          "rows": rows, "paired_tests": section_tests.records(paired)})
+                                          "rows": rows, "paired_tests": section_tests.records(paired)}))
         predictions.to_csv(tmp / "predictions.csv", index=False)
         if external is not None:
             ext_pred = sets["external"][["id", "label"]].copy()

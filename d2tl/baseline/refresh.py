@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..atomic import write_csv, write_text
 from ..errors import D2TLError
-from ..provenance import code_version, write_json
+from ..provenance import code_version, portable, portable_table, write_json
 from .external import comparison
 from .report import COLUMNS, EXTERNAL_COLUMNS, REPORTED_COLUMNS, markdown_table, row_name
 
@@ -60,13 +60,13 @@ def refresh_reports(folder) -> Path:
     rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in table.to_dict(orient="records")]
     metrics.update(comparison=comparison(rows, default, external), rows=rows)
     lines = oracle_lines(metrics.get("oracle") or {}, prov.get("dataset") or {}, prov.get("external"))
-    write_csv(folder / "metrics.csv", table)
-    write_json(folder / "metrics.json", metrics)
+    write_csv(folder / "metrics.csv", portable_table(table))
+    write_json(folder / "metrics.json", portable(metrics))
     paired = pd.DataFrame(metrics.get("paired_tests") or [])
-    write_text(folder / "metrics.md", markdown_table(table, prov, lines) + paired_markdown(paired))
+    write_text(folder / "metrics.md", portable(markdown_table(table, prov, lines) + paired_markdown(paired)))
     prov["refreshed"] = {"by": "d2tl.baseline.refresh.refresh_reports", "files": list(REPORTS),
                          "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                          "code": code_version()}
-    write_json(folder / "provenance.json", prov)
+    write_json(folder / "provenance.json", portable(prov))
     return folder
 

@@ -14,7 +14,7 @@ from ..atomic import atomic_path, write_text
 from ..defaults import DEFAULT_CASES
 from ..defaults import DEFAULT_OUT as RESULTS
 from ..errors import D2TLError
-from ..provenance import dataset_info, provenance, write_json
+from ..provenance import dataset_info, portable, provenance, write_json
 from ..views import IMAGES, LABELS
 from .explanation import explain, merge
 from .figures import plot_representations, write_case_figures
@@ -220,7 +220,7 @@ def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, prese
             seed=rep_config.seed, preset=preset, dataset=dataset_info(cases_csv, table),
             weights_source=", ".join(info.get("weights_source") or []) or None, model=str(model_path),
             model_selected={"run": info.get("selected_run"), "epoch": info.get("selected_epoch")})
-        write_json(tmp / "summary.json", summary)
+        write_json(tmp / "summary.json", portable(summary))
         write_json(tmp / "provenance.json", prov)
     s = summary["shares"]
     if s.get("n_cases"):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..atomic import atomic_path, write_text
-from ..provenance import provenance, write_json
+from ..provenance import portable, portable_table, provenance, write_json
 from .figures import save_figure
 from .markdown import section_markdown
 
@@ -51,12 +51,12 @@ def write_section(result, figure_file: str, draw) -> None:
     name = result.name
     with atomic_path(result.folder) as tmp:
         tmp.mkdir(parents=True)
-        result.table.to_csv(tmp / f"{name}.csv", index=False)
+        portable_table(result.table).to_csv(tmp / f"{name}.csv", index=False)
         result.histories.to_csv(tmp / "history.csv", index=False)
         for extra_name, table in result.tables.items():
-            table.to_csv(tmp / f"{extra_name}.csv", index=False)
+            portable_table(table).to_csv(tmp / f"{extra_name}.csv", index=False)
         save_figure(result, tmp / figure_file, draw)
         result.figures = [result.folder / figure_file]
-        write_text(tmp / f"{name}.md", section_markdown(result))
+        write_text(tmp / f"{name}.md", portable(section_markdown(result)))
         write_json(tmp / "summary.json", result.summary())
-        write_json(tmp / "provenance.json", result.provenance)
+        write_json(tmp / "provenance.json", portable(result.provenance))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import write_text
+from ..provenance import portable
 from .markdown import comparison_markdown
 from .text import num, pct, with_interval_auc
 
@@ -58,7 +59,7 @@ def write_summary(path, *, preset: str, settings: dict, dataset: dict, sections:
         lines += baseline_markdown(baseline)
     if interpretation is not None:
         lines += interpretation_markdown(interpretation)
-    text = "\n".join(lines).rstrip() + "\n"
+    text = portable("\n".join(lines).rstrip() + "\n")
     write_text(path, text)
     return text
 

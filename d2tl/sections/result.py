@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..provenance import portable
 from .rows import learning_rows
 
 
@@ -27,10 +28,11 @@ class SectionResult:
     info: tuple = ("", "", "")  # (paper section, figure, title) of the section (Section.info)
 
     def summary(self) -> dict:
+        """The section for ``summary.json`` and ``run_all.json`` (paths :func:`~d2tl.provenance.portable`)."""
         number, figure, title = self.info
-        return {"section": self.name, "paper_section": number, "figure": figure, "title": title,
+        return portable({"section": self.name, "paper_section": number, "figure": figure, "title": title,
                 "comparison": self.comparison, "notes": self.notes, "extra": self.extra,
                 "folder": str(self.folder), "figures": [str(f) for f in self.figures],
                 "seconds": self.seconds, "preset": self.provenance.get("preset"),
                 "weights_sources": self.provenance.get("weights_sources"),
-                "dataset": self.provenance.get("dataset"), "configurations": learning_rows(self.table)}
+                "dataset": self.provenance.get("dataset"), "configurations": learning_rows(self.table)})
