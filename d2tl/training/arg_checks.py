@@ -33,8 +33,20 @@ def check_args(args) -> None:
     checks.number("--lease", args.lease, low=1, high=7 * 24 * 3600)
     checks.input_file("--cases", args.cases, "case table")
     checks.output_folder("--out", args.out, "results folder")
+    if getattr(args, "tensorboard", None):
+        checks.output_folder("--tensorboard", args.tensorboard, "TensorBoard logs")
+        check_tensorboard()
     if args.weights is not None and args.weights not in WEIGHT_WORDS and not _is_word(args.weights):
         check_weights_file(args.weights)
+
+
+def check_tensorboard() -> None:
+    """``--tensorboard`` writes through the ``tensorboard`` package (in requirements.txt)."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise D2TLError("--tensorboard needs the tensorboard package, which is not installed: "
+                        "pip install -r requirements.txt (or pip install tensorboard)")
 
 
 def _is_word(spec: str) -> bool:

@@ -63,6 +63,8 @@ def add_arguments(parser) -> None:
                    "training set after every epoch); preset's if omitted")
     g.add_argument("--bn-samples", type=int, help="augmented training samples of the precise-BN pass "
                    "(0 = all; preset's if omitted)")
+    g.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard logs (loss, accuracy, validation "
+                   "loss and accuracy per epoch) to DIR/<configuration hash>/run_NN; view with tensorboard --logdir DIR")
     g.add_argument("--lease", type=float, default=DEFAULT_LEASE,
                    help="seconds after its holder's last renewal that a configuration's lock is taken over "
                         "(d2tl/training/lease.py; default %(default)g)")
@@ -131,6 +133,7 @@ def run(args) -> int:
             rois = RoiCache(Path(args.out) / "cache" / "rois", args.cases, table, log=log_to_stdout).get(
                 config.roi, config.shift_seed)
         metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout, table=table, rois=rois,
-                                 weights=weights, weights_identity=name, lease=args.lease)
+                                 weights=weights, weights_identity=name, lease=args.lease,
+                                 tensorboard=args.tensorboard)
     print(f"results: {metrics['directory']}")
     return 0

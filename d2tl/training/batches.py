@@ -16,7 +16,8 @@ import numpy as np
 
 
 class EpochBatches(keras.utils.PyDataset):
-    """The batches of ``(x, y)`` of all ``epochs``, each epoch in a new random order drawn from ``rng``.
+    """The batches of ``(x, y)`` of all ``epochs``, each epoch in a new random order drawn from
+    ``rng``, from epoch ``first_epoch`` on (0-based; a resumed run's, :mod:`d2tl.training.checkpoint`).
 
     The orders are drawn here, all up front, rather than by ``fit(shuffle=True)`` so they depend
     on the run's seed alone (see :mod:`d2tl.training.seeding`). The source is one endless
@@ -25,11 +26,14 @@ class EpochBatches(keras.utils.PyDataset):
     ``on_epoch_end``) cannot change which samples a batch holds.
     """
 
-    def __init__(self, x: dict, y: np.ndarray, batch_size: int, epochs: int, rng: np.random.Generator):
+    def __init__(self, x: dict, y: np.ndarray, batch_size: int, epochs: int, rng: np.random.Generator,
+                 first_epoch: int = 0):
         super().__init__(workers=1, use_multiprocessing=False)
         self.x, self.y, self.batch_size = x, y, batch_size
         self.orders = [rng.permutation(len(y)) for _ in range(epochs)]
         self.steps_per_epoch = -(-len(y) // batch_size)
+        # fit(initial_epoch=k) still reads its source from index 0: a resumed run starts at epoch k
+        self.offset = first_epoch * self.steps_per_epoch
 
     @property
     def num_batches(self):
@@ -37,7 +41,7 @@ class EpochBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         # Read-ahead past the last epoch gets the last batch again; fit never uses it.
-        index = min(index, len(self.orders) * self.steps_per_epoch - 1)
+        index = min(index + self.offset, len(self.orders) * self.steps_per_epoch - 1)
         epoch, step = divmod(index, self.steps_per_epoch)
         rows = self.orders[epoch][step * self.batch_size:(step + 1) * self.batch_size]
         return {k: v[rows] for k, v in self.x.items()}, self.y[rows]
@@ -67,6 +71,6 @@ class ValidateEachEpoch(keras.callbacks.Callback):
         t0 = time.perf_counter()
         val = self.model.evaluate(self.x_val, self.y_val, batch_size=self.batch_size, verbose=0, return_dict=True)
         seconds["val"] = time.perf_counter() - t0
-        logs = dict(logs or {})
+        logs = {} if logs is None else logs  # updated in place: later callbacks (TensorBoard) see val_*
         logs.update({"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
         self.record(epoch, logs, seconds)

@@ -7,8 +7,9 @@ results is reported.
 
 Results go to ``OUT/<hash>/`` where the hash covers the configuration and the case table's
 content, so a repeated command finds its finished runs and resumes at the first unfinished
-one (a run is finished when its ``summary.json`` exists), and a different configuration never
-overwrites another's results.
+one (a run is finished when its ``summary.json`` exists) at the epoch its last epoch checkpoint
+reached (:mod:`d2tl.training.checkpoint`), and a different configuration never overwrites
+another's results.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..errors import D2TLError
 from ..evaluate import binary_metrics, summarise_runs
 from ..provenance import config_hash, dataset_info, provenance, write_json
 from ..views import LABELS
+from .checkpoint import FILE as CHECKPOINT
 from .data import Data, prepare_data, total_steps as steps_of
 from .lease import DEFAULT_LEASE
 from .loop import predict_proba, train_run
@@ -55,7 +57,7 @@ def run_dir_for(config: ExperimentConfig, cases_csv, out, weights_identity: str 
 
 def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=None, rois=None,
                    feature_cache: bool = True, weights=None, weights_identity: str | None = None,
-                   lease: float = DEFAULT_LEASE, engine=None) -> dict:
+                   lease: float = DEFAULT_LEASE, engine=None, tensorboard=None) -> dict:
     """Run (or resume, or just read back) the whole protocol for one configuration.
 
     ``weights``: the resolved :class:`d2tl.model.weights.Weights` of ``config.model.weights``, resolved
@@ -67,7 +69,8 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
     trained under its lease (:func:`d2tl.training.run_state.claimed`: a second process waits, and a folder
     of a failed command is removed); damaged state files: :mod:`d2tl.training.run_state`.
     ``engine``: the :class:`d2tl.training.engine.Engine` to train in (its compiled graphs are
-    reused); a fresh one for this call when None.
+    reused); a fresh one for this call when None. ``tensorboard``: a folder for TensorBoard logs,
+    one sub-folder per configuration and run (``<hash>/run_NN``).
     """
     if engine is None:
         from .engine import Engine
@@ -116,11 +119,13 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
             run_dir = directory / f"run_{run:02d}"
             summary = finished_run(run_dir, config.train.epochs, log)
             if summary is not None:
+                (run_dir / CHECKPOINT).unlink(missing_ok=True)  # killed after its summary was written
                 summaries.append(summary)
                 log(f"run {run}: finished earlier, reused")
                 continue
+            board = Path(tensorboard) / directory.name / run_dir.name if tensorboard else None
             summaries.append(train_run(config, data, run, run_dir, log, feature_cache=feature_cache,
-                                       weights=weights, engine=engine))
+                                       weights=weights, engine=engine, tensorboard=board))
         return finish(config, directory, data, summaries, dataset, log, weights, engine=engine)
 
 

@@ -12,7 +12,8 @@ what it must hold):
   rewrites it when its ``metrics.json`` is deleted.
 
 :func:`claimed` creates a configuration folder under its lease (:mod:`d2tl.training.lease`) and removes
-it again when the command fails before any run finished, so a failed command leaves nothing.
+it again when the command fails before any run finished or wrote an epoch checkpoint
+(:mod:`d2tl.training.checkpoint`), so a failed command leaves nothing it cannot resume from.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def check_config_file(path: Path, hashed: dict, directory: Path) -> bool:
 @contextlib.contextmanager
 def claimed(directory: Path, lease: float, log=print):
     """Hold ``directory``'s lease and create the folder; on failure remove it (and the parent
-    folders this call created) if this process created it and no run in it finished."""
+    folders this call created) if this process created it and no run in it finished or wrote an
+    epoch checkpoint."""
     from .lease import held
 
     directory = Path(directory)
@@ -125,7 +127,8 @@ def claimed(directory: Path, lease: float, log=print):
             try:
                 yield directory
             except BaseException:
-                if created and not any(directory.glob("run_*/summary.json")):
+                if created and not any(directory.glob("run_*/summary.json")) \
+                        and not any(directory.glob("run_*/checkpoint.npz")):
                     shutil.rmtree(directory, ignore_errors=True)
                 raise
     except BaseException:

@@ -1,0 +1,148 @@
+"""Mid-run resume (d2tl/training/checkpoint.py): a run killed with SIGKILL right after epoch k's
+checkpoint appears resumes at epoch k + 1, and the result is the uninterrupted run's.
+
+The real ``train`` command (test backbone, 75 px, 12 tiny cases, 2 runs x 4 epochs, Adam with a
+cosine schedule, precise BN) runs in a subprocess that SIGKILLs itself just after
+:func:`os.replace` has put its k-th ``checkpoint.npz`` in place (the rename that
+:func:`d2tl.atomic.atomic_path` ends every write with), as a preemption at that moment would.
+Polling from outside could miss a 0.2 s epoch; this lands after exactly that checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import write_tiny_cases
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--preset", "smoke", "--weights", "random", "--runs", "2", "--epochs", "4", "--schedule", "cosine"]
+
+WRAPPER = """
+import os, signal, sys
+from pathlib import Path
+kill_after, seen = int(os.environ["KILL_AFTER_CHECKPOINT"]), []
+_replace = os.replace
+def replace(src, dst, *a, **k):
+    result = _replace(src, dst, *a, **k)
+    if Path(dst).name == "checkpoint.npz":
+        seen.append(dst)
+        if len(seen) == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return result
+os.replace = replace
+from d2tl.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _train(cases, out, tuning: str, kill_after: int | None = None):
+    env = {**os.environ, "D2TL_TEST_BACKBONE": "stub", "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "d2tl"]
+    if kill_after:
+        command, env["KILL_AFTER_CHECKPOINT"] = [sys.executable, "-c", WRAPPER], str(kill_after)
+    return subprocess.run([*command, "train", "--cases", str(cases), "--out", str(out), *ARGS, "--tuning", tuning],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=600)
+
+
+def _folder(out: Path) -> Path:
+    return next(p for p in out.iterdir() if p.is_dir() and p.name != "cache")
+
+
+def _weights(path: Path) -> dict:
+    found = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, item: found.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None)
+    return found
+
+
+def _result(out: Path) -> dict:
+    """Everything a run's result is, timings left out."""
+    folder = _folder(out)
+    result = {"selected": json.loads((folder / "metrics.json").read_text())["selected"],
+              "predictions": pd.read_csv(folder / "predictions.csv")}
+    for run_dir in sorted(folder.glob("run_*")):
+        history = pd.read_csv(run_dir / "history.csv")
+        summary = json.loads((run_dir / "summary.json").read_text())
+        result[run_dir.name] = {"history": history[[c for c in history if not c.endswith("seconds")]],
+                                "summary": {k: v for k, v in summary.items() if "seconds" not in k},
+                                "weights": _weights(run_dir / "best.weights.h5")}
+    return result
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a["selected"] == b["selected"] and a["predictions"].equals(b["predictions"])
+    for run in ("run_00", "run_01"):
+        pd.testing.assert_frame_equal(a[run]["history"], b[run]["history"], check_exact=True)
+        assert a[run]["summary"] == b[run]["summary"]
+        assert a[run]["weights"].keys() == b[run]["weights"].keys()
+        for name, value in a[run]["weights"].items():
+            np.testing.assert_array_equal(value, b[run]["weights"][name], err_msg=f"{run} {name}")
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    return write_tiny_cases(tmp_path_factory.mktemp("resume") / "data", n=12)
+
+
+@pytest.fixture(scope="module")
+def references(cases, tmp_path_factory):
+    """The uninterrupted run's result, per tuning (made once)."""
+    made = {}
+
+    def reference(tuning: str) -> dict:
+        if tuning not in made:
+            out = tmp_path_factory.mktemp(f"reference-{tuning}") / "out"
+            done = _train(cases, out, tuning)
+            assert done.returncode == 0, done.stdout
+            made[tuning] = _result(out)
+        return made[tuning]
+
+    return reference
+
+
+@pytest.mark.parametrize("tuning, kill_after, run, epoch", [
+    ("full", 2, 0, 2),
+    pytest.param("full", 7, 1, 3, marks=pytest.mark.slow),
+    pytest.param("semi", 3, 0, 3, marks=pytest.mark.slow),  # the head on cached backbone features
+], ids=["full-tune, run 0 after epoch 2", "full-tune, run 1 after epoch 3", "semi-tune, run 0 after epoch 3"])
+def test_a_run_killed_after_epoch_k_resumes_at_k_plus_1_with_the_same_result(cases, references, tmp_path,
+                                                                            tuning, kill_after, run, epoch):
+    out = tmp_path / "out"
+    killed = _train(cases, out, tuning, kill_after)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout
+    run_dir = _folder(out) / f"run_{run:02d}"
+    assert (run_dir / "checkpoint.npz").is_file() and not (run_dir / "summary.json").is_file()
+    assert len(pd.read_csv(run_dir / "history.csv")) == epoch  # the live history, written after every epoch
+    resumed = _train(cases, out, tuning)
+    assert resumed.returncode == 0, resumed.stdout
+    assert f"run {run}: resuming after epoch {epoch} of 4" in resumed.stdout
+    assert f"run {run} epoch 1/4" not in resumed.stdout and f"run {run} epoch {epoch + 1}/4" in resumed.stdout
+    assert not list(_folder(out).rglob("checkpoint.npz"))  # removed once each run finished
+    _same(_result(out), references(tuning))
+
+
+def test_a_checkpoint_of_another_configuration_is_ignored(cases, references, tmp_path):
+    """A checkpoint whose key differs (here: another seed's, copied in) is said and not resumed."""
+    out = tmp_path / "out"
+    assert _train(cases, out, "full", kill_after=1).returncode == -signal.SIGKILL
+    checkpoint = _folder(out) / "run_00" / "checkpoint.npz"
+    with np.load(checkpoint) as f:
+        arrays = dict(f)
+    state = json.loads(str(arrays.pop("state")))
+    with open(checkpoint, "wb") as f:
+        np.savez(f, state=np.array(json.dumps({**state, "key": "another"})), **arrays)
+    resumed = _train(cases, out, "full")
+    assert resumed.returncode == 0, resumed.stdout
+    assert "checkpoint.npz belongs to another configuration, run or data; training this run from epoch 1" \
+        in resumed.stdout and "run 0 epoch 1/4" in resumed.stdout
+    _same(_result(out), references("full"))
