@@ -81,12 +81,15 @@ def make_portable(results: Path, skip: list[str]) -> list[Path]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("steps", nargs="*", choices=STEPS, metavar="STEP",
+    parser.add_argument("steps", nargs="*", metavar="STEP",
                         help=f"{', '.join(STEPS)} (default: all, in this order)")
     parser.add_argument("--results", default="results", help="the results folder (default results)")
     parser.add_argument("--skip", action="append", default=[], metavar="PREFIX",
                         help="portable: leave committed files under this path prefix as they are (repeatable)")
     args = parser.parse_args(argv)
+    unknown = [step for step in args.steps if step not in STEPS]
+    if unknown:
+        parser.error(f"unknown step {unknown[0]!r}; choose from {', '.join(STEPS)}")
     results = Path(args.results)
     try:
         if "baseline" in (args.steps or STEPS):
