@@ -69,3 +69,32 @@ def preset(name: str) -> dict:
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in PRESETS[name].items()}
     except KeyError:
         raise D2TLError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+# The options every training command takes to deviate from its preset: option -> settings key.
+OVERRIDES = {"--runs": "runs", "--epochs": "epochs", "--batch-size": "batch_size", "--learning-rate": "learning_rate"}
+
+
+def with_overrides(settings: dict, given: dict) -> tuple[dict, dict]:
+    """``settings`` with ``given`` (settings key -> value, None for not given) in place of the
+    preset's values, and the deviations: key -> ``{"preset": value, "used": value}`` (a value
+    equal to the preset's is no deviation). ``epochs`` scales ``random_init_epochs`` by the same
+    factor, so the random-initialisation study keeps its ratio to the others (paper: 200 / 100;
+    reduced presets: 1, which keeps its ImageNet arm the default configuration)."""
+    settings, deviations = dict(settings), {}
+    for key, value in given.items():
+        if value is None or value == settings[key]:
+            continue
+        scaled = max(1, round(settings["random_init_epochs"] * value / settings["epochs"])) if key == "epochs" else None
+        deviations[key] = {"preset": settings[key], "used": value}
+        settings[key] = value
+        if scaled is not None and scaled != settings["random_init_epochs"]:
+            deviations["random_init_epochs"] = {"preset": settings["random_init_epochs"], "used": scaled}
+            settings["random_init_epochs"] = scaled
+    return settings, deviations
+
+
+def deviation_text(deviations: dict) -> str:
+    """``epochs 50 (preset 100), batch size 8 (preset 16)``."""
+    return ", ".join(f"{key.replace('_', ' ')} {d['used']:g} (preset {d['preset']:g})"
+                     for key, d in deviations.items())

@@ -182,6 +182,7 @@ def write_reports(ctx, results, baseline, interpretation, wall, load, timings, f
     write_json(ctx.out / "run_all.json", {"preset": ctx.preset, "settings": ctx.settings, "dataset": ctx.dataset,
                                           "wall_seconds": wall, "seconds": timings, "load_average": load,
                                           "cpus": os.cpu_count(), "sections": results,
+                                          "overrides": ctx.overrides,
                                           "failed": failed, "written": failures.written,
                                           "records": {Path(k).name: {"status": r.status, "seconds": r.seconds,
                                                                      "compiled_graph": r.new_graph,
@@ -195,4 +196,4 @@ def sections_summary(ctx, results, baseline, interpretation, wall, load, notes, 
 
     return write_summary(ctx.out / "SUMMARY.md", preset=ctx.preset, settings=ctx.settings, dataset=ctx.dataset,
                          sections=results, baseline=baseline, interpretation=interpretation, wall_seconds=wall,
-                         load=load, notes=notes, failed=failed, written=written)
+                         load=load, notes=notes, failed=failed, written=written, overrides=ctx.overrides)

@@ -96,7 +96,8 @@ def write_plan(path, ctx, chosen, entries: list[dict], measured: bool, shard_cou
     from .atomic import write_text
 
     costs = {e["hash"]: e["cost"] for e in entries}
-    plan = {"preset": ctx.preset, "sections": list(chosen), "dataset": ctx.dataset,
+    plan = {"preset": ctx.preset, "overrides": getattr(ctx, "overrides", {}), "sections": list(chosen),
+            "dataset": ctx.dataset,
             "cost_unit": "seconds (measured forward times, this machine)" if measured else
             "model units (InceptionV3 forward cost proportional to input area)",
             "split_seeds": ctx.split_seeds,

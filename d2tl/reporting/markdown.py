@@ -76,6 +76,16 @@ def learning_markdown(rows: list) -> list:
     return lines + [""]
 
 
+def overrides_markdown(preset: str, overrides: dict | None) -> list:
+    """The bold line that marks a report made with values other than its preset's (none without)."""
+    if not overrides:
+        return []
+    from ..presets import deviation_text
+
+    protocol = " These numbers do not follow the paper's protocol." if preset == "paper" else ""
+    return [f"**Deviates from preset {preset}: {deviation_text(overrides)} (set on the command line).{protocol}**", ""]
+
+
 def section_markdown(result) -> str:
     """``<section>.md`` of a :class:`d2tl.sections.result.SectionResult`."""
     summary = result.summary()
@@ -86,6 +96,7 @@ def section_markdown(result) -> str:
                                                 " (reduced: these are not the paper's numbers)")
              + f"; data {data.get('name')} ({data.get('n_cases')} cases, case table sha256 "
              f"{data.get('cases_sha256')}); weights source: {prov.get('weights_source')}.", "",
+             *overrides_markdown(prov.get("preset"), prov.get("overrides")),
              comparison_markdown(summary, "##").split("\n", 2)[2], "",
              "## Configurations", "",
              "Test metrics of each configuration's selected model (best validation accuracy over all runs "

@@ -14,8 +14,9 @@
                            learning-curve statistics
 ``fig*.png``               the figure like the paper's
 ``summary.json``           the side-by-side rows and extras, machine-readable
-``provenance.json``        preset, data set, weights sources actually used, every configuration
-                           with its hash, package and code versions, report fingerprint
+``provenance.json``        preset and the command line's deviations from it (``overrides``), data
+                           set, weights sources actually used, every configuration with its
+                           hash, package and code versions, report fingerprint
 =========================  ==================================================================
 
 Trained models stay in ``OUT/runs/<hash>/`` (large; not for version control); section folders
@@ -42,7 +43,8 @@ def section_provenance(ctx, section: str, experiment: str, plans, rows: pd.DataF
                       seed=ctx.base().train.seed, preset=ctx.preset, dataset=ctx.dataset,
                       weights_source="; ".join(sources), weights_sources=sources,
                       experiment=experiment, report_fingerprint=digest,
-                      results_store=str(ctx.store), auto_weights=ctx.auto_weights_source())
+                      results_store=str(ctx.store), auto_weights=ctx.auto_weights_source(),
+                      overrides=getattr(ctx, "overrides", {}))
 
 
 def write_section(result, figure_file: str, draw) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..atomic import write_text
 from ..provenance import portable
-from .markdown import comparison_markdown
+from .markdown import comparison_markdown, overrides_markdown
 from .text import num, pct, with_interval_auc
 
 
@@ -25,16 +25,18 @@ def load_average() -> list | None:
 
 def write_summary(path, *, preset: str, settings: dict, dataset: dict, sections: list, baseline: dict | None,
                   interpretation: dict | None, wall_seconds: float, load: dict, notes: list | None = None,
-                  failed=(), written=()) -> str:
+                  failed=(), written=(), overrides: dict | None = None) -> str:
     """``SUMMARY.md``: every section's numbers beside the paper's, with the preset, the data set,
     the weights source used, and how long it took; first, when any step failed, which ones
-    (``failed``: ``{"step", "error"}`` dicts) and what was written anyway. Returns the text."""
+    (``failed``: ``{"step", "error"}`` dicts) and what was written anyway, and the command line's
+    deviations from the preset (``overrides``). Returns the text."""
     weights = sorted({w for s in sections for w in (s.get("weights_sources") or [])})
     paper_run = preset == "paper"
     lines = ["# D2TL reproduction: summary", "",
              f"Made by `python experiments/run_all.py --preset {preset}` on "
              f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d')}.", ""]
     lines += failed_markdown(failed, written)
+    lines += overrides_markdown(preset, overrides)
     if not paper_run:
         lines += [f"**Preset {preset}: reduced runs, epochs, repeats and input size. These numbers test the code "
                   "path; they are not the paper's numbers and must not be compared with them as results.**", ""]

@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(never needs the weights)")
     parser.add_argument("--replace", action="store_true", help="replace a section report made from other "
                         "configurations (trained results are never replaced)")
+    add_overrides(parser)
     from ..execution import PRECISIONS, STRATEGIES
 
     g = parser.add_argument_group("execution (see docs/gpu.md)")
@@ -45,6 +46,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--nondeterministic", action="store_true", help="allow non-deterministic TensorFlow kernels")
     g.add_argument("--strategy", default="none", choices=list(STRATEGIES),
                    help="mirrored: tf.distribute.MirroredStrategy over every GPU of this host (TensorFlow)")
+
+
+def add_overrides(parser: argparse.ArgumentParser) -> None:
+    """--runs, --epochs, --batch-size, --learning-rate: the preset's values replaced (d2tl.presets.OVERRIDES)."""
+    g = parser.add_argument_group("deviating from the preset (every configuration's hash changes; reports, "
+                                  "SUMMARY.md and provenance say so)")
+    g.add_argument("--runs", type=int, help="runs per configuration (preset's if omitted)")
+    g.add_argument("--epochs", type=int, help="epochs per run; the random-initialisation study's epochs scale "
+                   "by the same factor (preset's if omitted)")
+    g.add_argument("--batch-size", type=int, help="cases per training step, e.g. to fit a GPU's memory "
+                   "(preset's if omitted)")
+    g.add_argument("--learning-rate", "--lr", dest="learning_rate", type=float,
+                   help="the optimiser's learning rate (preset's if omitted)")
+
+
+def overridden_settings(args) -> tuple[dict, dict]:
+    """The preset's settings with the command line's overrides and ``--weights``, and the
+    deviations from the preset (:func:`d2tl.presets.with_overrides`); bad values name their option."""
+    from .. import checks
+    from ..presets import with_overrides
+
+    for option in ("--runs", "--epochs", "--batch-size"):
+        checks.count(option, getattr(args, option[2:].replace("-", "_"), None))
+    checks.number("--learning-rate", getattr(args, "learning_rate", None), low=0, low_open=True, high=10)
+    settings, deviations = with_overrides(preset_settings(args.preset), {
+        key: getattr(args, key, None) for key in ("runs", "epochs", "batch_size", "learning_rate")})
+    if getattr(args, "weights", None):
+        settings["weights"] = args.weights
+    return settings, deviations
 
 
 def make_context(args, log=None) -> Context:
@@ -58,12 +88,10 @@ def make_context(args, log=None) -> Context:
 
     external = resolve_external(getattr(args, "external", None), args.cases, preset_settings(args.preset), log,
                                 make=not getattr(args, "dry_run", False))
-    settings = preset_settings(args.preset)
-    if getattr(args, "weights", None):
-        settings["weights"] = args.weights
+    settings, deviations = overridden_settings(args)
     ctx = Context(args.cases, args.preset, args.out, log=log, replace=args.replace, execution=execution,
                   external=external, settings=settings, imagenet_md5=getattr(args, "imagenet_md5", None),
-                  split_seeds=getattr(args, "split_seeds", 1))
+                  split_seeds=getattr(args, "split_seeds", 1), overrides=deviations)
     from ..execution import check_support
 
     check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work

@@ -44,19 +44,22 @@ class Context:
 
     ``settings`` replaces the named preset's values (for tests; the name is then recorded as
     given, e.g. ``"tiny"``, never as a real preset); besides a preset's keys it may hold
-    ``weights`` (the default configuration's, ``auto`` when absent).
+    ``weights`` (the default configuration's, ``auto`` when absent). ``overrides``: which of
+    ``settings`` deviate from the named preset (``--epochs`` ...), said in every report.
     """
 
     def __init__(self, cases=DEFAULT_CASES, preset: str = "quick", out=DEFAULT_OUT, log=print,
                  settings: dict | None = None, replace: bool = False, rois_kept: int = 3,
                  execution: dict | None = None, external=None, imagenet_md5: str | None = None,
-                 split_seeds: int = 1):
+                 split_seeds: int = 1, overrides: dict | None = None):
         self.cases = Path(cases)
         if not self.cases.is_file():
             hint = missing_cases_hint(cases)
             raise D2TLError(f"case table {cases} does not exist{hint}")
         self.preset = preset
         self.settings = dict(settings) if settings is not None else preset_settings(preset)
+        # the command line's deviations from the preset (d2tl.presets.with_overrides), said in every report
+        self.overrides = dict(overrides or {})
         missing = {"runs", "epochs", "input_scale", "shift_repeats", "random_init_epochs", "batch_size",
                    "alternatives"} - set(self.settings)
         if missing:

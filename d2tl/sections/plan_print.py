@@ -28,6 +28,10 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
         f"shift repeats {s['shift_repeats']}, random-init epochs {s['random_init_epochs']}, batch {s['batch_size']} "
         f"cases, {s['alternatives']} augmented alternative(s) per image"
         + (f"; every configuration on {ctx.split_seeds} split seeds" if ctx.split_seeds > 1 else "") + ")")
+    if getattr(ctx, "overrides", None):
+        from ..presets import deviation_text
+
+        out(f"Deviating from preset {ctx.preset}: {deviation_text(ctx.overrides)}")
     out(f"Data: {ctx.cases} ({ctx.dataset.get('name')}, {len(ctx.table)} cases); trained results in {ctx.store}; "
         f"default weights ({ctx.base().model.weights}) give: {ctx.auto_weights_source()}")
     seen: dict[str, str] = {}

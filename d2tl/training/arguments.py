@@ -56,7 +56,7 @@ def add_arguments(parser) -> None:
     g.add_argument("--epochs", type=int, help="epochs per run (preset's if omitted)")
     g.add_argument("--batch-size", type=int, help="cases per step (preset's if omitted)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help="preset's if omitted")
-    g.add_argument("--lr", type=float, help="learning rate (preset's if omitted)")
+    g.add_argument("--lr", "--learning-rate", dest="lr", type=float, help="learning rate (preset's if omitted)")
     g.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (preset's if omitted)")
     g.add_argument("--bn-stats", choices=BN_STATS, help="BatchNormalization statistics for validation, test and "
                    "the saved model: moving (Keras's running averages) or precise (re-estimated on the "
