@@ -83,6 +83,8 @@ BASE = {
     "benchmark": ["--cases", "CASES", "--out", "OUT"],
     "data-scaling": ["--cases", "CASES", "--external", "CASES", "--out", "OUT", "--epochs", "1"],
     "interpretation": ["--cases", "CASES", "--out", "OUT/i"],
+    "transfer": ["--cases", "CASES", "--external", "CASES", "--out", "OUT", "--epochs", "1", "--runs", "1",
+                 "--arms", "random", "random"],
 }
 
 # (command, extra arguments (they override BASE's), text the message must contain)
@@ -183,6 +185,14 @@ KINDS = [
     ("data-scaling", ["--samples", "0"], "--samples must be at least 1, got 0"),
     ("data-scaling", ["--epochs", "0"], "--epochs must be at least 1, got 0"),
     ("interpretation", ["--model", "MISSING.keras"], "MISSING.keras"),
+    ("data-scaling", ["--arm-epochs", "1", "2"], "--arm-epochs and --epochs: give one of them"),
+    ("transfer", ["--cases", "MISSING"], "--cases MISSING does not exist"),
+    ("transfer", ["--runs", "0"], "--runs 0"),
+    ("transfer", ["--epochs", "0"], "--epochs 0"),
+    ("transfer", ["--arms", "random"], "--arms random: at least two arms"),
+    ("transfer", ["--arms", "random", "MISSING.h5"], "MISSING.h5"),
+    ("transfer", ["--arms", "random", "synthetic"], "python -m d2tl pretrain --source synthetic"),
+    ("transfer", ["--out", "FILE"], "--out FILE: is a file"),
 ]
 
 

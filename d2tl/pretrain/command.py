@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from . import store
-from ..atomic import atomic_path, write_text
+from .progress import duration as _duration, progress_callback
+from ..atomic import atomic_path
 from ..errors import D2TLError
 from ..provenance import provenance, write_json
 
@@ -89,44 +90,6 @@ def build(recipe: store.Recipe):
                                               input_shape=(s, s, 3))
     outputs = layers.Dense(recipe.classes, activation="softmax", name="fractal_classes", dtype="float32")(backbone(x))
     return keras.Model(inputs, outputs, name="fractal_pretraining"), backbone
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0.0, float(seconds))
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
-
-
-def progress_callback(epochs: int, rows_file: Path, log=print):
-    """A Keras callback: per epoch one line with loss, accuracy, time and an ETA (from the mean
-    epoch time without the first epoch, which includes tracing), and the history row, kept in
-    ``rows_file`` so a resumed training keeps the rows of earlier epochs."""
-    keras = _keras()
-
-    class Progress(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.rows = json.loads(rows_file.read_text()) if rows_file.is_file() else []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds = time.perf_counter() - self.started
-            self.rows = [r for r in self.rows if r["epoch"] < epoch + 1]
-            self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
-                              "seconds": seconds})
-            write_text(rows_file, json.dumps(self.rows))
-            times = [r["seconds"] for r in self.rows]
-            steady = float(np.mean(times[1:])) if len(times) > 1 else times[0]
-            left = epochs - (epoch + 1)
-            accuracy = " ".join(f"{k.removesuffix('accuracy').rstrip('_') or 'acc'} {v:.3f}"
-                                for k, v in (logs or {}).items() if k.endswith("accuracy"))
-            log(f"pretrain epoch {epoch + 1}/{epochs}: loss {logs.get('loss', float('nan')):.4f} "
-                f"{accuracy} ({seconds:.1f} s; ETA {_duration(left * steady)})")
-
-    return Progress()
 
 
 def pretrain(recipe: store.Recipe, root=None, log=print, workers: int = 1, cache_gb: float = CACHE_GB) -> Path:

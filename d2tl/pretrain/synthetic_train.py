@@ -98,7 +98,7 @@ def _fit(recipe: SyntheticRecipe, corpus: Corpus, work: Path, log):
     import keras
 
     from ..training.seeding import seed_everything
-    from .command import progress_callback
+    from .progress import progress_callback
 
     data = batches(corpus, recipe.batch_size, recipe.seed)
     seed_everything(recipe.seed, deterministic=False, seed_tensorflow=True)

@@ -28,6 +28,9 @@ def add_arguments(p) -> None:
 
 
 def _check(a) -> None:
+    from .. import checks
+
+    checks.output_folder("--out", a.out, "transfer study's results")
     for option, path in (("--cases", a.cases), ("--external", a.external)):
         if not Path(path).is_file():
             raise D2TLError(f"{option} {path} does not exist")
