@@ -319,3 +319,28 @@ def test_command_writes_the_data_set(tmp_path, capsys):
         main(["synth", "--help"])
     assert exit_info.value.code == 0
     assert "--difficulty" in capsys.readouterr().out
+
+
+def test_stored_orientation_mirrors_a_right_breast_only():
+    from d2tl.data.sources.synthetic.render import _Shot, _stored
+    image = np.arange(12, dtype=np.float32).reshape(3, 4)
+    mask = image > 8
+    shot = _Shot(image, image + 1, image + 2, mask, ~mask, (1.0, 2.0), (0.5, 1.0), {}, (20.0, 35.0), 0.25)
+    left = _stored(shot, "L", cols=4)
+    np.testing.assert_array_equal(left.le, image)
+    assert left.centre == (1.0, 2.0) and left.box == (0.5, 1.0)
+    right = _stored(shot, "R", cols=4)
+    for name in ("le", "he", "rec", "mask", "inside"):
+        np.testing.assert_array_equal(getattr(right, name), getattr(shot, name)[:, ::-1])
+        assert getattr(right, name).flags.c_contiguous
+    assert right.centre == (2.0, 2.0) and right.box == (2.5, 1.0)
+
+
+def test_a_lesion_that_never_fits_is_refused_after_the_last_attempt():
+    from d2tl.data.sources.synthetic.render import _draw_patient, _place_lesion
+    rng = np.random.default_rng(0)
+    patient = _draw_patient(TINY, rng, "benign")
+    breasts, lesion, polys, placed = _place_lesion(rng, 100.0, patient.features, "P001", attempts=1)
+    assert set(placed) == set(VIEWS) and set(polys) == set(VIEWS)
+    with pytest.raises(D2TLError, match="could not fit a 100000 px lesion"):
+        _place_lesion(rng, 1e5, patient.features, "P001", attempts=2)
