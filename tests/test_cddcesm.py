@@ -287,6 +287,25 @@ def test_label_rules():
     assert cddcesm.breast_label(mixed, "any") == "malignant"
 
 
+def test_a_breast_is_screened_before_its_files_are_read():
+    from d2tl.data.sources.cddcesm.build import BuildOptions, LeftOut, Tally, _files_on_disk, _task_label
+    options, tally = BuildOptions(), Tally()
+    four = pd.DataFrame({"mode": ["le", "le", "rec", "rec"], "view": ["cc", "mlo"] * 2,
+                         "pathology": ["malignant", "", "malignant", "malignant"]})
+    with pytest.raises(LeftOut) as left:
+        _task_label("P5", "L", four.iloc[:3], ["malignant"], options, tally)
+    assert left.value.reason == "incomplete_listing" and left.value.entry["missing"] == ["P5_L_CM_MLO"]
+    assert not tally.counts_four  # only breasts with four images listed are counted
+    assert _task_label("P5", "L", four, ["malignant"], options, tally) == "malignant"
+    with pytest.raises(LeftOut) as left:
+        _task_label("P6", "R", four.assign(pathology="normal"), ["normal"], options, tally)
+    assert (left.value.reason, left.value.entry) == ("normal", "P6_R")
+    assert tally.counts_four == {"malignant": 1, "normal": 1} and tally.persons_four == {"P5", "P6"}
+    with pytest.raises(LeftOut) as left:
+        _files_on_disk("P5", "L", "malignant", {}, options)
+    assert left.value.reason == "missing_on_disk" and len(left.value.entry["images"]) == 4
+
+
 # ---------------------------------------------------------------------------------------------
 # low energy vs subtracted frame
 

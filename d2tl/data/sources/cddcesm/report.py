@@ -9,8 +9,10 @@ from ....views import LABELS, VIEWS
 from .options import CITATION, OUTLINE_DISAGREEMENT, WEAK_SCORE
 
 
-def _report(sources, out_csv, options, rows, sheet_notes, file_notes, seg_notes, breasts, counts_four,
-            persons_four, images_missing, not_listed, duplicates, left_out, mixed, alignment, table, listed):
+def _report(sources, out_csv, options, found, tally, table) -> dict:
+    """The report of one build: ``found`` (what the download holds), ``tally`` (what became of each breast)."""
+    rows, sheet_notes, file_notes, seg_notes = found.rows, found.sheet_notes, found.file_notes, found.seg_notes
+    counts_four, left_out, alignment = tally.counts_four, tally.left_out, tally.alignment
     cases = {"n": 0, "labels": {label: 0 for label in LABELS}, "persons": 0}
     if table is not None:
         per_person = table.groupby("group")["label"].agg(lambda s: sorted(set(s)))
@@ -27,13 +29,13 @@ def _report(sources, out_csv, options, rows, sheet_notes, file_notes, seg_notes,
         "case_table": str(out_csv), "options": dataclasses.asdict(options),
         "cases": cases,
         "spreadsheet": {
-            "rows": sheet_notes["rows"], "images": len(listed), "patients": int(rows["patient"].nunique()),
-            "breasts": len(breasts),
+            "rows": sheet_notes["rows"], "images": len(found.listed), "patients": int(rows["patient"].nunique()),
+            "breasts": tally.n_breasts,
             "breasts_with_four_images_listed": int(sum(counts_four.values())),
             "labels_of_four_image_breasts": {k: int(counts_four.get(k, 0)) for k in
                                              ("benign", "malignant", "normal", "unlabelled", "disagree")},
-            "persons_with_a_four_image_breast": len(persons_four),
-            "breasts_with_mixed_image_labels": mixed,
+            "persons_with_a_four_image_breast": len(tally.persons_four),
+            "breasts_with_mixed_image_labels": tally.mixed,
         },
         "left_out": {k: v for k, v in left_out.items()},
         "left_out_counts": {k: len(v) for k, v in left_out.items()},
@@ -45,9 +47,9 @@ def _report(sources, out_csv, options, rows, sheet_notes, file_notes, seg_notes,
             "spreadsheet_unknown_pathology": sheet_notes["unknown_pathology"],
             "spreadsheet_blank_rows": sheet_notes["blank_rows"],
             "file_names_normalised": file_notes["names_normalised"],
-            "duplicate_files_resolved": duplicates,
-            "images_missing_on_disk": images_missing,
-            "files_not_in_spreadsheet": not_listed,
+            "duplicate_files_resolved": found.duplicates,
+            "images_missing_on_disk": found.images_missing,
+            "files_not_in_spreadsheet": found.not_listed,
             "unrecognised_files": file_notes["unrecognised_files"],
             "files_in_the_other_folder": file_notes["wrong_folder"],
             "segmentation_rows_skipped": seg_notes["rows_skipped"],
