@@ -110,10 +110,11 @@ def references(cases, tmp_path_factory):
     return reference
 
 
+@pytest.mark.slow  # three train processes each (about 45 s on 2 cores); the round trip below is fast
 @pytest.mark.parametrize("tuning, kill_after, run, epoch", [
     ("full", 2, 0, 2),
-    pytest.param("full", 7, 1, 3, marks=pytest.mark.slow),
-    pytest.param("semi", 3, 0, 3, marks=pytest.mark.slow),  # the head on cached backbone features
+    ("full", 7, 1, 3),
+    ("semi", 3, 0, 3),  # the head on cached backbone features
 ], ids=["full-tune, run 0 after epoch 2", "full-tune, run 1 after epoch 3", "semi-tune, run 0 after epoch 3"])
 def test_a_run_killed_after_epoch_k_resumes_at_k_plus_1_with_the_same_result(cases, references, tmp_path,
                                                                             tuning, kill_after, run, epoch):
