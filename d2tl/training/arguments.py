@@ -64,7 +64,8 @@ def add_arguments(parser) -> None:
     g.add_argument("--bn-samples", type=int, help="augmented training samples of the precise-BN pass "
                    "(0 = all; preset's if omitted)")
     g.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard logs (loss, accuracy, validation "
-                   "loss and accuracy per epoch) to DIR/<configuration hash>/run_NN; view with tensorboard --logdir DIR")
+                   "loss and accuracy per epoch) to DIR/<configuration hash>/run_NN; view with "
+                   "tensorboard --logdir DIR")
     g.add_argument("--lease", type=float, default=DEFAULT_LEASE,
                    help="seconds after its holder's last renewal that a configuration's lock is taken over "
                         "(d2tl/training/lease.py; default %(default)g)")
