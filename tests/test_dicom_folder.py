@@ -294,3 +294,27 @@ def test_scale_follows_pixel_spacing(tmp_path):
     odd.save_as(half[("rec", "mlo")])
     with pytest.raises(DataError, match=r"patient H\): the images' pixel pitches differ: .*0\.14 mm \(PixelSpacing\)"):
         dicom.build_cases(dcm, labels)
+
+
+def test_one_views_images_and_box_centre_checked_alone():
+    from pathlib import Path
+
+    from d2tl.data.sources.dicom.build import box_centre, view_images
+    from d2tl.data.sources.dicom.scan import DicomImage
+
+    def image(mode, view="cc", lat="L", rows=40, cols=30, note=""):
+        return DicomImage(Path(f"/d/{mode}_{view}_{lat}.dcm"), "A", view, lat, mode, rows, cols, note=note)
+
+    problems = []
+    files = [image("le"), image("he"), image("le", "mlo"), image(None, note="other view")]
+    chosen = view_images("at", "cc", "L", files, problems)
+    assert set(chosen) == {"le", "he"} and problems == []  # high energy stands in for recombined
+    assert view_images("at", "mlo", "L", files, problems) is None
+    assert "no recombined (or high-energy) MLO" in problems[0] and "other view" in problems[0]
+    problems, record = [], {}
+    assert box_centre({"cc_x": "29.5", "cc_y": "0"}, "at", "cc", chosen, record, problems)
+    assert record == {"cc_x": "29.5", "cc_y": "0"} and problems == []
+    assert not box_centre({"cc_x": "30", "cc_y": "y"}, "at", "cc", chosen, {}, problems)
+    assert "box centre 30 is outside the CC image (30x40 px" in problems[0] and "'y' is not a number" in problems[1]
+    assert not box_centre({}, "at", "cc", {"le": image("le"), "rec": image("rec", rows=41)}, {}, problems)
+    assert "the CC images differ in size" in problems[2]
