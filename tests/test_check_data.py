@@ -244,3 +244,26 @@ def test_one_breast_with_two_labels_is_a_problem(tmp_path, capsys):
 
     done = subprocess.run([sys.executable, "-m", "d2tl", "check-data", str(csv)], capture_output=True, text=True)
     assert done.returncode == 1 and expected in done.stdout
+
+
+def test_box_centre_and_scale_checks_alone():
+    from d2tl.data.check.integrity import Findings, _check_scale, check_box_centre
+
+    le = np.zeros((40, 60))
+    le[:, :30] = 500.0  # breast on the left, air on the right
+    findings = Findings()
+    check_box_centre("at", "cc", 10.0, 20.0, le, "le.dcm", 3.0, findings)
+    assert findings.problems == [] and findings.skipped == []
+    check_box_centre("at", "cc", 50.0, 20.0, le, "le.dcm", 3.0, findings)
+    check_box_centre("at", "cc", 60.0, 20.0, le, "le.dcm", 3.0, findings)
+    assert "lies in the background air of le.dcm" in findings.problems[0]
+    assert "is outside the image (60x40 px, le.dcm)" in findings.problems[1]
+    check_box_centre("at", "mlo", None, 20.0, le, "le.dcm", 3.0, findings)
+    check_box_centre("at", "mlo", 1.0, 1.0, None, "", 3.0, findings)
+    assert [s.split(": ")[1] for s in findings.skipped] == ["box centre checks (centre is not a number)",
+                                                           "box centre checks (no readable LE image)"]
+    mismatch = []
+    _check_scale("A", 1.0, {"0.07", None}, mismatch)  # 0.07 mm is the paper's pitch: scale 1
+    _check_scale("B", 1.0, {"0.1"}, mismatch)
+    _check_scale("C", 1.0, {"0.07", "0.1"}, mismatch)  # two pitches: left to the DICOM checks
+    assert mismatch == ["B: scale 1, pixel pitch gives 0.7"]
