@@ -226,6 +226,29 @@ def test_external_set_scores_the_selected_models(tiny12, other10, tmp_path):
         run_baseline(tiny12, BaselineConfig(preset="quick", models=("lasso",)), out=out, external=tiny12)
 
 
+def test_inputs_hash_and_test_predictions_alone(tiny12, other10):
+    from types import SimpleNamespace
+
+    from d2tl.baseline.experiment import hashed_config, load_inputs
+    from d2tl.baseline.result_files import predictions_table
+
+    with pytest.raises(D2TLError, match="is the case table itself"):
+        load_inputs(tiny12, external=tiny12)
+    inputs = load_inputs(tiny12, external=other10, seed=0)
+    assert len(inputs.table) == 12 and len(inputs.sets["external"]) == 10 and len(inputs.parts) == 12
+    plain = hashed_config(QUICK, load_inputs(tiny12))
+    hashed = hashed_config(QUICK, inputs)
+    assert hashed["external"] == {"cases_sha256": inputs.ext_data["cases_sha256"], "n_cases": 10}
+    assert plain["external"] is None and {**hashed, "external": None} == plain
+    test = inputs.parts[inputs.parts == "test"].index
+    fit = SimpleNamespace(test_scores=pd.Series(0.5, index=test), test_pred=pd.Series(1, index=test))
+    table = predictions_table(inputs, [{"name": "svm", "masks": "perturbed", "fit": fit},
+                                       {"name": "svm", "masks": "exact", "fit": fit}], default="perturbed")
+    assert list(table.columns) == ["id", "label", "part", "svm_score", "svm_malignant", "svm_exact_score",
+                                   "svm_exact_malignant"]
+    assert table.loc[test, "svm_score"].eq(0.5).all() and table["svm_score"].notna().sum() == len(test)
+
+
 def test_best_baseline_never_picks_the_control_or_other_masks():
     rows = [{"method": "Intensity-only control", "role": "control", "masks": "perturbed", "val_auc": 0.99},
             {"method": "SVM (exact masks)", "role": "baseline", "masks": "exact", "val_auc": 0.95},

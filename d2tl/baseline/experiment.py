@@ -1,5 +1,6 @@
 """The baseline experiment behind ``python -m d2tl baseline``: configuration, features of every
-mask variant and case table, selection and fitting, and the files of ``OUT/<hash>/``.
+mask variant and case table, selection and fitting; :mod:`d2tl.baseline.result_files` writes
+the files of ``OUT/<hash>/``.
 
 :mod:`d2tl.baseline.run` documents what is written and why (masks, control, external set);
 this module holds the code, :mod:`d2tl.baseline.run` the command line.
@@ -18,7 +19,7 @@ import pandas as pd
 from ..stats import section_tests
 from ..atomic import atomic_path, write_text
 from ..errors import D2TLError, DataError
-from ..provenance import config_hash, dataset_info, portable, portable_table, provenance, write_json
+from ..provenance import config_hash, dataset_info, provenance, write_json
 from ..reporting.guard import refuse_other
 from ..views import VIEWS
 from .classify import CONTROL, GRIDS, MODELS, encode_labels, select_and_fit
@@ -27,7 +28,8 @@ from .d2tl_result import find_d2tl_metrics, load_d2tl_metrics, split_fingerprint
 from .external import comparison, interval_columns, score_external
 from .features import FEATURES_VERSION, FeatureConfig, extract_features, mateos_features
 from .intensity import INTENSITY_VERSION, extract_intensity
-from .report import figure_title, markdown_table, metrics_table, plot_figure, row_name
+from .report import figure_title, metrics_table, plot_figure, row_name
+from .result_files import oracle_lines, predictions_table, write_features, write_metrics, write_predictions
 from .shape import MaskPerturbation
 
 DEFAULT_OUT = Path("results/baseline")
@@ -148,63 +150,142 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
                  progress=None) -> BaselineResult:
     """The whole experiment; returns what it wrote (see the module docstring). ``external``: an
     independent case table (CSV) scored by the selected classifiers."""
-    from ..data.cases import load_cases
-
     start = time.perf_counter()
     out = Path(out)
-    table = load_cases(cases)
-    check_masks(table, str(cases))
-    parts, split_info = get_split(table, split, config.seed)
-    data = dataset_info(cases, table)
-    sets = {"main": table}
-    ext_data = None
-    if external is not None:
-        sets["external"] = load_cases(external)
-        check_masks(sets["external"], str(external))
-        ext_data = dataset_info(external, sets["external"])
-        if ext_data["cases_sha256"] == data["cases_sha256"]:
-            raise D2TLError(f"the external case table {external} is the case table itself ({cases})")
-    hashed = {**config.to_dict(), "dataset": {"cases_sha256": data["cases_sha256"], "n_cases": len(table)},
-              "split_sha256": split_info["sha256"],
-              "external": None if ext_data is None else {"cases_sha256": ext_data["cases_sha256"],
-                                                         "n_cases": ext_data["n_cases"]}}
+    inputs = load_inputs(cases, external, split, config.seed)
+    hashed = hashed_config(config, inputs)
     digest = config_hash(hashed)
     folder = out / digest
     _check_folder(folder, digest)
-
     variants = config.mask_variants()
-    total, done = sum(len(t) for t in sets.values()) * len(variants), [0]
-    cache = cache_dir if cache_dir is not None else out / "feature-cache"
+    feats, tables = extract_all(inputs.sets, variants, config, cache_dir if cache_dir is not None
+                                else out / "feature-cache", jobs, progress)
+    intensity, intensity_seconds = extract_intensity_all(inputs.sets, variants, config)
+    entries, ext_scores = fit_all(config, inputs, feats, intensity)
+    d2tl = d2tl_metrics_for(d2tl_metrics, out.parent, inputs, cases, config.preset)
+    default = config.default_masks
+    result_table = metrics_table(entries, d2tl, default, external=external is not None)
+    oracle = {"data": _oracle(cases), "external": _oracle(external) if external is not None else None}
+    prov = provenance(config=hashed, seed=config.seed, preset=config.preset, dataset=inputs.data,
+                      experiment="baseline (Sec. 4.6, Fig. 14)", split=inputs.split_info, external=inputs.ext_data,
+                      default_masks=default, mask_variants=list(variants),
+                      n_features=_n_features(feats[("main", default)], intensity.get(("main", default))),
+                      d2tl_metrics=None if d2tl is None else {k: d2tl[k] for k in
+                                                              ("path", "split_verified", "configuration")},
+                      oracle=oracle, timing=_timing(tables, intensity_seconds, jobs, entries))
+    predictions = predictions_table(inputs, entries, default)
+    paired = d2tl_result.paired_tests(d2tl, predictions, {row_name(e["name"], e["masks"], default): e["name"]
+                                                          for e in entries if e["masks"] == default
+                                                          and e["name"] != CONTROL})
+    rows = _json_rows(result_table)
+    summary = {"config_hash": digest, "split_sha256": inputs.split_info["sha256"], "default_masks": default,
+               "perturbation": hashed["perturbation"], "external": inputs.ext_data,
+               "comparison": comparison(rows, default, external is not None), "oracle": oracle,
+               "rows": rows, "paired_tests": section_tests.records(paired)}
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+        write_metrics(tmp, result_table, prov, oracle_lines(oracle, inputs.data, inputs.ext_data), paired, summary)
+        write_predictions(tmp, inputs, predictions, ext_scores, entries, default)
+        write_features(tmp, variants, feats, intensity, default)
+        plot_figure(result_table, tmp / "fig14_baseline.png", default,
+                    title=figure_title(inputs.data, config.perturbation) + f", preset {config.preset}")
+        prov["timing"]["total_seconds"] = time.perf_counter() - start
+        write_json(tmp / "provenance.json", prov)
+    write_text(out / "LATEST", f"{digest}\n")
+    return BaselineResult(folder=folder, table=result_table, fits={e["name"]: e["fit"] for e in entries
+                                                                   if e["masks"] == default},
+                          features=feats[("main", default)], seconds_per_case=float(tables[0].seconds.mean()),
+                          provenance=prov, entries=entries, paired_tests=paired)
+
+
+@dataclasses.dataclass
+class Inputs:
+    """The case tables (``sets``: main, and external when given), the split of the main one, and
+    what identifies each (:func:`d2tl.provenance.dataset_info`)."""
+
+    sets: dict
+    parts: pd.Series
+    split_info: dict
+    data: dict
+    ext_data: dict | None = None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.sets["main"]
+
+
+def load_inputs(cases, external=None, split=None, seed: int = 0) -> Inputs:
+    """Load the case table (and the external one), check their masks, split the main one.
+
+    Refuses an external table that is the case table itself."""
+    from ..data.cases import load_cases
+
+    table = load_cases(cases)
+    check_masks(table, str(cases))
+    parts, split_info = get_split(table, split, seed)
+    inputs = Inputs({"main": table}, parts, split_info, dataset_info(cases, table))
+    if external is not None:
+        inputs.sets["external"] = load_cases(external)
+        check_masks(inputs.sets["external"], str(external))
+        inputs.ext_data = dataset_info(external, inputs.sets["external"])
+        if inputs.ext_data["cases_sha256"] == inputs.data["cases_sha256"]:
+            raise D2TLError(f"the external case table {external} is the case table itself ({cases})")
+    return inputs
+
+
+def hashed_config(config: BaselineConfig, inputs: Inputs) -> dict:
+    """What names the output folder: the configuration, the data, the split and the external set."""
+    ext = inputs.ext_data
+    return {**config.to_dict(), "dataset": {"cases_sha256": inputs.data["cases_sha256"], "n_cases": len(inputs.table)},
+            "split_sha256": inputs.split_info["sha256"],
+            "external": None if ext is None else {"cases_sha256": ext["cases_sha256"], "n_cases": ext["n_cases"]}}
+
+
+def extract_all(sets: dict, variants: dict, config: BaselineConfig, cache, jobs: int, progress=None):
+    """Texture and shape features of every case table under every mask variant:
+    ``({(set, masks): features}, [FeatureTable, ...])``; ``progress(done, total)`` counts cases."""
+    total, done = sum(len(t) for t in sets.values()) * len(variants), 0
     feats, tables = {}, []
     for masks, perturbation in variants.items():
         for which, cases_table in sets.items():
-            def tick(k, n, offset=done[0]):
+            def tick(k, n, offset=done):
                 if progress is not None:
                     progress(offset + k, total)
             ft = extract_features(cases_table, config.features, cache_dir=cache, jobs=jobs,
                                   perturbation=perturbation, recombine_weight=config.recombine_weight,
                                   progress=tick)
-            done[0] += len(cases_table)
+            done += len(cases_table)
             feats[(which, masks)] = ft.features
             tables.append(ft)
-    intensity, intensity_seconds = {}, 0.0
+    return feats, tables
+
+
+def extract_intensity_all(sets: dict, variants: dict, config: BaselineConfig) -> tuple[dict, float]:
+    """The intensity-only control's features per (set, masks), and the seconds they took ({} without it)."""
+    intensity, seconds = {}, 0.0
     if config.intensity_control:
         for which, cases_table in sets.items():
-            by_masks, seconds = extract_intensity(cases_table, variants, config.recombine_weight)
+            by_masks, took = extract_intensity(cases_table, variants, config.recombine_weight)
             intensity.update({(which, m): f for m, f in by_masks.items()})
-            intensity_seconds += seconds
+            seconds += took
+    return intensity, seconds
 
-    y = encode_labels(table["label"])
-    part_values = parts.to_numpy()
+
+def fit_all(config: BaselineConfig, inputs: Inputs, feats: dict, intensity: dict) -> tuple[list, dict]:
+    """Every method selected on validation and fitted, per mask variant, and scored on the test cases
+    (and the external set): ``(entries, {(method, masks): (external scores, calls)})``."""
+    y = encode_labels(inputs.table["label"])
+    part_values = inputs.parts.to_numpy()
     test = part_values == "test"
-    y_ext = encode_labels(sets["external"]["label"]) if external is not None else None
+    external = "external" in inputs.sets
+    y_ext = encode_labels(inputs.sets["external"]["label"]) if external else None
     grids = config.grids()
     entries, ext_scores = [], {}
-    for masks in variants:
-        def inputs(which, masks=masks):
+    for masks in config.mask_variants():
+        def features(which, masks=masks):
             full = feats[(which, masks)]
             return {"full": full, "mateos": mateos_features(full), CONTROL: intensity.get((which, masks))}
-        main, ext = inputs("main"), (inputs("external") if external is not None else None)
+        main, ext = features("main"), (features("external") if external else None)
         for name in config.methods():
             key = name if name in ("mateos", CONTROL) else "full"
             X = main[key]
@@ -215,110 +296,39 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
                 entry["ext"], scores, calls = score_external(fit, ext[key].reindex(columns=X.columns), y_ext)
                 ext_scores[(name, masks)] = (scores, calls)
             entries.append(entry)
+    return entries, ext_scores
 
+
+def d2tl_metrics_for(d2tl_metrics, results, inputs: Inputs, cases, preset: str) -> dict | None:
+    """The D2TL result to compare with, on the same data and split: found under ``results``
+    (``"auto"``) or read from the file given; None when there is none."""
     if d2tl_metrics == "auto":
-        d2tl = find_d2tl_metrics(out.parent, split_info["sha256"], data["cases_sha256"], cases, config.preset)
+        d2tl = find_d2tl_metrics(results, inputs.split_info["sha256"], inputs.data["cases_sha256"], cases, preset)
     else:
-        d2tl = load_d2tl_metrics(d2tl_metrics, split_info["sha256"], data["cases_sha256"])
+        d2tl = load_d2tl_metrics(d2tl_metrics, inputs.split_info["sha256"], inputs.data["cases_sha256"])
     if d2tl is not None:
         d2tl["intervals"] = d2tl_result.interval_columns(d2tl)
-    default = config.default_masks
-    result_table = metrics_table(entries, d2tl, default, external=external is not None)
-    rows = _json_rows(result_table)
-    oracle = {"data": _oracle(cases), "external": _oracle(external) if external is not None else None}
-    compared = comparison(rows, default, external is not None)
+    return d2tl
+
+
+def _n_features(full: pd.DataFrame, intensity: pd.DataFrame | None) -> dict:
+    return {"full": int(full.shape[1]), "mateos": int(mateos_features(full).shape[1]),
+            "intensity": int(intensity.shape[1]) if intensity is not None else 0}
+
+
+def _timing(tables: list, intensity_seconds: float, jobs: int, entries: list) -> dict:
+    """Seconds spent on features (per case, cached or computed) and on each classifier; the total is set last."""
     computed = pd.concat([ft.seconds[~ft.cached] for ft in tables])
-    timing = {"feature_seconds_per_case_mean": float(pd.concat([ft.seconds for ft in tables]).mean()),
-              "feature_seconds_per_case_max": float(max(ft.seconds.max() for ft in tables)),
-              "feature_wall_seconds_this_run": float(sum(ft.wall_seconds for ft in tables)),
-              "feature_tables": len(tables),
-              "cases_from_cache": int(sum(ft.cached.sum() for ft in tables)),
-              "cases_computed": int(sum((~ft.cached).sum() for ft in tables)),
-              "computed_seconds_per_case_mean": float(computed.mean()) if len(computed) else None,
-              "intensity_seconds": intensity_seconds, "jobs": jobs,
-              "classifier_seconds": {f"{e['name']}/{e['masks']}": e["fit"].seconds for e in entries},
-              "total_seconds": None}
-    main_full = feats[("main", default)]
-    prov = provenance(config=hashed, seed=config.seed, preset=config.preset, dataset=data,
-                      experiment="baseline (Sec. 4.6, Fig. 14)", split=split_info, external=ext_data,
-                      default_masks=default, mask_variants=list(variants),
-                      n_features={"full": int(main_full.shape[1]), "mateos": int(mateos_features(main_full).shape[1]),
-                                  "intensity": int(intensity[("main", default)].shape[1]) if intensity else 0},
-                      d2tl_metrics=None if d2tl is None else {k: d2tl[k] for k in
-                                                              ("path", "split_verified", "configuration")},
-                      oracle=oracle, timing=timing)
-
-    def suffix(masks):
-        return "" if masks == default else f"_{masks}"
-
-    predictions = table[["id", "label"]].assign(part=part_values)
-    for e in entries:
-        column = f"{e['name']}{suffix(e['masks'])}"
-        predictions[f"{column}_score"] = np.nan
-        predictions[f"{column}_malignant"] = pd.NA
-        predictions.loc[e["fit"].test_scores.index, f"{column}_score"] = e["fit"].test_scores.to_numpy()
-        predictions.loc[e["fit"].test_pred.index, f"{column}_malignant"] = e["fit"].test_pred.to_numpy()
-    paired = d2tl_result.paired_tests(d2tl, predictions, {row_name(e["name"], e["masks"], default): e["name"]
-                                                          for e in entries if e["masks"] == default
-                                                          and e["name"] != CONTROL})
-    selection = pd.concat([e["fit"].selection.assign(method=e["name"], masks=e["masks"]) for e in entries],
-                          ignore_index=True)
-    selection = selection[["method", "masks", "order", "params", "val_accuracy", "val_auc", "chosen"]]
-    oracle_text = oracle_lines(oracle, data, ext_data)
-
-    with atomic_path(folder) as tmp:
-        tmp.mkdir()
-        portable_table(result_table).to_csv(tmp / "metrics.csv", index=False)
-        report = markdown_table(result_table, prov, oracle_text) + paired_markdown(paired)
-        (tmp / "metrics.md").write_text(portable(report))
-        paired.to_csv(tmp / "paired_tests.csv", index=False)
-        write_json(tmp / "metrics.json", portable({"config_hash": digest, "split_sha256": split_info["sha256"],
-                                          "default_masks": default, "perturbation": hashed["perturbation"],
-                                          "external": ext_data, "comparison": compared, "oracle": oracle,
-                                          "rows": rows, "paired_tests": section_tests.records(paired)}))
-        predictions.to_csv(tmp / "predictions.csv", index=False)
-        if external is not None:
-            ext_pred = sets["external"][["id", "label"]].copy()
-            for (name, masks), (scores, calls) in ext_scores.items():
-                ext_pred[f"{name}{suffix(masks)}_score"] = scores
-                ext_pred[f"{name}{suffix(masks)}_malignant"] = calls
-            ext_pred.to_csv(tmp / "external_predictions.csv", index=False)
-        selection.to_csv(tmp / "selection.csv", index=False)
-        for masks in variants:
-            feats[("main", masks)].to_csv(tmp / f"features{suffix(masks)}.csv")
-            if intensity:
-                intensity[("main", masks)].to_csv(tmp / f"intensity{suffix(masks)}.csv")
-        pd.DataFrame({"id": table["id"], "part": part_values}).to_csv(tmp / "split.csv", index=False)
-        plot_figure(result_table, tmp / "fig14_baseline.png", default,
-                    title=figure_title(data, config.perturbation) + f", preset {config.preset}")
-        prov["timing"]["total_seconds"] = time.perf_counter() - start
-        write_json(tmp / "provenance.json", prov)
-    write_text(out / "LATEST", f"{digest}\n")
-    fits = {e["name"]: e["fit"] for e in entries if e["masks"] == default}
-    return BaselineResult(folder=folder, table=result_table, fits=fits, features=main_full,
-                          seconds_per_case=float(tables[0].seconds.mean()), provenance=prov, entries=entries,
-                          paired_tests=paired)
-
-
-def paired_markdown(paired: pd.DataFrame) -> str:
-    """The paired-tests section of ``metrics.md`` (empty without a D2TL result beside)."""
-    if not len(paired):
-        return ""
-    lines = ["", "## D2TL vs each classifier, paired on the test cases", "", *section_tests.markdown(paired),
-             *[f"- {n}" for n in section_tests.notes(paired)]]
-    return "\n".join(lines) + "\n"
-
-
-def oracle_lines(oracle: dict, data: dict, ext_data: dict | None) -> list[str]:
-    """``metrics.md``'s oracle lines: ``"<data set>: <oracle text>"`` for the data and external sets."""
-    named = ((data.get("name"), oracle.get("data")), ((ext_data or {}).get("name"), oracle.get("external")))
-    return [f"{name}: {_oracle_text(block)}" for name, block in named if block]
-
-
-def _oracle_text(block: dict) -> str:
-    from ..data.oracle import oracle_text
-
-    return oracle_text(block)
+    return {"feature_seconds_per_case_mean": float(pd.concat([ft.seconds for ft in tables]).mean()),
+            "feature_seconds_per_case_max": float(max(ft.seconds.max() for ft in tables)),
+            "feature_wall_seconds_this_run": float(sum(ft.wall_seconds for ft in tables)),
+            "feature_tables": len(tables),
+            "cases_from_cache": int(sum(ft.cached.sum() for ft in tables)),
+            "cases_computed": int(sum((~ft.cached).sum() for ft in tables)),
+            "computed_seconds_per_case_mean": float(computed.mean()) if len(computed) else None,
+            "intensity_seconds": intensity_seconds, "jobs": jobs,
+            "classifier_seconds": {f"{e['name']}/{e['masks']}": e["fit"].seconds for e in entries},
+            "total_seconds": None}
 
 
 def _check_folder(folder: Path, digest: str) -> None:

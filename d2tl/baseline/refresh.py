@@ -47,7 +47,7 @@ def _read(folder: Path) -> dict:
 
 def refresh_reports(folder) -> Path:
     """Rewrite ``folder``'s reports (module docstring); returns the folder."""
-    from .experiment import oracle_lines, paired_markdown
+    from .result_files import oracle_lines, paired_markdown
 
     folder = Path(folder)
     got = _read(folder)

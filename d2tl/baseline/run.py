@@ -88,7 +88,7 @@ from .classify import MODELS
 from .d2tl_result import find_d2tl_metrics, load_d2tl_metrics, split_fingerprint  # noqa: F401
 from .experiment import (DEFAULT_OUT, DEFAULT_PERTURBATION, PRESETS, BaselineConfig,  # noqa: F401
                          BaselineResult, check_masks, get_split, run_baseline)
-from .experiment import _oracle_text
+from .result_files import _oracle_text
 from .external import best_external_baseline  # noqa: F401
 from .features import FeatureConfig
 from .report import _pct
