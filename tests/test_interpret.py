@@ -341,6 +341,27 @@ def test_interpretation_experiment_writes_figures_table_and_provenance(d2tl_tiny
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
+def test_interpretation_steps_alone(monkeypatch):
+    from d2tl.interpret import experiment
+    from d2tl.interpret.experiment import Maps, _score_gap, _timed, add_untrained_control
+
+    scored = pd.DataFrame({"id": ["A", "B"], "p_malignant": [0.2, 0.9]})
+    recorded = pd.DataFrame({"id": ["B", "C", "A"], "p_malignant": [0.8, 0.0, 0.25]})
+    assert _score_gap(scored, recorded) == pytest.approx(0.1)  # matched by id, not by row
+    seconds = {}
+    with pytest.raises(ValueError), _timed(seconds, "step"):
+        raise ValueError
+    assert seconds["step"] >= 0  # timed even when the step fails
+
+    def refuse(info, seed):
+        raise D2TLError("no sidecar config")
+
+    monkeypatch.setattr(experiment, "untrained_model", refuse)
+    maps, lines = Maps(expl=None, n=0, chosen={}, methods={"influence": {}}, evaluated="all cases"), []
+    assert add_untrained_control(maps, {}, 0, ("mixed10",), lines.append) is None
+    assert lines == ["no untrained control: no sidecar config"] and list(maps.methods) == ["influence"]
+
+
 def test_old_sidecars_keep_the_whole_image_normalisation_they_were_trained_with():
     import dataclasses
 

@@ -4,6 +4,8 @@ same architecture untrained, and the figures, tables, summary and provenance of 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from ..defaults import DEFAULT_OUT as RESULTS
 from ..errors import D2TLError
 from ..provenance import dataset_info, portable, provenance, write_json
 from ..views import IMAGES, LABELS
-from .explanation import explain, merge
+from .explanation import Explanation, explain, merge
 from .figures import plot_representations, write_case_figures
 from .inputs import case_inputs, roi_config_for, rows_by_id
 from .lesion_check import share_rows, shares_markdown, summarise_shares
@@ -128,24 +130,89 @@ def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, prese
     roi = roi_config_for(info)
     seconds["load"] = time.perf_counter() - t0
     log(f"interpretation: model {model_path} ({roi.input_size} px inputs, box {roi.box} px), cases {cases_csv}")
+    maps = map_cases(model, table, roi, model_path, layers, all_cases, patients, seconds, log)
+    control_source = None
+    if control:
+        with _timed(seconds, "control"):
+            control_source = add_untrained_control(maps, info, rep_config.seed, layers, log)
+    with _timed(seconds, "representation"):
+        log(f"eq. (1): {rep_config.steps} {rep_config.optimizer} steps, lambda {rep_config.lam:g} "
+            f"({rep_config.penalty}-space l2), start {rep_config.start}")
+        rep = class_representations(model, rep_config, log=log)
 
+    with atomic_path(out) as tmp:
+        tmp.mkdir(parents=True)
+        with _timed(seconds, "figures"):
+            figures = write_figures(tmp, rep, maps, dpi)
+        shares = write_tables(tmp, rep, maps, all_cases, preset)
+        summary = {
+            "out": str(out), "model": str(model_path), "cases": str(cases_csv), "preset": preset,
+            "input_size": roi.input_size, "box": roi.box, "evaluated": maps.evaluated,
+            "max_score_difference_vs_predictions": maps.score_gap, **maps.summary(),
+            "shares": summarise_shares(shares, list(maps.methods)), "control_weights": control_source,
+            "representation": _representation_summary(rep_config, rep),
+            "figures": [str(out / Path(p).name) for p in figures],
+        }
+        seconds["total"] = time.perf_counter() - t0
+        summary["seconds"] = seconds
+        prov = provenance(
+            config={"interpretation": {"gradcam_layers": list(layers), "representation": rep_config.to_dict(),
+                                       "patients": maps.chosen, "all_cases": all_cases}, "model_config": info["config"]},
+            seed=rep_config.seed, preset=preset, dataset=dataset_info(cases_csv, table), model=str(model_path),
+            **_model_record(info))
+        write_json(tmp / "summary.json", portable(summary))
+        write_json(tmp / "provenance.json", prov)
+    _log_outcome(summary, maps.methods, out, log)
+    return summary
+
+
+@contextlib.contextmanager
+def _timed(seconds: dict, key: str):
+    """Add the seconds the block takes to ``seconds[key]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[key] = time.perf_counter() - start
+
+
+@dataclasses.dataclass
+class Maps:
+    """The maps of the evaluated cases (the first ``n`` of ``expl``; chosen patients outside them follow),
+    the patients shown ({label: id}) and the maps per method for the shares ({method: {image: maps}})."""
+
+    expl: Explanation
+    n: int
+    chosen: dict
+    methods: dict
+    evaluated: str
+    score_gap: float | None = None
+
+    def index(self, case_id: str) -> int:
+        return {c.case_id: i for i, c in enumerate(self.expl.cases)}[case_id]
+
+    def summary(self) -> dict:
+        return {"patients": self.chosen,
+                "patient_scores": {label: float(self.expl.scores[self.index(cid)]) for label, cid in self.chosen.items()},
+                "gradcam_feature_map_sizes": {layer: list(s[IMAGES[0]])
+                                              for layer, s in self.expl.feature_shapes.items()}}
+
+
+def map_cases(model, table, roi, model_path, layers, all_cases: bool, patients, seconds: dict, log) -> Maps:
+    """Influence and Grad-CAM maps of the evaluated cases (the test cases of ``predictions.csv``
+    beside the model, or all), their scores checked against it, and the patients to show."""
     ids, predictions = _evaluated_ids(model_path, table)
     if all_cases:
         ids = list(table["id"].astype(str))
-    rows = rows_by_id(table, ids)
-    t = time.perf_counter()
-    cases = [case_inputs(row, roi) for row in rows]
-    seconds["rois"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    expl = explain(model, cases, layers=layers)
-    seconds["maps"] = time.perf_counter() - t
+    with _timed(seconds, "rois"):
+        cases = [case_inputs(row, roi) for row in rows_by_id(table, ids)]
+    with _timed(seconds, "maps"):
+        expl = explain(model, cases, layers=layers)
     scored = pd.DataFrame({"id": [c.case_id for c in cases], "label": [c.label for c in cases],
                            "p_malignant": expl.scores})
     score_gap = None
     if predictions is not None:  # the ROIs must be the training's: the scores must agree
-        recorded = predictions.set_index("id")["p_malignant"]
-        score_gap = float(np.max(np.abs(scored.set_index("id")["p_malignant"] - recorded.loc[scored["id"]].to_numpy())))
+        score_gap = _score_gap(scored, predictions)
         if score_gap > 1e-3:
             log(f"WARNING: scores differ from {Path(model_path).with_name('predictions.csv')} by up to "
                 f"{score_gap:.3g}: the ROIs are not cut as in training")
@@ -154,79 +221,74 @@ def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, prese
         missing = [p for p in chosen.values() if p not in set(scored["id"])]
         if missing:  # a chosen patient outside the evaluated set: add it
             extra = [case_inputs(r, roi) for r in rows_by_id(table, missing)]
-            more = explain(model, extra, layers=layers)
-            cases, expl = cases + extra, merge(expl, more)
+            expl = merge(expl, explain(model, extra, layers=layers))
     else:
         chosen = confident_correct(predictions if predictions is not None else scored)
-    index = {c.case_id: i for i, c in enumerate(expl.cases)}
     n = len(ids)
-    methods = {name: {k: m[k][:n] for k in IMAGES} for name, m in expl.methods().items()}
-    control_source = None
-    if control:
-        t = time.perf_counter()
-        try:
-            untrained, control_source = untrained_model(info, seed=rep_config.seed)
-        except D2TLError as exc:
-            log(f"no untrained control: {exc}")
-        else:
-            reference = explain(untrained, cases[:n], layers=layers)
-            methods.update({f"untrained_{name}": m for name, m in reference.methods().items()})
-            del untrained
-        seconds["control"] = time.perf_counter() - t
+    evaluated = "all cases" if all_cases else ("test cases (predictions.csv)" if predictions is not None
+                                               else "all cases (no predictions.csv)")
+    return Maps(expl, n, chosen, {name: {k: m[k][:n] for k in IMAGES} for name, m in expl.methods().items()},
+                evaluated, score_gap)
 
-    t = time.perf_counter()
-    log(f"eq. (1): {rep_config.steps} {rep_config.optimizer} steps, lambda {rep_config.lam:g} "
-        f"({rep_config.penalty}-space l2), start {rep_config.start}")
-    rep = class_representations(model, rep_config, log=log)
-    seconds["representation"] = time.perf_counter() - t
 
-    with atomic_path(out) as tmp:
-        tmp.mkdir(parents=True)
-        t = time.perf_counter()
-        figures = [plot_representations(rep, tmp / "class_representations.png", dpi=dpi)]
-        for label, cid in chosen.items():
-            figures += write_case_figures(expl, index[cid], tmp, dpi=dpi)
-        seconds["figures"] = time.perf_counter() - t
-        with open(tmp / "class_representations.npz", "wb") as f:
-            np.savez(f, targets=np.array(rep.targets), **{k: v for k, v in rep.images.items()})
-        rep.history.to_csv(tmp / "representation_history.csv", index=False)
-        shares = share_rows(expl.cases[:n], expl.scores[:n], methods)
-        shares.to_csv(tmp / "lesion_shares.csv", index=False)
-        write_text(tmp / "lesion_shares.md", shares_markdown(
-            shares, list(methods), title=f"Share of each map inside the lesion ({len(shares)} "
-                                   f"{'cases' if all_cases else 'test cases'}, preset {preset})"))
-        summary = {
-            "out": str(out), "model": str(model_path), "cases": str(cases_csv), "preset": preset,
-            "input_size": roi.input_size, "box": roi.box, "evaluated": "all cases" if all_cases else
-            ("test cases (predictions.csv)" if predictions is not None else "all cases (no predictions.csv)"),
-            "max_score_difference_vs_predictions": score_gap,
-            "patients": chosen,
-            "patient_scores": {label: float(expl.scores[index[cid]]) for label, cid in chosen.items()},
-            "gradcam_feature_map_sizes": {layer: list(s[IMAGES[0]]) for layer, s in expl.feature_shapes.items()},
-            "shares": summarise_shares(shares, list(methods)),
-            "control_weights": control_source,
-            "representation": {"config": rep_config.to_dict(),
-                               "final": rep.final()[["target", "score", "data", "reg", "loss"]].to_dict("records"),
-                               "start": rep.history[rep.history["step"] == 0][["target", "score", "loss"]]
-                               .to_dict("records")},
-            "figures": [str(out / Path(p).name) for p in figures],
-        }
-        seconds["total"] = time.perf_counter() - t0
-        summary["seconds"] = seconds
-        prov = provenance(
-            config={"interpretation": {"gradcam_layers": list(layers), "representation": rep_config.to_dict(),
-                                       "patients": chosen, "all_cases": all_cases},
-                    "model_config": info["config"]},
-            seed=rep_config.seed, preset=preset, dataset=dataset_info(cases_csv, table),
-            weights_source=", ".join(info.get("weights_source") or []) or None, model=str(model_path),
-            model_selected={"run": info.get("selected_run"), "epoch": info.get("selected_epoch")})
-        write_json(tmp / "summary.json", portable(summary))
-        write_json(tmp / "provenance.json", prov)
-    s = summary["shares"]
+def _score_gap(scored: pd.DataFrame, predictions: pd.DataFrame) -> float:
+    """The largest difference between the scores here and those recorded in training's ``predictions.csv``."""
+    recorded = predictions.set_index("id")["p_malignant"]
+    return float(np.max(np.abs(scored.set_index("id")["p_malignant"] - recorded.loc[scored["id"]].to_numpy())))
+
+
+def add_untrained_control(maps: Maps, info: dict, seed: int, layers, log) -> str | None:
+    """Add the untrained architecture's maps of the evaluated cases (``untrained_<method>``) to
+    ``maps.methods``; returns the control's weights source, None when it cannot be built."""
+    try:
+        untrained, source = untrained_model(info, seed=seed)
+    except D2TLError as exc:
+        log(f"no untrained control: {exc}")
+        return None
+    reference = explain(untrained, maps.expl.cases[:maps.n], layers=layers)
+    maps.methods.update({f"untrained_{name}": m for name, m in reference.methods().items()})
+    del untrained
+    return source
+
+
+def write_figures(tmp: Path, rep, maps: Maps, dpi: int) -> list:
+    """Fig. 11 (class representations) and the chosen patients' influence and Grad-CAM figures."""
+    figures = [plot_representations(rep, tmp / "class_representations.png", dpi=dpi)]
+    for label, cid in maps.chosen.items():
+        figures += write_case_figures(maps.expl, maps.index(cid), tmp, dpi=dpi)
+    return figures
+
+
+def write_tables(tmp: Path, rep, maps: Maps, all_cases: bool, preset: str) -> pd.DataFrame:
+    """eq. (1)'s images and history, and the inside-lesion shares (CSV and Markdown); returns the shares."""
+    with open(tmp / "class_representations.npz", "wb") as f:
+        np.savez(f, targets=np.array(rep.targets), **{k: v for k, v in rep.images.items()})
+    rep.history.to_csv(tmp / "representation_history.csv", index=False)
+    shares = share_rows(maps.expl.cases[:maps.n], maps.expl.scores[:maps.n], maps.methods)
+    shares.to_csv(tmp / "lesion_shares.csv", index=False)
+    write_text(tmp / "lesion_shares.md", shares_markdown(
+        shares, list(maps.methods), title=f"Share of each map inside the lesion ({len(shares)} "
+                                          f"{'cases' if all_cases else 'test cases'}, preset {preset})"))
+    return shares
+
+
+def _model_record(info: dict) -> dict:
+    """The trained model's weights source and selected run and epoch, from its sidecar."""
+    return {"weights_source": ", ".join(info.get("weights_source") or []) or None,
+            "model_selected": {"run": info.get("selected_run"), "epoch": info.get("selected_epoch")}}
+
+
+def _representation_summary(rep_config: RepresentationConfig, rep) -> dict:
+    return {"config": rep_config.to_dict(),
+            "final": rep.final()[["target", "score", "data", "reg", "loss"]].to_dict("records"),
+            "start": rep.history[rep.history["step"] == 0][["target", "score", "loss"]].to_dict("records")}
+
+
+def _log_outcome(summary: dict, methods: dict, out: Path, log) -> None:
+    s, seconds = summary["shares"], summary["seconds"]
     if s.get("n_cases"):
         fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
         log(f"inside-lesion share over {s['n_cases']} cases: lesion area {fmt(s['area_share_mean'])}; "
             + "; ".join(f"{m} {fmt(s[f'{m}_share_mean'])} (ratio {fmt(s[f'{m}_ratio_mean'])})" for m in methods))
     log(f"wrote {out} in {seconds['total']:.1f} s (maps {seconds['maps']:.1f} s, eq. (1) "
         f"{seconds['representation']:.1f} s, figures {seconds['figures']:.1f} s)")
-    return summary
