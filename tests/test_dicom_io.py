@@ -110,3 +110,17 @@ def test_for_processing_intent_sets_the_sop_class(tmp_path):
     with pytest.raises(ValueError, match="intent must be one of"):
         write_mammogram(path, np.zeros((8, 8), np.uint16), patient_id="P", view="cc", laterality="L",
                         energy="LOW_ENERGY", intent="RAW")
+
+
+def test_quantise_alone():
+    from d2tl.data.dicom_io import quantise
+
+    stored, slope, intercept = quantise(np.array([[0, 7], [4095, 12]]), 12)
+    assert stored.dtype == np.uint16 and stored.tolist() == [[0, 7], [4095, 12]] and (slope, intercept) == (1.0, 0.0)
+    stored, slope, intercept = quantise(np.array([[-1.0, 0.0], [1.0, 3.0]]), 8)
+    assert intercept == -1.0 and slope == pytest.approx(4 / 255) and stored.tolist() == [[0, 64], [128, 255]]
+    inverted, _, _ = quantise(np.array([[-1.0, 0.0], [1.0, 3.0]]), 8, "MONOCHROME1")
+    assert inverted.tolist() == [[255, 191], [127, 0]]
+    assert quantise(np.full((2, 2), 5.0), 12)[1:] == (1.0, 5.0)  # flat: slope 1
+    with pytest.raises(ValueError, match="outside 0..255"):
+        quantise(np.array([[256]]), 8)

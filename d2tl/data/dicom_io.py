@@ -131,6 +131,22 @@ def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, lat
         raise ValueError(f"energy must be one of {', '.join(IMAGE_TYPES)}, got {energy!r}")
     if intent not in SOP_CLASSES:
         raise ValueError(f"intent must be one of {', '.join(SOP_CLASSES)}, got {intent!r}")
+    stored, slope, intercept = quantise(values, bits_stored, photometric)
+    ds = _new_dataset(path, patient_id, view, laterality, energy, intent, study_uid)
+    ds.SeriesDescription = series_description
+    _set_acquisition(ds, view, laterality, energy, intent, kvp, contrast_agent)
+    _set_pixels(ds, stored, slope, intercept, bits_stored, photometric, pixel_spacing_mm)
+    for keyword, value in (extra or {}).items():
+        setattr(ds, keyword, value)
+    if transfer_syntax != ExplicitVRLittleEndian:
+        ds.compress(transfer_syntax, stored, generate_instance_uid=False)
+    with atomic_path(path) as tmp:
+        ds.save_as(str(tmp), enforce_file_format=True)
+
+
+def quantise(values: np.ndarray, bits_stored: int, photometric: str = "MONOCHROME2") -> tuple[np.ndarray, float, float]:
+    """(stored uint16 pixels, rescale slope, intercept): floats spread over ``bits_stored`` bits,
+    integers kept as they are; inverted for ``MONOCHROME1``."""
     top = 2 ** bits_stored - 1
     if np.issubdtype(values.dtype, np.integer):
         if values.min() < 0 or values.max() > top:
@@ -145,7 +161,12 @@ def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, lat
         stored = (top - stored).astype(np.uint16)
     elif photometric != "MONOCHROME2":
         raise ValueError(f"photometric must be MONOCHROME1 or MONOCHROME2, got {photometric!r}")
+    return stored, slope, intercept
 
+
+def _new_dataset(path, patient_id: str, view: str, laterality: str, energy: str, intent: str,
+                 study_uid: str | None) -> FileDataset:
+    """An MG data set with its file meta, UIDs, patient and dates."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SOP_CLASSES[intent]
     # UIDs derived from the content's identity, so a data set written twice is byte-identical.
@@ -162,7 +183,12 @@ def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, lat
     ds.PatientID = str(patient_id)
     ds.PatientName = str(patient_id)
     ds.StudyDate = ds.ContentDate = now.strftime("%Y%m%d")
-    ds.SeriesDescription = series_description
+    return ds
+
+
+def _set_acquisition(ds, view: str, laterality: str, energy: str, intent: str, kvp: float | None,
+                     contrast_agent: str | None) -> None:
+    """Image Type, intent, view (position and code), contrast, laterality, orientation, kVp."""
     ds.ImageType = IMAGE_TYPES[energy]
     ds.PresentationIntentType = intent
     ds.ViewPosition = VIEW_POSITIONS.get(view.lower(), view.upper())
@@ -178,6 +204,11 @@ def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, lat
     ds.PatientOrientation = ["A", "R"] if laterality == "L" else ["P", "L"]
     if kvp is not None:
         ds.KVP = f"{kvp:g}"
+
+
+def _set_pixels(ds, stored: np.ndarray, slope: float, intercept: float, bits_stored: int, photometric: str,
+                pixel_spacing_mm: float) -> None:
+    """Pixel spacing, the image pixel module and the modality LUT (rescale)."""
     ds.PixelSpacing = [f"{pixel_spacing_mm:.6g}"] * 2
     ds.ImagerPixelSpacing = ds.PixelSpacing
     ds.SamplesPerPixel = 1
@@ -191,12 +222,6 @@ def write_mammogram(path, values: np.ndarray, *, patient_id: str, view: str, lat
     ds.RescaleIntercept = f"{intercept:.10g}"
     ds.RescaleType = "US"
     ds.PixelData = stored.tobytes()
-    for keyword, value in (extra or {}).items():
-        setattr(ds, keyword, value)
-    if transfer_syntax != ExplicitVRLittleEndian:
-        ds.compress(transfer_syntax, stored, generate_instance_uid=False)
-    with atomic_path(path) as tmp:
-        ds.save_as(str(tmp), enforce_file_format=True)
 
 
 def dequantised(values: np.ndarray, bits_stored: int = 12) -> float:
