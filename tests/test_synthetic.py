@@ -344,3 +344,23 @@ def test_a_lesion_that_never_fits_is_refused_after_the_last_attempt():
     assert set(placed) == set(VIEWS) and set(polys) == set(VIEWS)
     with pytest.raises(D2TLError, match="could not fit a 100000 px lesion"):
         _place_lesion(rng, 1e5, patient.features, "P001", attempts=2)
+
+
+def test_enhancement_patterns_alone():
+    from types import SimpleNamespace
+
+    from d2tl.data.sources.synthetic.lesion import _enhancement
+
+    rho = np.abs(np.linspace(-0.99, 0.99, 41))[None, :].repeat(41, axis=0)  # 0 at the centre column
+    chord = 2.0 * np.sqrt(1.0 - rho ** 2)
+
+    def lesion(pattern):
+        return SimpleNamespace(rim_core=0.7, features={"concentration_mg_ml": 2.0, "enhancement_pattern": pattern})
+
+    rim = _enhancement(lesion("rim"), rho, chord, 1.0, 4.0, np.random.default_rng(0))
+    centre, ring = rim[20, 20], rim[20, np.argmin(np.abs(rho[20] - 0.8))]
+    assert ring > centre > 0  # the core enhances less than the rim
+    rng = np.random.default_rng(0)
+    flat = _enhancement(lesion("homogeneous"), rho, chord, 1.0, 4.0, rng) / (2.0 * chord)
+    patchy = _enhancement(lesion("heterogeneous"), rho, chord, 1.0, 4.0, rng) / (2.0 * chord)
+    assert flat.std() < 0.1 < patchy.std()

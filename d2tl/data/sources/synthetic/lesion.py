@@ -132,25 +132,17 @@ def _render_lesion(config, lesion: _Lesion, view, centre, rng, thick):
     """Lesion body mask, lesion path (cm), spicule path (cm), iodine (mg/cm^2), on the image grid."""
     rows, cols = thick.shape
     s = config.scale
-    cx, cy = centre
-    poly = lesion.outline(view)
     radius = lesion.radius(view)
-    spic_len = 1.3 * radius + 2.0 / FULL_SPACING_MM
     blur_px = lesion.softness * radius * s  # image px
-    margin = (spic_len if lesion.spicules[view] else 0.0) + 4 * blur_px / s + 3 / s
-    x0 = max(int(math.floor((cx + poly[:, 0].min() - margin) * s)), 0)
-    x1 = min(int(math.ceil((cx + poly[:, 0].max() + margin) * s)) + 1, cols)
-    y0 = max(int(math.floor((cy + poly[:, 1].min() - margin) * s)), 0)
-    y1 = min(int(math.ceil((cy + poly[:, 1].max() + margin) * s)) + 1, rows)
+    x0, x1, y0, y1 = _window(lesion, view, centre, s, radius, blur_px, rows, cols)
     mask = np.zeros((rows, cols), bool)
     chord = np.zeros((rows, cols))
     spic = np.zeros((rows, cols))
     iodine = np.zeros((rows, cols))
     if x1 <= x0 or y1 <= y0:
         return mask, chord, spic, iodine
-    px = np.arange(x0, x1) / s - cx
-    py = np.arange(y0, y1) / s - cy
-    PX, PY = np.meshgrid(px, py)
+    cx, cy = centre
+    PX, PY = np.meshgrid(np.arange(x0, x1) / s - cx, np.arange(y0, y1) / s - cy)
     P, dmd, L, S = lesion.projected(view)
     qx = S[0, 0] * PX + S[0, 1] * PY
     qy = S[1, 0] * PX + S[1, 1] * PY
@@ -161,20 +153,52 @@ def _render_lesion(config, lesion: _Lesion, view, centre, rng, thick):
     half = 1.0 / math.sqrt(dmd) * px_cm  # half-chord at the centre, cm
     body = rho_eff < 1.0
     ch = 2.0 * half * np.sqrt(np.clip(1.0 - rho_eff ** 2, 0, None))
-    feats = lesion.features
-    conc = feats["concentration_mg_ml"]
-    if feats["enhancement_pattern"] == "rim":
+    io = _enhancement(lesion, rho_eff, ch, half, radius * s / 4.0, rng)
+    sp = _spicule_paths(lesion, view, PX, PY, L, radius, px_cm, np.zeros_like(ch))
+    io = io + 0.5 * lesion.features["concentration_mg_ml"] * sp
+    if blur_px > 0.3:
+        ch = ndimage.gaussian_filter(ch, blur_px)
+        io = ndimage.gaussian_filter(io, blur_px)
+    cap = 0.9 * thick[y0:y1, x0:x1]
+    ch = np.minimum(ch, cap)
+    sp = np.minimum(sp, np.clip(cap - ch, 0, None))
+    mask[y0:y1, x0:x1] = body
+    chord[y0:y1, x0:x1] = ch
+    spic[y0:y1, x0:x1] = sp
+    iodine[y0:y1, x0:x1] = np.clip(io, 0, None)
+    return mask, chord, spic, iodine
+
+
+def _window(lesion: _Lesion, view, centre, s, radius, blur_px, rows, cols):
+    """(x0, x1, y0, y1) image px that hold the lesion, its spicules and its blur (clipped to the image)."""
+    cx, cy = centre
+    poly = lesion.outline(view)
+    spic_len = 1.3 * radius + 2.0 / FULL_SPACING_MM
+    margin = (spic_len if lesion.spicules[view] else 0.0) + 4 * blur_px / s + 3 / s
+    x0 = max(int(math.floor((cx + poly[:, 0].min() - margin) * s)), 0)
+    x1 = min(int(math.ceil((cx + poly[:, 0].max() + margin) * s)) + 1, cols)
+    y0 = max(int(math.floor((cy + poly[:, 1].min() - margin) * s)), 0)
+    y1 = min(int(math.ceil((cy + poly[:, 1].max() + margin) * s)) + 1, rows)
+    return x0, x1, y0, y1
+
+
+def _enhancement(lesion: _Lesion, rho_eff, ch, half, noise_px, rng):
+    """Iodine (mg/cm^2) along the lesion path ``ch`` by enhancement pattern: a rim around a
+    weaker core, heterogeneous (strongly modulated) or homogeneous (faintly modulated)."""
+    conc = lesion.features["concentration_mg_ml"]
+    if lesion.features["enhancement_pattern"] == "rim":
         k = lesion.rim_core
         inner = 2.0 * half * k * np.sqrt(np.clip(1.0 - (rho_eff / k) ** 2, 0, None))
-        io = conc * (ch - 0.85 * inner)
-    elif feats["enhancement_pattern"] == "heterogeneous":
-        mod = np.clip(1.0 + 0.75 * _smooth_noise(ch.shape, radius * s / 4.0, rng), 0.1, 2.5)
-        io = conc * ch * mod
-    else:
-        mod = 1.0 + 0.06 * _smooth_noise(ch.shape, radius * s / 4.0, rng)
-        io = conc * ch * mod
-    # spicules: thin tapering dense strands from the outline outwards, weakly enhancing
-    sp = np.zeros_like(ch)
+        return conc * (ch - 0.85 * inner)
+    if lesion.features["enhancement_pattern"] == "heterogeneous":
+        mod = np.clip(1.0 + 0.75 * _smooth_noise(ch.shape, noise_px, rng), 0.1, 2.5)
+        return conc * ch * mod
+    mod = 1.0 + 0.06 * _smooth_noise(ch.shape, noise_px, rng)
+    return conc * ch * mod
+
+
+def _spicule_paths(lesion: _Lesion, view, PX, PY, L, radius, px_cm, sp):
+    """Path (cm) through the spicules: thin tapering dense strands from the outline outwards."""
     for angle, turn, rel_len, width_mm in lesion.spicules[view]:
         r_out = 1.0 + float(_delta(np.array([angle]), lesion.ks, lesion.amp, lesion.phases[view])[0])
         base = L @ np.array([np.cos(angle), np.sin(angle)]) * r_out * 0.85
@@ -187,15 +211,4 @@ def _render_lesion(config, lesion: _Lesion, view, centre, rng, thick):
         r_sp = 0.5 * width_mm / FULL_SPACING_MM * np.clip(1.0 - t, 0, 1) * (t >= -0.1)
         # a spicule is a thin sheet-like strand: its path along the ray is ~3x its width
         sp = np.maximum(sp, SPICULE_DEPTH * 2.0 * np.sqrt(np.clip(r_sp ** 2 - perp ** 2, 0, None)) * px_cm)
-    io = io + 0.5 * conc * sp
-    if blur_px > 0.3:
-        ch = ndimage.gaussian_filter(ch, blur_px)
-        io = ndimage.gaussian_filter(io, blur_px)
-    cap = 0.9 * thick[y0:y1, x0:x1]
-    ch = np.minimum(ch, cap)
-    sp = np.minimum(sp, np.clip(cap - ch, 0, None))
-    mask[y0:y1, x0:x1] = body
-    chord[y0:y1, x0:x1] = ch
-    spic[y0:y1, x0:x1] = sp
-    iodine[y0:y1, x0:x1] = np.clip(io, 0, None)
-    return mask, chord, spic, iodine
+    return sp
