@@ -287,6 +287,23 @@ def test_label_rules():
     assert cddcesm.breast_label(mixed, "any") == "malignant"
 
 
+def test_one_spreadsheet_row_alone():
+    from d2tl.data.sources.cddcesm.annotations import read_row
+
+    columns = {k: k for k in ("image", "patient", "side", "type", "view", "pathology")}
+    notes = {k: [] for k in ("blank_rows", "names_with_spaces", "unparsed_names", "field_conflicts",
+                             "unknown_pathology")}
+    row = {"image": "P7_L_DM_CC ", "patient": "7", "side": "R", "type": "DM", "view": "CC", "pathology": "Odd"}
+    record = read_row(5, row, columns, notes)
+    assert (record["image"], record["side"], record["mode"], record["pathology"]) == ("P7_L_DM_CC", "L", "le", "")
+    assert notes["field_conflicts"] == [{"row": 5, "name": "P7_L_DM_CC", "conflicts": ["Side 'R'"],
+                                         "used": "the image name"}]
+    assert notes["names_with_spaces"][0]["row"] == 5 and notes["unknown_pathology"][0]["value"] == "Odd"
+    assert read_row(6, {**row, "image": " "}, columns, notes) is None and notes["blank_rows"] == [6]
+    assert read_row(7, {**row, "image": "P7_L_DM_CC_2"}, columns, notes) is None  # a copy: not a sheet name
+    assert notes["unparsed_names"] == [{"row": 7, "name": "P7_L_DM_CC_2"}]
+
+
 def test_a_breast_is_screened_before_its_files_are_read():
     from d2tl.data.sources.cddcesm.build import BuildOptions, LeftOut, Tally, _files_on_disk, _task_label
     options, tally = BuildOptions(), Tally()

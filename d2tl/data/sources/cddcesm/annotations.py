@@ -24,6 +24,26 @@ def read_annotations(path, sheet: str = SHEET) -> tuple[pd.DataFrame, dict]:
     rows, rows that do not parse, fields that contradict the name, unknown pathologies).
     """
     path = Path(path)
+    raw = _read_sheet(path, sheet)
+    columns = _find_columns(raw, path, sheet)
+    notes = {"rows": int(len(raw)), "blank_rows": [], "names_with_spaces": [], "unparsed_names": [],
+             "field_conflicts": [], "unknown_pathology": [], "duplicate_rows": []}
+    records = []
+    for index, row in enumerate(raw.to_dict("records")):
+        record = read_row(index + 2, row, columns, notes)  # header is row 1
+        if record is not None:
+            records.append(record)
+    rows = pd.DataFrame(records, columns=["image", "patient", "side", "mode", "view", "pathology", "row",
+                                          "raw_name"])
+    for image, group in rows.groupby("image", sort=False):
+        if len(group) > 1:
+            notes["duplicate_rows"].append({"image": image, "rows": [int(r) for r in group["row"]],
+                                            "pathologies": sorted(set(group["pathology"]))})
+    return rows, notes
+
+
+def _read_sheet(path: Path, sheet: str) -> pd.DataFrame:
+    """The sheet as text, or an error naming the file and what is wrong with it."""
     if not path.is_file():
         raise DataError(f"annotation spreadsheet {path} does not exist")
     try:
@@ -31,12 +51,16 @@ def read_annotations(path, sheet: str = SHEET) -> tuple[pd.DataFrame, dict]:
             if sheet not in book.sheet_names:
                 raise DataError(f"annotation spreadsheet {path}: no sheet {sheet!r} "
                                 f"(sheets: {', '.join(map(repr, book.sheet_names))})")
-            raw = pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False)
+            return pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False)
     except DataError:
         raise
     except Exception as exc:  # openpyxl/zipfile raise many types for a file that is not xlsx
         raise DataError(f"annotation spreadsheet {path} is not a readable .xlsx file "
                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _find_columns(raw: pd.DataFrame, path: Path, sheet: str) -> dict:
+    """{key of ``SHEET_COLUMNS``: the sheet's header}, matched ignoring case and spacing."""
     headers = {_norm_header(c): c for c in raw.columns}
     columns, missing = {}, []
     for key, header in SHEET_COLUMNS.items():
@@ -49,48 +73,41 @@ def read_annotations(path, sheet: str = SHEET) -> tuple[pd.DataFrame, dict]:
     if missing:
         raise DataError(f"annotation spreadsheet {path}, sheet {sheet!r}: missing column(s) "
                         f"{', '.join(map(repr, missing))}; found: {', '.join(map(repr, raw.columns))}")
-    notes = {"rows": int(len(raw)), "blank_rows": [], "names_with_spaces": [], "unparsed_names": [],
-             "field_conflicts": [], "unknown_pathology": [], "duplicate_rows": []}
-    records = []
-    for index, row in enumerate(raw.to_dict("records")):
-        line = index + 2  # header is row 1
-        raw_name = str(row[columns["image"]])
-        if raw_name.strip() == "":
-            notes["blank_rows"].append(line)
-            continue
-        if raw_name != raw_name.strip() or " " in raw_name:
-            notes["names_with_spaces"].append({"row": line, "name": raw_name})
-        name = parse_name(raw_name)
-        if name is None or name.copy is not None:
-            notes["unparsed_names"].append({"row": line, "name": raw_name})
-            continue
-        value = lambda key: str(row[columns[key]]).strip()  # noqa: E731
-        conflicts = []
-        if value("patient") and _patient_number(value("patient")) != int(name.patient[1:]):
-            conflicts.append(f"Patient_ID {value('patient')!r}")
-        if value("side").upper() != name.side:
-            conflicts.append(f"Side {value('side')!r}")
-        if TYPE_MODES.get(value("type").upper()) != name.mode:
-            conflicts.append(f"Type {value('type')!r}")
-        if value("view").lower() != name.view:
-            conflicts.append(f"View {value('view')!r}")
-        if conflicts:
-            notes["field_conflicts"].append({"row": line, "name": raw_name.strip(),
-                                             "conflicts": conflicts, "used": "the image name"})
-        pathology = value("pathology").lower()
-        if pathology not in PATHOLOGIES:
-            notes["unknown_pathology"].append({"row": line, "name": raw_name.strip(),
-                                               "value": value("pathology")})
-            pathology = ""
-        records.append({"image": name.base, "patient": name.patient, "side": name.side, "mode": name.mode,
-                        "view": name.view, "pathology": pathology, "row": line, "raw_name": raw_name})
-    rows = pd.DataFrame(records, columns=["image", "patient", "side", "mode", "view", "pathology", "row",
-                                          "raw_name"])
-    for image, group in rows.groupby("image", sort=False):
-        if len(group) > 1:
-            notes["duplicate_rows"].append({"image": image, "rows": [int(r) for r in group["row"]],
-                                            "pathologies": sorted(set(group["pathology"]))})
-    return rows, notes
+    return columns
+
+
+def read_row(line: int, row: dict, columns: dict, notes: dict) -> dict | None:
+    """One sheet row as a record named by its image (the name wins over the other fields), or None
+    for a blank row or a name that does not parse; what is irregular goes into ``notes``."""
+    raw_name = str(row[columns["image"]])
+    if raw_name.strip() == "":
+        notes["blank_rows"].append(line)
+        return None
+    if raw_name != raw_name.strip() or " " in raw_name:
+        notes["names_with_spaces"].append({"row": line, "name": raw_name})
+    name = parse_name(raw_name)
+    if name is None or name.copy is not None:
+        notes["unparsed_names"].append({"row": line, "name": raw_name})
+        return None
+    value = lambda key: str(row[columns[key]]).strip()  # noqa: E731
+    conflicts = []
+    if value("patient") and _patient_number(value("patient")) != int(name.patient[1:]):
+        conflicts.append(f"Patient_ID {value('patient')!r}")
+    if value("side").upper() != name.side:
+        conflicts.append(f"Side {value('side')!r}")
+    if TYPE_MODES.get(value("type").upper()) != name.mode:
+        conflicts.append(f"Type {value('type')!r}")
+    if value("view").lower() != name.view:
+        conflicts.append(f"View {value('view')!r}")
+    if conflicts:
+        notes["field_conflicts"].append({"row": line, "name": raw_name.strip(),
+                                         "conflicts": conflicts, "used": "the image name"})
+    pathology = value("pathology").lower()
+    if pathology not in PATHOLOGIES:
+        notes["unknown_pathology"].append({"row": line, "name": raw_name.strip(), "value": value("pathology")})
+        pathology = ""
+    return {"image": name.base, "patient": name.patient, "side": name.side, "mode": name.mode,
+            "view": name.view, "pathology": pathology, "row": line, "raw_name": raw_name}
 
 
 def _patient_number(text: str) -> int | None:
