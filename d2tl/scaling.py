@@ -111,6 +111,41 @@ def trained_arm(config, data: Data, folder: Path, log, engine) -> dict:
     return train_run(config, data, 0, folder, log, weights=None, engine=engine)
 
 
+ARM_RECORDS = "arms"  # OUT/arms/patients_NNNN.json: a finished arm's key, row and history (committed)
+
+
+def arm_key(config, cases_csv, external_csv, ids) -> dict:
+    """What makes an arm's result: its configuration, the two case tables and its patients."""
+    import hashlib
+    import json
+
+    from .provenance import file_sha256
+
+    return {"config": json.loads(json.dumps(config.to_dict())), "cases_sha256": file_sha256(cases_csv),
+            "external_sha256": file_sha256(external_csv),
+            "patients_sha256": hashlib.sha256(" ".join(map(str, ids)).encode()).hexdigest()[:16]}
+
+
+def read_arm_record(out: Path, patients: int, key: dict) -> dict | None:
+    """The record of a finished arm when it was made with ``key``, else None. Records are small
+    and committed with the results, so a study longer than a session continues on a fresh checkout
+    (which has neither the trained models nor their folders) from its last finished arm."""
+    import json
+
+    path = Path(out) / ARM_RECORDS / f"patients_{patients:04d}.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return record if record.get("key") == key else None
+
+
+def write_arm_record(out: Path, patients: int, key: dict, row: dict, history: pd.DataFrame) -> None:
+    from .provenance import write_json
+
+    write_json(Path(out) / ARM_RECORDS / f"patients_{patients:04d}.json",
+               {"key": key, "row": row, "history": history.to_dict(orient="records")})
+
+
 def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cache: Path, log=print,
              engine=None, arm_epochs: dict | None = None, on_arm=None) -> pd.DataFrame:
     """Train ``base`` (an :class:`d2tl.config.ExperimentConfig`) once per training-set size in
@@ -131,6 +166,14 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
     rows = []
     for k, ids in subsets.items():
         config = arm_config(base, k, samples, (arm_epochs or {}).get(k))
+        key = arm_key(config, cases_csv, external_csv, ids)
+        recorded = read_arm_record(out, k, key)
+        if recorded is not None:  # a finished arm of this very study, from its committed record
+            log(f"arm {k}: finished earlier (results' {ARM_RECORDS}/), reused")
+            rows.append(recorded["row"])
+            if on_arm is not None:
+                on_arm(pd.DataFrame(rows))
+            continue
         data = arm_data(rois, parts, table, ids, config)
         log(f"arm {k} training patients x {config.augment.alternatives} alternatives = {len(data.train)} samples "
             f"per epoch; {len(data.val)} validation, {len(data.test)} test, {len(ext.ids)} external cases")
@@ -155,6 +198,7 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
                      "train_seconds": summary["train_seconds"], "mean_bn_seconds": summary["mean_bn_seconds"],
                      "wall_seconds": time.perf_counter() - start, "load_average_at_start": load,
                      "weights_source": summary["weights_source"]})
+        write_arm_record(out, k, key, rows[-1], history)
         log(f"arm {k}: selected epoch {summary['epoch']}, test AUC {test['auc']:.3f}, external AUC "
             f"{external['auc']:.3f} [{external['intervals']['auc'][0]:.3f}, {external['intervals']['auc'][1]:.3f}]")
         if on_arm is not None:

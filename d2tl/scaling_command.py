@@ -96,15 +96,19 @@ def _provenance(a, base, weights, arm_epochs) -> dict:
 def _write(rows, prov: dict, out: Path) -> None:
     """The table, histories, provenance and report of the arms finished so far (a partial study
     says which arms it still lacks)."""
+    import json
+
     import pandas as pd
 
     from .atomic import write_csv
     from .provenance import write_json
+    from .scaling import ARM_RECORDS
 
     done = sorted(rows["patients"])
     prov = {**prov, "arms_finished": done,
             "arms_missing": [k for k in prov["study"]["patients"] if k not in done]}
-    histories = [pd.read_csv(out / "runs" / f"patients_{k:04d}" / "history.csv").assign(patients=k) for k in done]
+    histories = [pd.DataFrame(json.loads((out / ARM_RECORDS / f"patients_{k:04d}.json").read_text())["history"])
+                 .assign(patients=k) for k in done]
     write_csv(out / "history.csv", pd.concat(histories))
     write_csv(out / "data_scaling.csv", rows)
     write_json(out / "provenance.json", prov)

@@ -108,6 +108,15 @@ def test_positive_control_epochs_per_arm_and_resume(tmp_path, monkeypatch, capsy
     assert main(changed) == 2
     err = capsys.readouterr().err
     assert "patients_0004" in err and "another configuration" in err and "Traceback" not in err
+    # a fresh checkout: no trained models, only the committed results (arm records included)
+    import shutil
+
+    shutil.rmtree(out / "runs")
+    shutil.rmtree(out / "cache")
+    assert main(args) == 0
+    fresh = pd.read_csv(out / "data_scaling.csv")
+    pd.testing.assert_frame_equal(fresh[columns], rows[columns])
+    assert pd.read_csv(out / "history.csv").groupby("patients")["epoch"].max().to_dict() == {4: 3, 12: 1}
 
 
 def test_arm_epochs_must_match_the_sizes(tmp_path, capsys):
