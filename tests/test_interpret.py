@@ -121,6 +121,27 @@ def test_class_representation_lowers_the_loss_and_stays_in_range(parametrisation
     np.testing.assert_allclose(rep.images["le_mlo"], 0.5, atol=1e-6)
 
 
+def test_eq1_parametrisation_and_update_steps_alone():
+    from keras import ops
+
+    from d2tl.interpret.representation import _parametrised, _update
+    from d2tl.interpret.gradients import numpy as to_numpy
+
+    start = np.array([[[[0.0, 0.25], [0.5, 1.0]]]], np.float32)
+    param, to_image = _parametrised(start, "sigmoid")
+    np.testing.assert_allclose(to_numpy(to_image(param)), np.clip(start, 1e-3, 1 - 1e-3), atol=1e-6)
+    param, to_image = _parametrised(start, "clip")
+    assert to_image(param) is param
+    grad = ops.convert_to_tensor(np.array([[[[0.5, -2.0], [0.0, 1.0]]]], np.float32))
+    zeros = (ops.zeros_like(grad), ops.zeros_like(grad))
+    adam, (m, v) = _update("adam", grad, zeros, 0)
+    np.testing.assert_allclose(to_numpy(adam), [[[[1, -1], [0, 1]]]], atol=1e-5)  # first Adam step: sign(g)
+    assert np.any(to_numpy(m)) and np.any(to_numpy(v))
+    normalised, kept = _update("normalised", grad, zeros, 3)
+    np.testing.assert_allclose(to_numpy(normalised), [[[[0.25, -1], [0, 0.5]]]], atol=1e-6)
+    assert kept is zeros and _update("sgd", grad, zeros, 3)[0] is grad
+
+
 def test_pixel_space_penalty_pulls_towards_black():
     model = tiny_model()
     lam = 1e-3

@@ -126,16 +126,48 @@ def class_representations(model, config: RepresentationConfig = RepresentationCo
 
     if size is None:
         size = int(input_shapes(model)[IMAGES[0]][0])
-    n = len(targets)
     y = tensor(targets)
-    start = _start_images(config, n, size, mean_images)
-    sigmoid = config.parametrisation == "sigmoid"
-    if sigmoid:
+    param, to_image = _parametrised(_start_images(config, len(targets), size, mean_images), config.parametrisation)
+    evaluate = _evaluator(model, y, to_image, config)
+    if compile:
+        evaluate = compiled(evaluate)
+    rows, moments = [], (ops.zeros_like(param), ops.zeros_like(param))
+    for step in range(config.steps + 1):
+        grad, *terms = evaluate(param)
+        f, data, reg, loss = (numpy(t) for t in terms)
+        for i, target in enumerate(targets):
+            rows.append({"step": step, "target": float(target), "score": float(f[i]), "data": float(data[i]),
+                         "reg": float(reg[i]), "loss": float(loss[i])})
+        if log and (step % max(1, config.steps // 5) == 0 or step == config.steps):
+            log(f"eq. (1) step {step}/{config.steps}: " + ", ".join(
+                f"y={t:g}: f={float(f[i]):.3f} loss={float(loss[i]):.4f}" for i, t in enumerate(targets)))
+        if step == config.steps:
+            break
+        update, moments = _update(config.optimizer, grad, moments, step)
+        new = param - config.step_size * update
+        param = ops.clip(new, 0.0, 1.0) if config.parametrisation == "clip" else new
+    final = numpy(to_image(param))
+    history = pd.DataFrame(rows)
+    return Representation(targets=tuple(float(t) for t in targets),
+                          images={k: final[:, i] for i, k in enumerate(IMAGES)},
+                          scores=history[history["step"] == config.steps]["score"].to_numpy(),
+                          history=history, config=config)
+
+
+def _parametrised(start: np.ndarray, parametrisation: str):
+    """(parameter tensor, parameter -> image): the images themselves (``clip``) or their logits (``sigmoid``)."""
+    from keras import ops
+
+    if parametrisation == "sigmoid":
         p = np.clip(start, SIGMOID_MARGIN, 1 - SIGMOID_MARGIN)
-        param = tensor(np.log(p / (1 - p)))
-    else:
-        param = tensor(start)
-    to_image = ops.sigmoid if sigmoid else (lambda z: z)
+        return tensor(np.log(p / (1 - p))), ops.sigmoid
+    return tensor(start), (lambda z: z)
+
+
+def _evaluator(model, y, to_image, config: RepresentationConfig):
+    """parameter -> (gradient of the summed loss, f, data term, penalty, loss per target): eq. (1)."""
+    from keras import ops
+
     lam = tensor(config.lam)
     network_space = config.penalty == "network"
 
@@ -153,37 +185,19 @@ def class_representations(model, config: RepresentationConfig = RepresentationCo
         (f, data, reg, loss), grad = value_and_grad(loss_terms, z)
         return grad, f, data, reg, loss
 
-    if compile:
-        evaluate = compiled(evaluate)
-    rows = []
-    m = ops.zeros_like(param)
-    v = ops.zeros_like(param)
-    b1, b2 = ADAM_BETAS
-    for step in range(config.steps + 1):
-        grad, *terms = evaluate(param)
-        f, data, reg, loss = (numpy(t) for t in terms)
-        for i, target in enumerate(targets):
-            rows.append({"step": step, "target": float(target), "score": float(f[i]), "data": float(data[i]),
-                         "reg": float(reg[i]), "loss": float(loss[i])})
-        if log and (step % max(1, config.steps // 5) == 0 or step == config.steps):
-            log(f"eq. (1) step {step}/{config.steps}: " + ", ".join(
-                f"y={t:g}: f={float(f[i]):.3f} loss={float(loss[i]):.4f}" for i, t in enumerate(targets)))
-        if step == config.steps:
-            break
-        if config.optimizer == "adam":
-            m = b1 * m + (1 - b1) * grad
-            v = b2 * v + (1 - b2) * ops.square(grad)
-            t = step + 1
-            update = (m / (1 - b1 ** t)) / (ops.sqrt(v / (1 - b2 ** t)) + ADAM_EPSILON)
-        elif config.optimizer == "normalised":  # each set's largest pixel step is step_size
-            update = grad / (ops.max(ops.abs(grad), axis=(1, 2, 3), keepdims=True) + 1e-12)
-        else:
-            update = grad
-        new = param - config.step_size * update
-        param = ops.clip(new, 0.0, 1.0) if config.parametrisation == "clip" else new
-    final = numpy(to_image(param))
-    history = pd.DataFrame(rows)
-    return Representation(targets=tuple(float(t) for t in targets),
-                          images={k: final[:, i] for i, k in enumerate(IMAGES)},
-                          scores=history[history["step"] == config.steps]["score"].to_numpy(),
-                          history=history, config=config)
+    return evaluate
+
+
+def _update(optimizer: str, grad, moments: tuple, step: int):
+    """(the step direction, the Adam moments after it) of gradient step ``step`` (0-based)."""
+    from keras import ops
+
+    if optimizer == "adam":
+        b1, b2 = ADAM_BETAS
+        m = b1 * moments[0] + (1 - b1) * grad
+        v = b2 * moments[1] + (1 - b2) * ops.square(grad)
+        t = step + 1
+        return (m / (1 - b1 ** t)) / (ops.sqrt(v / (1 - b2 ** t)) + ADAM_EPSILON), (m, v)
+    if optimizer == "normalised":  # each set's largest pixel step is step_size
+        return grad / (ops.max(ops.abs(grad), axis=(1, 2, 3), keepdims=True) + 1e-12), moments
+    return grad, moments
