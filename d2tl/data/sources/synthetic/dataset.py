@@ -55,7 +55,6 @@ def write_dataset(config: SynthConfig, out_dir, overwrite: bool = False, workers
     import pandas as pd
 
     from ...cases import write_cases
-    from ...oracle import oracle_block
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -66,44 +65,57 @@ def write_dataset(config: SynthConfig, out_dir, overwrite: bool = False, workers
     start = time.perf_counter()
     with atomic_path(out_dir) as tmp:
         tmp.mkdir(parents=True)
-        results = []
-        if workers > 1:
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(_write_case, config, i, str(tmp)) for i in range(config.n_cases)]
-                for i, future in enumerate(futures):
-                    results.append(future.result())
-                    if progress:
-                        progress(i + 1, config.n_cases)
-        else:
-            for i in range(config.n_cases):
-                results.append(_write_case(config, i, str(tmp)))
-                if progress:
-                    progress(i + 1, config.n_cases)
+        results = _write_cases(config, tmp, workers, progress)
         write_cases(pd.DataFrame([r["row"] for r in results]), tmp / "cases.csv")
-        meta = {
-            "name": out_dir.name,
-            "generator": GENERATOR,
-            "generator_version": GENERATOR_VERSION,
-            "d2tl_version": __version__,
-            "seed": config.seed,
-            "config": config.to_dict(),
-            "image_shape": list(config.image_shape),
-            "pixel_spacing_mm": config.pixel_mm,
-            "full_resolution": {"rows": FULL_ROWS, "cols": FULL_COLS, "pixel_spacing_mm": FULL_SPACING_MM},
-            "conventions": {
-                "le_he_values": "inverse transmission N0/N (ln = projected attenuation; larger = denser)",
-                "recombined": "ln(HE) - w ln(LE), w per view in cases",
-                "orientation": "L: chest wall at column 0; R: stored mirrored",
-                "box_centre": f"lesion centroid + N(0, {config.placement_jitter}) full-resolution px per axis",
-                "size": "long side of the CC lesion body's enclosing rectangle, full-resolution px",
-            },
-            "generation_seconds": round(time.perf_counter() - start, 2),
-            # the best any reader could do on these cases: majority vote and Bayes rule (d2tl.data.oracle)
-            "oracle": oracle_block([r["truth"] for r in results], config.difficulty,
-                                   config.malignant_fraction, ENHANCEMENT_MEDIAN),
-            "cases": [r["truth"] for r in results],
-        }
+        meta = _metadata(config, out_dir.name, results, round(time.perf_counter() - start, 2))
         (tmp / "dataset.json").write_text(json.dumps(meta, indent=1) + "\n")
     return out_dir / "cases.csv"
+
+
+def _write_cases(config: SynthConfig, tmp: Path, workers: int, progress=None) -> list[dict]:
+    """Every case written under ``tmp``, in order: their case-table rows and truths."""
+    results = []
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_write_case, config, i, str(tmp)) for i in range(config.n_cases)]
+            for i, future in enumerate(futures):
+                results.append(future.result())
+                if progress:
+                    progress(i + 1, config.n_cases)
+    else:
+        for i in range(config.n_cases):
+            results.append(_write_case(config, i, str(tmp)))
+            if progress:
+                progress(i + 1, config.n_cases)
+    return results
+
+
+def _metadata(config: SynthConfig, name: str, results: list[dict], seconds: float) -> dict:
+    """``dataset.json``: generator, configuration, conventions, the oracle and every case's truth."""
+    from ...oracle import oracle_block
+
+    return {
+        "name": name,
+        "generator": GENERATOR,
+        "generator_version": GENERATOR_VERSION,
+        "d2tl_version": __version__,
+        "seed": config.seed,
+        "config": config.to_dict(),
+        "image_shape": list(config.image_shape),
+        "pixel_spacing_mm": config.pixel_mm,
+        "full_resolution": {"rows": FULL_ROWS, "cols": FULL_COLS, "pixel_spacing_mm": FULL_SPACING_MM},
+        "conventions": {
+            "le_he_values": "inverse transmission N0/N (ln = projected attenuation; larger = denser)",
+            "recombined": "ln(HE) - w ln(LE), w per view in cases",
+            "orientation": "L: chest wall at column 0; R: stored mirrored",
+            "box_centre": f"lesion centroid + N(0, {config.placement_jitter}) full-resolution px per axis",
+            "size": "long side of the CC lesion body's enclosing rectangle, full-resolution px",
+        },
+        "generation_seconds": seconds,
+        # the best any reader could do on these cases: majority vote and Bayes rule (d2tl.data.oracle)
+        "oracle": oracle_block([r["truth"] for r in results], config.difficulty,
+                               config.malignant_fraction, ENHANCEMENT_MEDIAN),
+        "cases": [r["truth"] for r in results],
+    }
