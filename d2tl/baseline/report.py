@@ -121,25 +121,45 @@ def comparison_sentence(rows: list[dict], default_masks: str, prefix: str = "") 
 
 
 def markdown_table(table: pd.DataFrame, prov: dict, oracle_lines: list[str] | None = None) -> str:
+    """``metrics.md``: the data and features, the test table with the default masks, the other
+    masks, the external set and the oracle's bounds."""
     rows = table.to_dict(orient="records")
     default = prov["default_masks"]
+    lines = _header_lines(rows, prov) + _test_lines(rows, default) + _other_masks_lines(rows, default)
+    if prov.get("external"):
+        lines += _external_lines(rows, prov["external"], default)
+    if oracle_lines:
+        lines += ["## The best possible on these data (d2tl.data.oracle)", "", *[f"- {t}" for t in oracle_lines], ""]
+    return "\n".join(lines)
+
+
+def _ours(r: dict) -> bool:
+    return r["role"] in ("baseline", "control")
+
+
+def _header_lines(rows: list[dict], prov: dict) -> list[str]:
     perturbation = prov["config"]["perturbation"]
     masks = ("perturbed like a hand drawing (" + ", ".join(f"{k} {v}" for k, v in perturbation.items()) + ")"
              if perturbation else "as given (true outlines on synthetic data)")
-    test_n = next((int(r["n"]) for r in rows if r["role"] in ("baseline", "control") and not _missing(r["n"])), 0)
-    lines = ["# Conventional baseline (Sec. 4.6, Fig. 14)", "",
-             f"Data: {prov['dataset'].get('name')} ({prov['dataset'].get('n_cases')} cases), split "
-             f"{prov['split']['source']} (sha256 {prov['split']['sha256']}), preset {prov['preset']}"
-             + ("" if prov["paper_run"] else " -- reduced preset, not comparable with the paper") + ".",
-             f"Features: {prov['n_features']['full']} (texture of the four images + shape of the two masks); "
-             f"masks: {masks}. Intervals: 95% (exact Clopper-Pearson; AUC: "
-             f"{auc_method()}).", "",
-             f"## Test set ({test_n} cases), {default} masks", "",
-             "| method | source | features | chosen on validation | val acc | val AUC | test acc | sens | spec | AUC | "
+    test_n = next((int(r["n"]) for r in rows if _ours(r) and not _missing(r["n"])), 0)
+    return ["# Conventional baseline (Sec. 4.6, Fig. 14)", "",
+            f"Data: {prov['dataset'].get('name')} ({prov['dataset'].get('n_cases')} cases), split "
+            f"{prov['split']['source']} (sha256 {prov['split']['sha256']}), preset {prov['preset']}"
+            + ("" if prov["paper_run"] else " -- reduced preset, not comparable with the paper") + ".",
+            f"Features: {prov['n_features']['full']} (texture of the four images + shape of the two masks); "
+            f"masks: {masks}. Intervals: 95% (exact Clopper-Pearson; AUC: "
+            f"{auc_method()}).", "",
+            f"## Test set ({test_n} cases), {prov['default_masks']} masks", ""]
+
+
+def _test_lines(rows: list[dict], default: str) -> list[str]:
+    """The test table (our rows with the default masks, D2TL, the reported numbers), its notes and
+    the control's comparison."""
+    lines = ["| method | source | features | chosen on validation | val acc | val AUC | test acc | sens | spec | AUC | "
              "TN FP FN TP | reported acc / sens / spec |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        if r["role"] in ("baseline", "control") and r["masks"] != default:
+        if _ours(r) and r["masks"] != default:
             continue
         reported = " / ".join(_pct(r[f"reported_{m}"]) or "-" for m in METRICS)
         nf = "" if _missing(r["n_features"]) else str(int(r["n_features"]))
@@ -154,37 +174,39 @@ def markdown_table(table: pd.DataFrame, prov: dict, oracle_lines: list[str] | No
               "works' approach on this data (\"in the style of\"), shown beside the numbers those works report "
               "on their own data. Sensitivity = malignant called malignant; specificity = benign called benign. "
               "The intensity-only control is not a baseline: it shows what brightness alone gives.", ""]
-    if sentence:
-        lines += [sentence, ""]
-    other = [r for r in rows if r["role"] in ("baseline", "control") and r["masks"] != default]
-    if other:
-        by_name = {(r["description"], r["masks"]): r for r in rows if r["role"] in ("baseline", "control")}
-        lines += [f"## {other[0]['masks'].capitalize()} masks (same split; chosen on validation likewise)", "",
-                  f"| method | test acc | sens | spec | AUC | AUC with {default} masks |", "|---|---|---|---|---|---|"]
-        for r in other:
-            twin = by_name.get((r["description"], default), {})
-            lines.append(f"| {r['method']} | {_with_interval(r, 'accuracy')} | {_with_interval(r, 'sensitivity')} | "
-                         f"{_with_interval(r, 'specificity')} | {_with_interval(r, 'auc')} | "
-                         f"{_with_interval(twin, 'auc') if twin else ''} |")
-        lines.append("")
-    ext = prov.get("external")
-    if ext:
-        lines += [f"## External set: {ext.get('n_cases')} cases, {ext.get('name')} "
-                  f"(cases.csv sha256 {ext.get('cases_sha256')})", "",
-                  "Each classifier as selected and fitted above (training cases only), scored on an independent "
-                  "case table.", "",
-                  "| method | masks | acc | sens | spec | AUC | score SD | TN FP FN TP |", "|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            if r["role"] in ("baseline", "control") and not _missing(r.get("ext_n")):
-                sd = "" if _missing(r.get("ext_prediction_sd")) else f"{float(r['ext_prediction_sd']):.3g}"
-                lines.append(f"| {r['method']} | {r['masks']} | {_with_interval(r, 'accuracy', 'ext_')} | "
-                             f"{_with_interval(r, 'sensitivity', 'ext_')} | {_with_interval(r, 'specificity', 'ext_')} | "
-                             f"{_with_interval(r, 'auc', 'ext_')} | {sd} | {_counts(r, 'ext_')} |")
-        sentence = comparison_sentence(rows, default, "ext_")
-        lines += ["", sentence or "", ""]
-    if oracle_lines:
-        lines += ["## The best possible on these data (d2tl.data.oracle)", "", *[f"- {t}" for t in oracle_lines], ""]
-    return "\n".join(lines)
+    return lines + ([sentence, ""] if sentence else [])
+
+
+def _other_masks_lines(rows: list[dict], default: str) -> list[str]:
+    """Our rows with the other masks, each beside its AUC with the default masks (none without them)."""
+    other = [r for r in rows if _ours(r) and r["masks"] != default]
+    if not other:
+        return []
+    by_name = {(r["description"], r["masks"]): r for r in rows if _ours(r)}
+    lines = [f"## {other[0]['masks'].capitalize()} masks (same split; chosen on validation likewise)", "",
+             f"| method | test acc | sens | spec | AUC | AUC with {default} masks |", "|---|---|---|---|---|---|"]
+    for r in other:
+        twin = by_name.get((r["description"], default), {})
+        lines.append(f"| {r['method']} | {_with_interval(r, 'accuracy')} | {_with_interval(r, 'sensitivity')} | "
+                     f"{_with_interval(r, 'specificity')} | {_with_interval(r, 'auc')} | "
+                     f"{_with_interval(twin, 'auc') if twin else ''} |")
+    return lines + [""]
+
+
+def _external_lines(rows: list[dict], ext: dict, default: str) -> list[str]:
+    """The external set's table and the control's comparison on it."""
+    lines = [f"## External set: {ext.get('n_cases')} cases, {ext.get('name')} "
+             f"(cases.csv sha256 {ext.get('cases_sha256')})", "",
+             "Each classifier as selected and fitted above (training cases only), scored on an independent "
+             "case table.", "",
+             "| method | masks | acc | sens | spec | AUC | score SD | TN FP FN TP |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if _ours(r) and not _missing(r.get("ext_n")):
+            sd = "" if _missing(r.get("ext_prediction_sd")) else f"{float(r['ext_prediction_sd']):.3g}"
+            lines.append(f"| {r['method']} | {r['masks']} | {_with_interval(r, 'accuracy', 'ext_')} | "
+                         f"{_with_interval(r, 'sensitivity', 'ext_')} | {_with_interval(r, 'specificity', 'ext_')} | "
+                         f"{_with_interval(r, 'auc', 'ext_')} | {sd} | {_counts(r, 'ext_')} |")
+    return lines + ["", comparison_sentence(rows, default, "ext_") or "", ""]
 
 
 # --- figure -------------------------------------------------------------------------------------
@@ -192,6 +214,10 @@ def markdown_table(table: pd.DataFrame, prov: dict, oracle_lines: list[str] | No
 def figure_title(data: dict, perturbation) -> str:
     masks = "true masks" if perturbation is None else f"perturbed masks (A={perturbation.amplitude:g})"
     return f"Conventional baseline vs D2TL, test set -- {data.get('name', '')}, {masks}"
+
+
+COLOURS = {"accuracy": "#4C72B0", "sensitivity": "#DD8452", "specificity": "#55A868"}
+BAR_WIDTH = 0.26
 
 
 def plot_figure(table: pd.DataFrame, path, default_masks: str, title: str = "") -> None:
@@ -208,36 +234,17 @@ def plot_figure(table: pd.DataFrame, path, default_masks: str, title: str = "") 
                    & (table["masks"] != default_masks)]
     twins = {r["description"]: r for _, r in others.iterrows()}
     groups = [*ours["method"], "D2TL (paper)"]
-    colours = {"accuracy": "#4C72B0", "sensitivity": "#DD8452", "specificity": "#55A868"}
-    width = 0.26
     fig, ax = plt.subplots(figsize=(1.6 * len(groups) + 2, 4.8))
     x = np.arange(len(groups))
-    seen = set()
+    seen = set()  # legend entries already labelled
     for k, metric in enumerate(METRICS):
-        pos = x + (k - 1) * width
-        values = list(ours[metric].astype(float))
-        for i, value in enumerate(values):
-            control = ours.loc[i, "role"] == "control"
-            ax.bar(pos[i], np.nan_to_num(value), width, color=colours[metric], alpha=0.45 if control else 1.0,
-                   hatch="xx" if control else None, edgecolor="white" if control else None,
-                   label=metric if metric not in seen else None)
-            seen.add(metric)
-            if not np.isnan(value):
-                ax.text(pos[i], value + 0.01, f"{100 * value:.0f}", ha="center", va="bottom", fontsize=7)
-            twin = twins.get(ours.loc[i, "description"])
-            if twin is not None and not pd.isna(twin[metric]):
-                ax.plot(pos[i], float(twin[metric]), marker="D", ms=5, mfc="white", mec="black", ls="none",
-                        label=None if "twin" in seen else f"same method, {twin['masks']} masks")
-                seen.add("twin")
+        pos = x + (k - 1) * BAR_WIDTH
+        _our_bars(ax, metric, pos, ours, twins, seen)
         paper_d2tl = float(table.loc[table["method"] == "D2TL (paper)", f"reported_{metric}"].iloc[0])
-        ax.bar(pos[-1], paper_d2tl, width, color=colours[metric], alpha=0.35, hatch="//", edgecolor="grey",
+        ax.bar(pos[-1], paper_d2tl, BAR_WIDTH, color=COLOURS[metric], alpha=0.35, hatch="//", edgecolor="grey",
                label="D2TL as reported (hatched)" if k == 0 else None)
         ax.text(pos[-1], paper_d2tl + 0.01, f"{100 * paper_d2tl:.0f}", ha="center", va="bottom", fontsize=7)
-        for i, value in enumerate(ours[f"reported_{metric}"].astype(float)):
-            if not np.isnan(value) and ours.loc[i, "role"] == "baseline":
-                ax.plot([pos[i] - width / 2, pos[i] + width / 2], [value, value], color="black", lw=2.2,
-                        label=None if "reported" in seen else "reported (paper / cited work)")
-                seen.add("reported")
+        _reported_marks(ax, metric, pos, ours, seen)
     ax.set_xticks(x)
     ax.set_xticklabels([g.replace(" (", "\n(") for g in groups], fontsize=8)
     ax.set_ylim(0, 1.1)
@@ -249,3 +256,30 @@ def plot_figure(table: pd.DataFrame, path, default_masks: str, title: str = "") 
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+def _our_bars(ax, metric: str, pos, ours: pd.DataFrame, twins: dict, seen: set) -> None:
+    """One metric's bar per row of ours (the control hatched), its value, and a diamond for the
+    same method with the other masks."""
+    for i, value in enumerate(ours[metric].astype(float)):
+        control = ours.loc[i, "role"] == "control"
+        ax.bar(pos[i], np.nan_to_num(value), BAR_WIDTH, color=COLOURS[metric], alpha=0.45 if control else 1.0,
+               hatch="xx" if control else None, edgecolor="white" if control else None,
+               label=metric if metric not in seen else None)
+        seen.add(metric)
+        if not np.isnan(value):
+            ax.text(pos[i], value + 0.01, f"{100 * value:.0f}", ha="center", va="bottom", fontsize=7)
+        twin = twins.get(ours.loc[i, "description"])
+        if twin is not None and not pd.isna(twin[metric]):
+            ax.plot(pos[i], float(twin[metric]), marker="D", ms=5, mfc="white", mec="black", ls="none",
+                    label=None if "twin" in seen else f"same method, {twin['masks']} masks")
+            seen.add("twin")
+
+
+def _reported_marks(ax, metric: str, pos, ours: pd.DataFrame, seen: set) -> None:
+    """A black line at the reported value of each baseline row that has one."""
+    for i, value in enumerate(ours[f"reported_{metric}"].astype(float)):
+        if not np.isnan(value) and ours.loc[i, "role"] == "baseline":
+            ax.plot([pos[i] - BAR_WIDTH / 2, pos[i] + BAR_WIDTH / 2], [value, value], color="black", lw=2.2,
+                    label=None if "reported" in seen else "reported (paper / cited work)")
+            seen.add("reported")
