@@ -318,3 +318,19 @@ def test_one_views_images_and_box_centre_checked_alone():
     assert "box centre 30 is outside the CC image (30x40 px" in problems[0] and "'y' is not a number" in problems[1]
     assert not box_centre({}, "at", "cc", {"le": image("le"), "rec": image("rec", rows=41)}, {}, problems)
     assert "the CC images differ in size" in problems[2]
+
+
+def test_laterality_of_one_file_alone():
+    from d2tl.data.sources.dicom.scan import _laterality
+
+    def tags(**values):
+        ds = pydicom.Dataset()
+        for keyword, value in values.items():
+            setattr(ds, keyword, value)
+        return ds
+
+    notes = []
+    assert _laterality(tags(ImageLaterality="l", Laterality="L"), notes) == "L" and notes == []
+    assert _laterality(tags(ImageLaterality="R", Laterality="L"), notes) is None and "disagree" in notes[0]
+    assert _laterality(tags(ImageLaterality="B"), notes) is None and notes[1] == "laterality 'B' is not L or R"
+    assert _laterality(tags(), notes) is None and notes[2] == "laterality '(none)' is not L or R"

@@ -64,14 +64,7 @@ def read_dicom_file(path: Path, patient_from: str = "tag", root: Path | None = N
     Returns None for DICOM objects that are not images (no pixel data, e.g. a structured
     report). Raises :class:`DataError` naming the file when it cannot be read.
     """
-    if path.stat().st_size == 0:
-        raise DataError(f"file {path}: empty file")
-    try:
-        ds = pydicom.dcmread(str(path))
-    except InvalidDicomError:
-        raise DataError(f"file {path}: not a DICOM file (no 'DICM' marker after the 128-byte preamble)") from None
-    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
-        raise DataError(f"file {path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from None
+    ds = _read_dataset(path)
     if str(ds.get("SOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
         return None
     if "PixelData" not in ds:
@@ -79,6 +72,41 @@ def read_dicom_file(path: Path, patient_from: str = "tag", root: Path | None = N
             raise DataError(f"file {path}: DICOM image without pixel data (truncated file?)")
         return None
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    _check_pixel_length(ds, path, rows, cols)
+    if patient_from == "folder" and root is not None:
+        patient = path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else ""
+    else:
+        patient = str(ds.get("PatientID", "")).strip()
+    notes = []
+    view = dicom_tags.view_of(ds)
+    if view.note:
+        notes.append(view.note)
+    laterality = _laterality(ds, notes)
+    mode = dicom_tags.mode_of(ds, path)  # two roles named: ContradictoryTags
+    if mode.value is None:
+        notes.append(mode.note)
+    pitch = dicom_tags.pitch_of(ds)
+    return DicomImage(path=path, patient=patient, view=view.value, laterality=laterality, mode=mode.value,
+                      rows=rows, cols=cols, note=", ".join(notes), mode_from=mode.source,
+                      mode_detail=mode.note if mode.value else "", view_from=view.source,
+                      pitch_mm=pitch.value, pitch_from=pitch.source, intent=dicom_tags.intent_of(ds))
+
+
+def _read_dataset(path: Path):
+    """The whole data set, or an error saying why the file is not a readable DICOM file."""
+    if path.stat().st_size == 0:
+        raise DataError(f"file {path}: empty file")
+    try:
+        return pydicom.dcmread(str(path))
+    except InvalidDicomError:
+        raise DataError(f"file {path}: not a DICOM file (no 'DICM' marker after the 128-byte preamble)") from None
+    except (OSError, ValueError, EOFError, KeyError, TypeError) as exc:
+        raise DataError(f"file {path}: not a readable DICOM file ({type(exc).__name__}: {exc})") from None
+
+
+def _check_pixel_length(ds, path: Path, rows: int, cols: int) -> None:
+    """Uncompressed pixel data must be as long as its size says (compressed data is decoded by
+    check-data, which reads every image)."""
     syntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     if syntax is None or not getattr(syntax, "is_compressed", False):
         bits = int(ds.get("BitsAllocated", 16) or 16)
@@ -88,31 +116,18 @@ def read_dicom_file(path: Path, patient_from: str = "tag", root: Path | None = N
         if len(ds.PixelData) < expected:
             raise DataError(f"file {path}: truncated: {len(ds.PixelData)} bytes of pixel data, "
                             f"{expected} expected for {cols}x{rows} px at {bits} bits")
-    # (compressed pixel data is decoded by check-data, which reads every image)
-    if patient_from == "folder" and root is not None:
-        patient = path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else ""
-    else:
-        patient = str(ds.get("PatientID", "")).strip()
-    notes = []
-    view = dicom_tags.view_of(ds)
-    if view.note:
-        notes.append(view.note)
+
+
+def _laterality(ds, notes: list) -> str | None:
+    """L or R when ImageLaterality and Laterality agree on it; else None, with the reason in ``notes``."""
     lats = {str(ds.get(k, "")).strip().upper() for k in ("ImageLaterality", "Laterality")} - {""}
-    laterality = None
     if len(lats) > 1:
         notes.append(f"ImageLaterality {ds.get('ImageLaterality')!r} and Laterality {ds.get('Laterality')!r} disagree")
-    elif lats and lats <= set(LATERALITIES):
-        laterality = lats.pop()
-    else:
-        notes.append(f"laterality {(lats.pop() if lats else '(none)')!r} is not L or R")
-    mode = dicom_tags.mode_of(ds, path)  # two roles named: ContradictoryTags
-    if mode.value is None:
-        notes.append(mode.note)
-    pitch = dicom_tags.pitch_of(ds)
-    return DicomImage(path=path, patient=patient, view=view.value, laterality=laterality, mode=mode.value,
-                      rows=rows, cols=cols, note=", ".join(notes), mode_from=mode.source,
-                      mode_detail=mode.note if mode.value else "", view_from=view.source,
-                      pitch_mm=pitch.value, pitch_from=pitch.source, intent=dicom_tags.intent_of(ds))
+        return None
+    if lats and lats <= set(LATERALITIES):
+        return lats.pop()
+    notes.append(f"laterality {(lats.pop() if lats else '(none)')!r} is not L or R")
+    return None
 
 
 def scan_folder(folder, patient_from: str = "tag", skip_unreadable: bool = False) -> tuple[list[DicomImage], dict]:
