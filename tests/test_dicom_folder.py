@@ -330,7 +330,7 @@ def test_laterality_of_one_file_alone():
         return ds
 
     notes = []
-    assert _laterality(tags(ImageLaterality="l", Laterality="L"), notes) == "L" and notes == []
+    assert _laterality(tags(ImageLaterality="L", Laterality="L"), notes) == "L" and notes == []
     assert _laterality(tags(ImageLaterality="R", Laterality="L"), notes) is None and "disagree" in notes[0]
     assert _laterality(tags(ImageLaterality="B"), notes) is None and notes[1] == "laterality 'B' is not L or R"
     assert _laterality(tags(), notes) is None and notes[2] == "laterality '(none)' is not L or R"
