@@ -51,13 +51,18 @@ def test_label_association_finds_a_disguised_diagnosis_and_clears_an_independent
     rng = np.random.default_rng(0)
     n = 400
     diagnosis = np.where(np.arange(n) % 2, "malignant", "benign")
-    table = pd.DataFrame({"diagnosis": diagnosis, "lesion": rng.integers(0, 2, n), "density": rng.integers(0, 3, n),
+    table = pd.DataFrame({"id": np.arange(n), "diagnosis": diagnosis, "lesion": rng.integers(0, 2, n), "density": rng.integers(0, 3, n),
                           "bpe": (diagnosis == "malignant").astype(int) * 2,  # a leak: the diagnosis itself
                           "size": rng.integers(0, 4, n), "size_weight": np.ones(n)})
     rows = {r["task"]: r for r in source.label_association(table)}
     assert rows["bpe"]["cramers_v"] == pytest.approx(1.0) and rows["bpe"]["auc_for_malignancy"] == 1.0
     for task in ("lesion", "density", "size"):
         assert rows[task]["cramers_v"] < 0.2 and abs(rows[task]["auc_for_malignancy"] - 0.5) < 0.1
+    # a case's own label counts once per case, however many ROIs the case gives
+    repeated = pd.concat([table] * 8, ignore_index=True)
+    again = {r["task"]: r for r in source.label_association(repeated)}
+    assert again["density"]["samples"] == n and again["density"]["chi2_p"] == rows["density"]["chi2_p"]
+    assert again["lesion"]["samples"] == 8 * n
 
 
 def test_recipe_refuses_reserved_seeds_and_round_trips_its_command():

@@ -121,8 +121,10 @@ def build_corpus(table: pd.DataFrame, truth: dict, config: RoiConfig, seed: int,
 def label_association(table: pd.DataFrame) -> list[dict]:
     """How strongly each proxy label goes with malignancy on the corpus, measured (one row per
     task): Cramér's V and the chi-square test of the label x diagnosis table (scipy), and the
-    AUC of the label's class index as a score for malignancy (scikit-learn). Lesion boxes only
-    for ``size``. A label with V near 0 and AUC near 0.5 carries no diagnosis."""
+    AUC of the label's class index as a score for malignancy (scikit-learn). A case's own labels
+    (density, enhancement, size) count once per case, not once per ROI, so the test's sample is
+    the cases; ``lesion`` counts every box; ``size`` only lesion boxes. A label with V near 0 and
+    AUC near 0.5 carries no diagnosis."""
     from scipy.stats import chi2_contingency
     from scipy.stats.contingency import association
     from sklearn.metrics import roc_auc_score
@@ -130,6 +132,8 @@ def label_association(table: pd.DataFrame) -> list[dict]:
     out = []
     for task in TASKS:
         part = table[table["size_weight"] > 0] if task == "size" else table
+        if task != "lesion":
+            part = part.drop_duplicates("id")
         counts = pd.crosstab(part[task], part["diagnosis"])
         y = (part["diagnosis"] == LABELS[1]).to_numpy(int)
         chi2, p, _, _ = chi2_contingency(counts) if counts.shape[0] > 1 else (0.0, 1.0, 0, None)
