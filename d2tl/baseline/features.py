@@ -275,21 +275,9 @@ def extract_features(table: pd.DataFrame, config: FeatureConfig = FeatureConfig(
     costs one small JSON read.
     """
     start = time.perf_counter()
-    cache = Path(cache_dir) if cache_dir is not None else None
     rows = [row for _, row in table.iterrows()]
-    results: dict[int, tuple[dict, float, bool]] = {}
-    todo = []
-    for k, row in enumerate(rows):
-        key = case_cache_key(row, config, perturbation, recombine_weight)
-        path = cache / f"{_safe(row['id'])}-{key}.json" if cache is not None else None
-        if path is not None and path.is_file():
-            try:
-                stored = json.loads(path.read_text())
-                results[k] = (stored["features"], float(stored["seconds"]), True)
-                continue
-            except (json.JSONDecodeError, KeyError, ValueError):
-                pass  # unreadable cache entry: recompute and overwrite
-        todo.append((k, row, path))
+    results, todo = _cached(rows, Path(cache_dir) if cache_dir is not None else None, config, perturbation,
+                            recombine_weight)
 
     def store(k, path, feats, seconds):
         results[k] = (feats, seconds, False)
@@ -310,7 +298,30 @@ def extract_features(table: pd.DataFrame, config: FeatureConfig = FeatureConfig(
         for k, row, path in todo:
             feats, seconds = _compute((row, config, perturbation, recombine_weight))
             store(k, path, feats, seconds)
+    return _feature_table(rows, results, time.perf_counter() - start)
 
+
+def _cached(rows: list, cache: Path | None, config: FeatureConfig, perturbation, recombine_weight):
+    """({row number: (features, seconds, True)} read from ``cache``, [(row number, row, cache file)]
+    still to compute); an unreadable cache entry is recomputed and overwritten."""
+    results: dict[int, tuple[dict, float, bool]] = {}
+    todo = []
+    for k, row in enumerate(rows):
+        key = case_cache_key(row, config, perturbation, recombine_weight)
+        path = cache / f"{_safe(row['id'])}-{key}.json" if cache is not None else None
+        if path is not None and path.is_file():
+            try:
+                stored = json.loads(path.read_text())
+                results[k] = (stored["features"], float(stored["seconds"]), True)
+                continue
+            except (json.JSONDecodeError, KeyError, ValueError):
+                pass
+        todo.append((k, row, path))
+    return results, todo
+
+
+def _feature_table(rows: list, results: dict, wall_seconds: float) -> FeatureTable:
+    """The features in table order (a feature a case lacks: NaN), with their seconds and cache flags."""
     ids = [str(row["id"]) for row in rows]
     names = list(results[0][0]) if rows else []
     frame = pd.DataFrame([[results[k][0].get(n, np.nan) for n in names] for k in range(len(rows))],
@@ -318,7 +329,7 @@ def extract_features(table: pd.DataFrame, config: FeatureConfig = FeatureConfig(
     return FeatureTable(features=frame,
                         seconds=pd.Series([results[k][1] for k in range(len(rows))], index=frame.index),
                         cached=pd.Series([results[k][2] for k in range(len(rows))], index=frame.index),
-                        wall_seconds=time.perf_counter() - start)
+                        wall_seconds=wall_seconds)
 
 
 # The 17 GLCM descriptors of the "in the style of Mateos et al. 2016" row: Haralick's 13 (mahotas)
