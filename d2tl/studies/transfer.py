@@ -120,33 +120,75 @@ def paired_tests(selected: dict) -> pd.DataFrame:
     return table
 
 
-def run_arms(arms, runs: int, cases_csv, external_csv, out: Path, epochs=None, log=print, engine=None):
-    """Train (or resume, or read back) every arm and score it; (arm rows, paired tests, per-run
-    external predictions)."""
+ARM_RECORDS = "arms"  # OUT/arms/<arm>.json: a finished arm's key, row and external predictions (committed)
+
+
+def arm_key(config, weights, cases_csv, external_csv) -> dict:
+    """What makes an arm's result: its configuration, its weights and the two case tables."""
+    from ..provenance import file_sha256
+
+    return {"config": json.loads(json.dumps(config.to_dict())), "weights_identity": weights.identity,
+            "cases_sha256": file_sha256(cases_csv), "external_sha256": file_sha256(external_csv)}
+
+
+def record_path(out: Path, arm: str) -> Path:
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in arm)[-80:]
+    return Path(out) / ARM_RECORDS / f"{name}.json"
+
+
+def read_record(out: Path, arm: str, key: dict) -> dict | None:
+    """A finished arm's record when it was made with ``key``: small and committed with the
+    results, so an interrupted study continues on a fresh checkout from its last finished arm."""
+    path = record_path(out, arm)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return record if record.get("key") == key else None
+
+
+def run_arm(arm, config, weights, cases_csv, external_csv, out: Path, log, engine) -> tuple[dict, pd.DataFrame]:
+    """(row, per-run external predictions) of one arm: from its record, or trained and scored."""
     from ..data.cases import load_cases
     from ..data.roi_cache import RoiCache
+    from ..provenance import write_json
+    from ..training.experiment import run_dir_for, run_experiment
+
+    key = arm_key(config, weights, cases_csv, external_csv)
+    record = read_record(out, arm, key)
+    if record is not None:
+        log(f"arm {arm}: finished earlier ({record_path(out, arm)}), reused")
+        return record["row"], pd.DataFrame(record["external"])
+    ext_rois = RoiCache(out / "cache", external_csv, load_cases(external_csv), log=log).get(config.roi,
+                                                                                          config.shift_seed)
+    log(f"arm {arm}: {weights.description}")
+    metrics = run_experiment(config, cases_csv, out / "runs", log, weights=weights, engine=engine)
+    directory = run_dir_for(config, cases_csv, out / "runs", weights.identity)
+    external = external_per_run(config, directory, ext_rois, engine)
+    row = arm_row(arm, weights, metrics, external)
+    write_json(record_path(out, arm), {"key": key, "row": row, "external": external.to_dict(orient="list")})
+    return row, external
+
+
+def run_arms(arms, runs: int, cases_csv, external_csv, out: Path, epochs=None, log=print, engine=None,
+             on_arm=None):
+    """Train (or resume, or read back) every arm and score it; (arm rows, paired tests, per-run
+    external predictions). ``on_arm`` sees the same three after every arm, for partial reports."""
     from ..model.weights import resolve
     from ..training.engine import Engine
-    from ..training.experiment import run_experiment, run_dir_for
 
     engine = Engine() if engine is None else engine
     resolved = {arm: resolve(arm_config(arm, runs, epochs).model.weights) for arm in arms}  # refuse before training
     for weights in resolved.values():
         check_disjoint(weights, {"--cases": cases_csv, "--external": external_csv})
-    ext_table = load_cases(external_csv)
     rows, selected, everything = [], {}, []
     for arm in arms:
-        config, weights = arm_config(arm, runs, epochs), resolved[arm]
-        ext_rois = RoiCache(out / "cache", external_csv, ext_table, log=log).get(config.roi, config.shift_seed)
-        log(f"arm {arm}: {weights.description}")
-        metrics = run_experiment(config, cases_csv, out / "runs", log, weights=weights, engine=engine)
-        directory = run_dir_for(config, cases_csv, out / "runs", weights.identity)
-        external = external_per_run(config, directory, ext_rois, engine)
-        rows.append(arm_row(arm, weights, metrics, external))
-        selected[arm] = external[external["run"] == metrics["selected"]["run"]].reset_index(drop=True)
+        row, external = run_arm(arm, arm_config(arm, runs, epochs), resolved[arm], cases_csv, external_csv, out,
+                                log, engine)
+        rows.append(row)
+        selected[arm] = external[external["run"] == row["selected_run"]].reset_index(drop=True)
         everything.append(external.assign(arm=arm))
-        r = rows[-1]
-        log(f"arm {arm}: external AUC {r['ext_auc']:.3f} [{r['ext_auc_low']:.3f}, {r['ext_auc_high']:.3f}] "
-            f"(selected run {r['selected_run']}); per run {r['run_ext_aucs']}")
+        log(f"arm {arm}: external AUC {row['ext_auc']:.3f} [{row['ext_auc_low']:.3f}, {row['ext_auc_high']:.3f}] "
+            f"(selected run {row['selected_run']}); per run {row['run_ext_aucs']}")
+        if on_arm is not None:
+            on_arm(pd.DataFrame(rows), paired_tests(selected), pd.concat(everything, ignore_index=True))
     return pd.DataFrame(rows), paired_tests(selected), pd.concat(everything, ignore_index=True)
-

@@ -50,27 +50,41 @@ def command_line(a) -> str:
 
 def run(a) -> int:
     _check(a)
+    from ..training.arguments import log_to_stdout
+    from .transfer import run_arms
+
+    out = Path(a.out)
+    run_arms(a.arms, a.runs, a.cases, a.external, out, a.epochs, log=log_to_stdout,
+             on_arm=lambda rows, paired, external: write_report(a, rows, paired, external))
+    print(f"wrote {out / 'transfer.md'}")
+    return 0
+
+
+def write_report(a, rows, paired, external) -> None:
+    """Table, paired tests, per-run predictions, figure and provenance of the arms finished so
+    far (a partial study names the arms it still lacks)."""
     from ..atomic import write_csv, write_text
     from ..data.cases import load_cases
     from ..provenance import dataset_info, provenance, write_json
-    from ..training.arguments import log_to_stdout
-    from .transfer import arm_config, run_arms
+    from .transfer import arm_config
     from .transfer_report import figure, markdown
 
     out = Path(a.out)
-    rows, paired, external = run_arms(a.arms, a.runs, a.cases, a.external, out, a.epochs, log=log_to_stdout)
     base = arm_config("random", a.runs, a.epochs)
+    missing = [arm for arm in a.arms if arm not in set(rows["arm"])]
     prov = provenance(config=base.to_dict(), seed=base.train.seed, preset="quick",
                       dataset=dataset_info(a.cases, load_cases(a.cases)),
                       weights_source="; ".join(f"{r.arm}: {r.weights_source}" for r in rows.itertuples()),
                       external=dataset_info(a.external, load_cases(a.external)),
                       study={"arms": list(a.arms), "runs": a.runs, "epochs": base.train.epochs},
-                      command=command_line(a))
+                      arms_missing=missing, command=command_line(a))
     write_csv(out / "transfer.csv", rows)
     write_csv(out / "paired_tests.csv", paired)
     write_csv(out / "external_runs.csv", external)
     write_json(out / "provenance.json", prov)
-    write_text(out / "transfer.md", markdown(rows, paired, prov))
+    text = markdown(rows, paired, prov)
+    if missing:
+        text += (f"\n**Partial:** arms still to run: {', '.join(missing)} (the same command resumes; finished "
+                 "arms are reused from OUT/arms/).\n")
+    write_text(out / "transfer.md", text)
     figure(rows, external, out / "transfer.png")
-    print(f"wrote {out / 'transfer.md'}")
-    return 0
