@@ -8,8 +8,8 @@ radial ratio, radial entropy, bending energy; mask perturbation), :mod:`.intensi
 (brightness statistics of the intensity-only control), :mod:`.classify` (pipelines,
 validation-set selection, metrics), :mod:`.external` (intervals, external set,
 :func:`best_external_baseline`), :mod:`.report` (table, Markdown, figure), :mod:`.d2tl_result`
-(D2TL's result on the same split), :mod:`.experiment` (the experiment) and :mod:`.run` (its
-documentation and the ``python -m d2tl baseline`` command).
+(D2TL's result on the same split), :mod:`.experiment` (the experiment), :mod:`.result_files` (the files of its folder) and
+:mod:`.run` (its documentation and the ``python -m d2tl baseline`` command).
 """
 
 from .classify import MODELS, binary_metrics, make_pipeline, select_and_fit  # noqa: F401
