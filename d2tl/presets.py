@@ -1,5 +1,6 @@
 """Presets: ``paper`` is the full protocol (for a GPU); ``quick`` is the CPU preset that learns;
-``smoke`` checks the whole code path in about 15 minutes and learns nothing.
+``smoke`` checks the whole code path (run_all: 23.1 min on 2 CPU cores, docs/performance.md) and
+learns nothing.
 
 Every output records its preset; quick and smoke numbers are never paper numbers.
 

@@ -1,7 +1,7 @@
 """``python -m d2tl run-all`` (``experiments/run_all.py``): every section of the paper in order, in one
 process, and ``OUT/SUMMARY.md``.
 
-    python experiments/run_all.py --preset quick      # under 2 h on a 2-core CPU (synthetic data); smoke: about 30 min
+    python experiments/run_all.py --preset quick      # 82.4 min on a 2-core CPU (synthetic data); smoke: 23.1 min (docs/performance.md)
     python experiments/run_all.py --dry-run           # the plan and an estimated time; trains nothing
     python experiments/run_all.py --preset paper      # the full protocol: a GPU, many hours
     python experiments/run_all.py --preset paper --plan plan.json     # every configuration, its cost, shard loads
