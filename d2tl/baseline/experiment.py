@@ -174,9 +174,7 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
                                                               ("path", "split_verified", "configuration")},
                       oracle=oracle, timing=_timing(tables, intensity_seconds, jobs, entries))
     predictions = predictions_table(inputs, entries, default)
-    paired = d2tl_result.paired_tests(d2tl, predictions, {row_name(e["name"], e["masks"], default): e["name"]
-                                                          for e in entries if e["masks"] == default
-                                                          and e["name"] != CONTROL})
+    paired = _paired_tests(d2tl, predictions, entries, default)
     rows = _json_rows(result_table)
     summary = {"config_hash": digest, "split_sha256": inputs.split_info["sha256"], "default_masks": default,
                "perturbation": hashed["perturbation"], "external": inputs.ext_data,
@@ -309,6 +307,13 @@ def d2tl_metrics_for(d2tl_metrics, results, inputs: Inputs, cases, preset: str) 
     if d2tl is not None:
         d2tl["intervals"] = d2tl_result.interval_columns(d2tl)
     return d2tl
+
+
+def _paired_tests(d2tl: dict | None, predictions: pd.DataFrame, entries: list, default: str) -> pd.DataFrame:
+    """D2TL against each classifier with the default masks (the control left out), paired on the test cases."""
+    return d2tl_result.paired_tests(d2tl, predictions, {row_name(e["name"], e["masks"], default): e["name"]
+                                                        for e in entries if e["masks"] == default
+                                                        and e["name"] != CONTROL})
 
 
 def _n_features(full: pd.DataFrame, intensity: pd.DataFrame | None) -> dict:
