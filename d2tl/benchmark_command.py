@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .defaults import DEFAULT_CASES
 from .errors import D2TLError
 
 PARTS = ("throughput", "semi", "data", "memory")
@@ -22,10 +21,11 @@ EPILOG = __doc__
 
 def add_arguments(parser) -> None:
     from .benchmark import Settings
+    from .options import add_cases, add_out
 
     defaults = Settings()
-    parser.add_argument("--cases", default=DEFAULT_CASES, help="case table (default: the synthetic set)")
-    parser.add_argument("--out", default="results/benchmark")
+    add_cases(parser)
+    add_out(parser, "benchmark")
     parser.add_argument("--sizes", default=",".join(map(str, defaults.sizes)), help="input sides for throughput, px")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="timed epochs per path and repeat")
     parser.add_argument("--repeats", type=int, default=defaults.repeats,

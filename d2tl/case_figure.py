@@ -21,7 +21,6 @@ from .atomic import atomic_path
 from .errors import DataError
 from .paper import DEFAULT_BOX
 from .views import IMAGES, VIEWS, image_title, split_key
-from .defaults import DEFAULT_CASES
 
 COMMAND_HELP = "draw the four images of chosen cases with their ROI boxes"
 DEFAULT_OUT = "results/figures/synthetic_cases.png"
@@ -125,12 +124,14 @@ def draw_cases(table, ids=None, box: float = DEFAULT_BOX, out=DEFAULT_OUT, show_
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--cases", default=DEFAULT_CASES, help="case table CSV (default: %(default)s)")
+    from .options import add_cases, add_out
+
+    add_cases(parser)
     parser.add_argument("--ids", nargs="+", default=None,
                         help="case ids, one row each (default: the first benign and the first malignant)")
     parser.add_argument("--box", type=float, default=DEFAULT_BOX,
                         help="box side in full-resolution px (default: %(default)s)")
-    parser.add_argument("--out", default=DEFAULT_OUT, help="PNG file to write (default: %(default)s)")
+    add_out(parser, "show-cases")  # the PNG file
     parser.add_argument("--no-masks", action="store_true", help="do not outline the lesion masks")
     parser.add_argument("--dpi", type=int, default=110, help="resolution (default: %(default)s)")
 

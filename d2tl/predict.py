@@ -76,8 +76,10 @@ def predict_cases(model_path, cases_csv, threshold: float = DECISION_THRESHOLD) 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="model.keras written by python -m d2tl train")
-    parser.add_argument("--cases", required=True, help="case table CSV of the cases to score")
-    parser.add_argument("--out", help="output CSV (default: predictions-<cases>.csv beside the model)")
+    from .options import add_cases, add_out
+
+    add_cases(parser)  # the cases to score
+    add_out(parser, "predict")  # the CSV
     parser.add_argument("--threshold", type=float, default=DECISION_THRESHOLD)
 
 

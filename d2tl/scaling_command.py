@@ -11,11 +11,16 @@ from .errors import D2TLError
 
 EPILOG = """The larger synthetic set (480 cases, another generator seed) is made once with
   python -m d2tl synth --seed 3 --n 480 --out data/synthetic-480
-Its split (seed 0, the paper's proportions) gives 300 training, 80 validation and 100 test patients."""
+Its split (seed 0, the paper's proportions) gives 300 training, 80 validation and 100 test patients.
+--cases means what it means in every command (docs/options.md), so name the set:
+  python -m d2tl data-scaling --cases data/synthetic-480/cases.csv
+python experiments/data_scaling.py does (and takes every option here)."""
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--cases", default="data/synthetic-480/cases.csv", help="case table of the larger set")
+    from .options import add_cases, add_out
+
+    add_cases(p)  # the study's set is the larger one (EPILOG, experiments/data_scaling.py)
     p.add_argument("--external", default="data/synthetic-external/cases.csv",
                    help="independent case table every selected model is also scored on")
     p.add_argument("--patients", type=int, nargs="+", default=[60, 150, 300],
@@ -27,7 +32,7 @@ def add_arguments(p) -> None:
                    help="one fixed number of epochs per --patients size, in the same order (the positive "
                         "control: more patients, fewer epochs); replaces --epochs")
     p.add_argument("--weights", default="random", help="random, imagenet, fractal or a weights file")
-    p.add_argument("--out", default="results/data_scaling")
+    add_out(p, "data-scaling")
     p.add_argument("--report-only", action="store_true",
                    help="rebuild the table and figure from OUT's data_scaling.csv and provenance.json; train nothing")
 

@@ -11,9 +11,17 @@ Writes ``OUT/data_scaling.md`` (table), ``.csv``, ``.png`` (AUC against patients
 ``history.csv`` (every arm's epochs) and ``provenance.json``; see :mod:`d2tl.scaling`.
 """
 
+import sys
+
 from d2tl.cli import command
 
-main = command("data-scaling")  # the same as python -m d2tl data-scaling
+DEFAULTS = ["--cases", "data/synthetic-480/cases.csv"]  # the study's set; --cases's default is the 96-case one
+
+
+def main(argv=None) -> int:
+    """``python -m d2tl data-scaling --cases data/synthetic-480/cases.csv``; later options override."""
+    return command("data-scaling")(DEFAULTS + list(sys.argv[1:] if argv is None else argv))
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -281,8 +281,9 @@ def test_mask_options_of_the_command_line():
     from d2tl.baseline.run import add_arguments
 
     parser = argparse.ArgumentParser()
-    add_arguments(parser, default_cases="x.csv")
+    add_arguments(parser)
     config = config_from_args(parser.parse_args([]))
+    assert config.preset == "quick" and config.seed == config.split_seed == 0
     assert config.perturbation == DEFAULT_PERTURBATION and config.mask_variants() == {
         "perturbed": DEFAULT_PERTURBATION, "exact": None}
     assert config.methods()[-1] == "intensity"
@@ -290,7 +291,11 @@ def test_mask_options_of_the_command_line():
     assert config.perturbation is None and config.mask_variants() == {"exact": None}
     config = config_from_args(parser.parse_args(["--no-exact-masks", "--no-intensity-control", "--seed", "3"]))
     assert list(config.mask_variants()) == ["perturbed"] and "intensity" not in config.methods()
-    assert config.perturbation.seed == 3
+    assert config.perturbation.seed == 3 and config.split_seed == 0  # --seed is the models', never the split
+    assert config_from_args(parser.parse_args(["--split-seed", "2"])).split_seed == 2
+    # one seed for both, as every earlier result: the same hash as before split_seed existed
+    assert "split_seed" not in BaselineConfig(seed=2, split_seed=2).to_dict()
+    assert BaselineConfig(seed=2).to_dict()["split_seed"] == 0
     with pytest.raises(D2TLError, match="amplitude"):
         config_from_args(parser.parse_args(["--perturb-masks", "1.5"]))
 

@@ -42,7 +42,7 @@ class BaselineConfig:
     """What determines a baseline result (besides the data); hashed into the output folder name."""
 
     preset: str = "paper"
-    seed: int = 0
+    seed: int = 0  # the classifiers' and the perturbation's (docs/options.md)
     models: tuple[str, ...] = MODELS
     refit: str = "train"
     features: FeatureConfig = FeatureConfig()
@@ -50,6 +50,7 @@ class BaselineConfig:
     exact_masks: bool = True  # with a perturbation: also every method on the masks as given
     intensity_control: bool = True
     recombine_weight: float | None = None
+    split_seed: int = 0  # without a split file
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -82,7 +83,9 @@ class BaselineConfig:
                 "exact_masks": self.exact_masks and self.perturbation is not None,
                 "intensity_control": self.intensity_control,
                 "intensity_version": INTENSITY_VERSION if self.intensity_control else None,
-                "recombine_weight": self.recombine_weight}
+                "recombine_weight": self.recombine_weight,
+                # named only where it differs from seed: the one seed of earlier results meant both
+                **({"split_seed": self.split_seed} if self.split_seed != self.seed else {})}
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -152,7 +155,7 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
     independent case table (CSV) scored by the selected classifiers."""
     start = time.perf_counter()
     out = Path(out)
-    inputs = load_inputs(cases, external, split, config.seed)
+    inputs = load_inputs(cases, external, split, config.split_seed)
     hashed = hashed_config(config, inputs)
     digest = config_hash(hashed)
     folder = out / digest

@@ -2,7 +2,7 @@
 
 Reads a case table with lesion masks, extracts (or reads cached) texture and shape features,
 splits the cases as D2TL does (``--split CSV``, or :func:`d2tl.data.split.split_cases` with
-``--seed``), chooses each classifier's hyper-parameters on the validation cases, and writes, to
+``--split-seed``), chooses each classifier's hyper-parameters on the validation cases, and writes, to
 ``OUT/<configuration hash>/``:
 
 =========================  ==================================================================
@@ -82,7 +82,6 @@ import sys
 
 import pandas as pd
 
-from ..defaults import DEFAULT_CASES
 from ..errors import D2TLError
 from .classify import MODELS
 from .d2tl_result import find_d2tl_metrics, load_d2tl_metrics, split_fingerprint  # noqa: F401
@@ -97,19 +96,19 @@ from .shape import MaskPerturbation
 
 # --- command line -------------------------------------------------------------------------------
 
-def add_arguments(parser, default_cases=DEFAULT_CASES) -> None:
-    parser.add_argument("--cases", default=default_cases,
-                        help=f"case table CSV with a lesion mask per view (default {default_cases})")
+def add_arguments(parser) -> None:
+    from ..options import add_cases, add_out, add_preset, add_seed, add_split_seed
+
+    add_cases(parser)  # with a lesion mask per view
     parser.add_argument("--external", default=None, metavar="CASES.csv",
                         help="an independent case table (with masks) that the selected classifiers also score, "
                         "with 95%% intervals, e.g. data/synthetic-external/cases.csv")
     parser.add_argument("--split", default=None, help="split CSV (id, part) to use, e.g. the one D2TL "
-                        "was trained with; default: split_cases(table, --seed)")
-    parser.add_argument("--seed", type=int, default=0, help="split seed (without --split) and model seeds")
-    parser.add_argument("--preset", choices=PRESETS, default="paper",
-                        help="paper: full hyper-parameter grids; quick: small grids, fewer trees")
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="results folder (default results/baseline); "
-                        "each configuration gets its own sub-folder named by its hash")
+                        "was trained with; default: split_cases(table, --split-seed)")
+    add_split_seed(parser)
+    add_seed(parser)  # the classifiers' (and the mask perturbation's, without --perturb-seed)
+    add_preset(parser, PRESETS)  # paper: the full hyper-parameter grids; quick: small grids, fewer trees
+    add_out(parser, "baseline", "one sub-folder per configuration, named by its hash")
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
     parser.add_argument("--refit", choices=("train", "train+val"), default="train",
                         help="refit the chosen setting on the training cases (default) or on train+val")
@@ -143,7 +142,8 @@ def config_from_args(args) -> BaselineConfig:
             perturbation = MaskPerturbation(amplitude=args.perturb_masks, harmonics=DEFAULT_PERTURBATION.harmonics,
                                             dilate=args.perturb_dilate,
                                             seed=args.seed if args.perturb_seed is None else args.perturb_seed)
-        return BaselineConfig(preset=args.preset, seed=args.seed, models=models, refit=args.refit,
+        return BaselineConfig(preset=args.preset, seed=args.seed, split_seed=args.split_seed, models=models,
+                              refit=args.refit,
                               features=FeatureConfig(glcm_levels=args.glcm_levels), perturbation=perturbation,
                               exact_masks=not args.no_exact_masks, intensity_control=not args.no_intensity_control)
     except ValueError as exc:
@@ -167,6 +167,7 @@ def run(args) -> int:
     from .. import checks
 
     checks.count("--seed", args.seed, low=0, high=2**32 - 1)
+    checks.count("--split-seed", args.split_seed, low=0, high=2**32 - 1)
     checks.fraction("--perturb-masks", args.perturb_masks)
     checks.count("--perturb-dilate", args.perturb_dilate, low=0, high=100)
     checks.count("--perturb-seed", args.perturb_seed, low=0, high=2**32 - 1)

@@ -196,12 +196,14 @@ def save_rois(rois: RoiSet, path) -> None:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--cases", required=True, help="case table CSV")
+    from ..options import add_cases, add_out, add_shift_seed
+
+    add_cases(parser)
     parser.add_argument("--box", type=int, default=DEFAULT_BOX, help="box side, full-resolution px (default 256)")
     parser.add_argument("--shift", type=float, default=0.0, help="box centre shift, full-resolution px")
     parser.add_argument("--input-scale", type=float, default=1.0, help="model input side / box side")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the shift directions")
-    parser.add_argument("--out", required=True, help="output .npz")
+    add_shift_seed(parser)
+    add_out(parser, "rois")  # the .npz file
 
 
 def run(args) -> int:
@@ -209,14 +211,14 @@ def run(args) -> int:
     from .cases import load_cases
 
     checks.roi_options(args.box, args.shift, args.input_scale)
-    checks.count("--seed", args.seed, low=0, high=2**32 - 1)
+    checks.count("--shift-seed", args.shift_seed, low=0, high=2**32 - 1)
     checks.input_file("--cases", args.cases, "case table")
     checks.output_file("--out", args.out, "ROI file")
     start = time.perf_counter()
     table = load_cases(args.cases)
     loaded = time.perf_counter()
     config = RoiConfig(box=args.box, shift=args.shift, input_scale=args.input_scale)
-    rois = extract_rois(table, config, seed=args.seed)
+    rois = extract_rois(table, config, seed=args.shift_seed)
     extracted = time.perf_counter()
     save_rois(rois, args.out)
     print(f"{len(rois.ids)} cases x 4 images, {config.input_size} px inputs ({rois.nbytes / 2**20:.1f} MiB): "

@@ -72,9 +72,11 @@ def explain_case(model_path, cases_csv, case_id, out=None, layers=(GRADCAM_LAYER
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="model.keras written by python -m d2tl train")
-    parser.add_argument("--cases", required=True, help="case table CSV holding the case")
+    from ..options import add_cases, add_out
+
+    add_cases(parser)  # the table holding the case
     parser.add_argument("--id", required=True, help="case id")
-    parser.add_argument("--out", help="output folder (default: explain/<id> beside the model)")
+    add_out(parser, "explain")
     parser.add_argument("--gradcam-layers", nargs="+", default=[GRADCAM_LAYER],
                         help=f"backbone layers for Grad-CAM (default {GRADCAM_LAYER}, the last block; mixed7 is finer)")
     parser.add_argument("--dpi", type=int, default=110)

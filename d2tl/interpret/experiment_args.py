@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..defaults import DEFAULT_CASES
 from ..errors import D2TLError
 from ..views import LABELS
-from .experiment import DEFAULT_OUT, DEFAULT_RUNS, PRESET_SETTINGS, preset_settings, run_interpretation
+from .experiment import DEFAULT_RUNS, PRESET_SETTINGS, preset_settings, run_interpretation
 from .representation import OPTIMIZERS, PARAMETRISATIONS, PENALTIES, STARTS, RepresentationConfig
 
 
-def add_experiment_arguments(parser, default_cases: str = DEFAULT_CASES) -> None:
+def add_experiment_arguments(parser) -> None:
+    from ..options import add_cases, add_out, add_preset, add_seed
+
     d = RepresentationConfig()
     parser.add_argument("--model", help="model.keras (default: the preset's default configuration, found by its "
                                         "configuration hash under --runs-root)")
-    parser.add_argument("--cases", default=default_cases, help="case table CSV (default: %(default)s)")
-    parser.add_argument("--preset", default="quick", choices=sorted(PRESET_SETTINGS))
-    parser.add_argument("--out", help=f"output folder (default: {DEFAULT_OUT}/<preset>)")
+    add_cases(parser)
+    add_preset(parser, PRESET_SETTINGS)
+    add_out(parser, "interpretation")
     parser.add_argument("--runs-root", default=DEFAULT_RUNS,
                         help="results store (OUT/runs) holding the default model (default: %(default)s)")
     parser.add_argument("--patients", nargs=2, metavar=("BENIGN", "MALIGNANT"),
@@ -37,10 +38,13 @@ def add_experiment_arguments(parser, default_cases: str = DEFAULT_CASES) -> None
     g.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS)
     g.add_argument("--start", default=d.start, choices=[s for s in STARTS if s != "mean"])
     g.add_argument("--parametrisation", default=d.parametrisation, choices=PARAMETRISATIONS)
-    g.add_argument("--seed", type=int, default=d.seed)
+    add_seed(g)  # eq. (1)'s random start
 
 
 def run_experiment_args(args) -> dict:
+    from ..checks import count
+
+    count("--seed", args.seed, low=0, high=2**32 - 1)
     rep = RepresentationConfig(lam=args.lam, steps=args.steps if args.steps is not None else
                                preset_settings(args.preset)["steps"], step_size=args.step_size, optimizer=args.optimizer,
                                start=args.start, parametrisation=args.parametrisation, seed=args.seed,

@@ -31,6 +31,7 @@ from . import store
 from .progress import duration as _duration, progress_callback
 from ..atomic import atomic_path
 from ..errors import D2TLError
+from ..options import add_seed
 from ..provenance import provenance, write_json
 
 CACHE_GB = 4.0  # render the whole set once when it fits in this many GB (uint8), else per batch
@@ -165,9 +166,10 @@ def add_arguments(parser) -> None:
                              "75 px, 8 epochs, 45 min measured on 2 shared CPU cores; what --weights fractal uses), "
                              "fractaldb-100 or fractaldb-1k (GPU; --weights fractal:NAME)")
     helps = {"classes": "IFS classes", "per_class": "images per class", "side": "image side, px (>= 75)",
-             "epochs": "training epochs", "seed": "seed of the image set and of the initialisation",
-             "batch_size": "images per step", "learning_rate": "Adam's initial learning rate (cosine decay)"}
-    for name in (f.name for f in dataclasses.fields(store.Recipe)):
+             "epochs": "training epochs", "batch_size": "images per step",
+             "learning_rate": "Adam's initial learning rate (cosine decay)"}
+    add_seed(parser)  # the image set's and the initialisation's; every scale's recipe has seed 0
+    for name in (f.name for f in dataclasses.fields(store.Recipe) if f.name != "seed"):
         flag = "--lr" if name == "learning_rate" else f"--{name.replace('_', '-')}"
         parser.add_argument(flag, dest=name, type=float if name == "learning_rate" else int,
                             help=f"{helps[name]} (scale's if omitted)")
@@ -209,6 +211,9 @@ def recipe_from_args(args):
 
 
 def run(args) -> int:
+    from ..checks import count
+
+    count("--seed", args.seed, low=0, high=2**32 - 1)
     recipe = recipe_from_args(args)
     if args.workers < 1:
         raise D2TLError(f"--workers {args.workers}: must be at least 1")

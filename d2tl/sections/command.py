@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..defaults import DEFAULT_CASES, DEFAULT_OUT
 from ..presets import PRESETS, preset as preset_settings
 from .context import RUNS_FOLDER, Context
 from .plan_print import print_plan
@@ -13,13 +12,11 @@ from .run import run_section
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cases", default=DEFAULT_CASES, help=f"case table CSV (default {DEFAULT_CASES}); "
-                        "any table d2tl reads, e.g. one made by python -m d2tl cdd-cesm")
-    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                        help="paper: 10 runs x 100 epochs, full-size inputs, 10 shift repeats, 200 random-init "
-                        "epochs (a GPU); quick (default): reduced, for a CPU -- never paper numbers")
-    parser.add_argument("--out", default=DEFAULT_OUT, help=f"results root (default {DEFAULT_OUT}): reports in "
-                        f"OUT/<section>/, trained configurations in OUT/{RUNS_FOLDER}/<hash>/")
+    from ..options import add_cases, add_out, add_preset
+
+    add_cases(parser)  # any table d2tl reads, e.g. one made by python -m d2tl cdd-cesm
+    add_preset(parser, PRESETS)
+    add_out(parser, "run-all", f"reports in OUT/<section>/, trained configurations in OUT/{RUNS_FOLDER}/<hash>/")
     parser.add_argument("--external", help="an independent case table on which every selected model is also "
                         "scored (95%% intervals); 'none' for no external set. Default: the preset's; quick makes "
                         "a synthetic one (another generator seed) beside a synthetic --cases set")

@@ -17,14 +17,16 @@ The external set: python -m d2tl synth --seed 1 --n 200 --out data/synthetic-ext
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--cases", default="data/synthetic/cases.csv", help="case table of the data set")
+    from ..options import add_cases, add_out
+
+    add_cases(p)
     p.add_argument("--external", default="data/synthetic-external/cases.csv",
                    help="independent case table every run's model is scored on")
     p.add_argument("--arms", nargs="+", default=list(ARMS),
                    help="weights sources to compare (synthetic, fractal, random, imagenet or a weights file)")
     p.add_argument("--runs", type=int, default=3, help="runs per arm (the best by validation is the arm's model)")
     p.add_argument("--epochs", type=int, help="epochs per run (default: the quick preset's)")
-    p.add_argument("--out", default="results/transfer", help="output folder")
+    add_out(p, "transfer")
 
 
 def _check(a) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import ExperimentConfig
 from ..data.cases import load_cases
-from ..defaults import DEFAULT_CASES, missing_cases_hint
+from ..defaults import missing_cases_hint
 from ..errors import D2TLError
 from .experiment import FINISHED, run_dir_for, run_experiment
 from .lease import DEFAULT_LEASE
@@ -28,11 +28,11 @@ def add_arguments(parser) -> None:
     from ..model import ARCHITECTURES, FROZEN_BN, TUNINGS
     from ..presets import PRESETS
 
-    parser.add_argument("--cases", default=DEFAULT_CASES, help=f"case table CSV (default {DEFAULT_CASES})")
-    parser.add_argument("--preset", default="quick", choices=sorted(PRESETS),
-                        help="paper: 10 runs x 100 epochs, full-size inputs; quick: reduced, learns on a CPU "
-                             "(default); smoke: the code path only (see d2tl/presets.py)")
-    parser.add_argument("--out", default="results/train", help="results folder; one sub-folder per configuration")
+    from ..options import add_augment_seed, add_cases, add_out, add_preset, add_seed, add_shift_seed, add_split_seed
+
+    add_cases(parser)
+    add_preset(parser, PRESETS)
+    add_out(parser, "train")  # one sub-folder per configuration, named by its hash
     g = parser.add_argument_group("model")
     g.add_argument("--architecture", default="dual_mode", choices=ARCHITECTURES)
     g.add_argument("--tuning", default="full", choices=TUNINGS, help="full: all layers; semi: the 3 dense layers")
@@ -49,7 +49,7 @@ def add_arguments(parser) -> None:
     g = parser.add_argument_group("boxes")
     g.add_argument("--box", type=int, default=256, help="box side, full-resolution px")
     g.add_argument("--shift", type=float, default=0.0, help="box centre shift, full-resolution px")
-    g.add_argument("--shift-seed", type=int, default=0, help="seed of the shift directions")
+    add_shift_seed(g)
     g.add_argument("--input-scale", type=float, help="model input side / box side (preset's if omitted)")
     g = parser.add_argument_group("training")
     g.add_argument("--runs", type=int, help="runs (preset's if omitted)")
@@ -69,9 +69,9 @@ def add_arguments(parser) -> None:
     g.add_argument("--lease", type=float, default=DEFAULT_LEASE,
                    help="seconds after its holder's last renewal that a configuration's lock is taken over "
                         "(d2tl/training/lease.py; default %(default)g)")
-    g.add_argument("--seed", type=int, default=0, help="run r uses seed*1000+r")
-    g.add_argument("--split-seed", type=int, default=0)
-    g.add_argument("--augment-seed", type=int, default=0)
+    add_seed(g)  # run r uses seed*1000+r
+    add_split_seed(g)
+    add_augment_seed(g)
     g.add_argument("--alternatives", type=int, help="augmented alternatives per image (paper: 5; preset's if omitted)")
     g = parser.add_argument_group("execution (see docs/gpu.md)")
     g.add_argument("--precision", default="float32", choices=list(PRECISIONS),

@@ -12,7 +12,9 @@ from .options import (ALIGN_MODES, BuildOptions, CM_FOLDER, DUPLICATE_RULES, LAB
 def add_arguments(parser) -> None:
     parser.add_argument("--root", required=True, help="the downloaded CDD-CESM folder (searched recursively "
                         f"for '{LE_FOLDER}', '{CM_FOLDER}', the annotation spreadsheet and the segmentation CSV)")
-    parser.add_argument("--out", default="data/cdd-cesm/cases.csv", help="case table to write (default %(default)s)")
+    from ....options import add_out
+
+    add_out(parser, "cdd-cesm")
     parser.add_argument("--label-rule", choices=LABEL_RULES, default="any",
                         help="breast label from its images' pathology: any = malignant if any image is, else "
                              "benign if any is; subtracted = the same on CM images only; all = all four agree "

@@ -13,7 +13,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dicom-dir", required=True, help="folder of CEDM DICOM files (searched recursively)")
     parser.add_argument("--labels", required=True, help="CSV: patient,label,cc_x,cc_y,mlo_x,mlo_y "
                         "[,laterality,group,id,cc_mask_path,mlo_mask_path]")
-    parser.add_argument("--out", required=True, help="case table to write, e.g. data/mine/cases.csv")
+    from ....options import add_out
+
+    add_out(parser, "from-dicom")  # a case table, e.g. data/mine/cases.csv
     parser.add_argument("--patient-from", choices=("tag", "folder"), default="tag",
                         help="match the CSV's patient to the PatientID tag or to the first folder under "
                              "--dicom-dir (default %(default)s)")

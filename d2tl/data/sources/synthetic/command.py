@@ -12,12 +12,14 @@ from .dataset import write_dataset
 
 
 def add_arguments(parser) -> None:
+    from ....options import add_out, add_seed
+
     d = SynthConfig()
-    parser.add_argument("--out", default="data/synthetic", help="output folder (default: %(default)s)")
+    add_out(parser, "synth")
     parser.add_argument("--n", type=int, default=d.n_cases, help="number of cases (default: %(default)s)")
     parser.add_argument("--malignant-fraction", type=float, default=d.malignant_fraction,
                         help="fraction of malignant cases (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=d.seed, help="random seed (default: %(default)s)")
+    add_seed(parser)  # the generator's seed (docs/options.md)
     parser.add_argument("--scale", type=float, default=d.scale,
                         help="image px per full-resolution 0.07 mm px; 1 = 3328x2560 (default: %(default)s)")
     parser.add_argument("--difficulty", type=float, default=d.difficulty,
