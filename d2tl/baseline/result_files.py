@@ -4,7 +4,6 @@ split and features; :mod:`d2tl.baseline.run` documents them."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,17 +12,15 @@ from ..provenance import portable, portable_table, write_json
 from ..stats import section_tests
 from .report import markdown_table
 
-if TYPE_CHECKING:
-    from .experiment import Inputs
-
 
 def _suffix(masks: str, default: str) -> str:
     """The file and column suffix of a mask variant: none for the default masks."""
     return "" if masks == default else f"_{masks}"
 
 
-def predictions_table(inputs: Inputs, entries: list, default: str) -> pd.DataFrame:
-    """Per case (id, label, part): each method's test score and call (empty off the test part)."""
+def predictions_table(inputs, entries: list, default: str) -> pd.DataFrame:
+    """Per case (id, label, part) of ``inputs`` (:class:`d2tl.baseline.experiment.Inputs`): each
+    method's test score and call (empty off the test part)."""
     predictions = inputs.table[["id", "label"]].assign(part=inputs.parts.to_numpy())
     for e in entries:
         column = f"{e['name']}{_suffix(e['masks'], default)}"
@@ -43,7 +40,7 @@ def write_metrics(tmp: Path, result_table, prov: dict, oracle_text: list, paired
     write_json(tmp / "metrics.json", portable(summary))
 
 
-def write_predictions(tmp: Path, inputs: Inputs, predictions, ext_scores: dict, entries: list, default: str) -> None:
+def write_predictions(tmp: Path, inputs, predictions, ext_scores: dict, entries: list, default: str) -> None:
     """``predictions.csv``, ``external_predictions.csv`` (with an external set), ``selection.csv``, ``split.csv``."""
     predictions.to_csv(tmp / "predictions.csv", index=False)
     if "external" in inputs.sets:
