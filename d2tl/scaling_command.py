@@ -41,7 +41,8 @@ def _check(a) -> None:
     for option, path in (("--cases", a.cases), ("--external", a.external)):
         if not Path(path).is_file():
             raise D2TLError(f"{option} {path} does not exist" + (
-                "; make it with: python -m d2tl synth --seed 3 --n 480 --out data/synthetic-480"
+                "; make it with: python -m d2tl synth --seed 3 --n 480 --out data/synthetic-480 (the study's "
+                "default set; the positive control's: python -m d2tl synth --seed 4 --n 3072 --out data/synthetic-3072)"
                 if option == "--cases" else "; make it with: python -m d2tl synth --seed 1 --n 200 "
                                             "--out data/synthetic-external"))
     if a.samples < 1:
