@@ -118,9 +118,7 @@ def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, prese
     from ..predict import load_trained
 
     t0 = time.perf_counter()
-    settings = preset_settings(preset)
-    layers = tuple(layers or settings["layers"])
-    rep_config = representation or RepresentationConfig(steps=settings["steps"])
+    layers, rep_config = _settings(preset, layers, representation)
     model_path = Path(model_path) if model_path else find_default_model(runs_root, preset, cases_csv)
     out = Path(out) if out else Path(DEFAULT_OUT) / preset
     seconds = {}
@@ -136,9 +134,7 @@ def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, prese
         with _timed(seconds, "control"):
             control_source = add_untrained_control(maps, info, rep_config.seed, layers, log)
     with _timed(seconds, "representation"):
-        log(f"eq. (1): {rep_config.steps} {rep_config.optimizer} steps, lambda {rep_config.lam:g} "
-            f"({rep_config.penalty}-space l2), start {rep_config.start}")
-        rep = class_representations(model, rep_config, log=log)
+        rep = solve_eq1(model, rep_config, log)
 
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)
@@ -164,6 +160,19 @@ def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, prese
         write_json(tmp / "provenance.json", prov)
     _log_outcome(summary, maps.methods, out, log)
     return summary
+
+
+def _settings(preset: str, layers, representation) -> tuple[tuple, RepresentationConfig]:
+    """The Grad-CAM layers and eq. (1)'s configuration: as given, else the preset's."""
+    settings = preset_settings(preset)
+    return tuple(layers or settings["layers"]), representation or RepresentationConfig(steps=settings["steps"])
+
+
+def solve_eq1(model, rep_config: RepresentationConfig, log):
+    """The class representations of eq. (1), its settings logged first."""
+    log(f"eq. (1): {rep_config.steps} {rep_config.optimizer} steps, lambda {rep_config.lam:g} "
+        f"({rep_config.penalty}-space l2), start {rep_config.start}")
+    return class_representations(model, rep_config, log=log)
 
 
 @contextlib.contextmanager
