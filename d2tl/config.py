@@ -44,8 +44,15 @@ class TrainConfig:
     # epoch from bn_samples augmented training samples (0 = all of them) with the current weights.
     bn_stats: str = "moving"
     bn_samples: int = 0
+    # Micro-batches per step (gradient accumulation, d2tl.training.memory_fit): 1 = none. Set only
+    # where the step does not fit the target memory; in to_dict (so the hash) only when > 1.
+    accumulation: int = 1
 
     def __post_init__(self):
+        if isinstance(self.accumulation, bool) or not isinstance(self.accumulation, int) or \
+                self.accumulation < 1 or self.batch_size % self.accumulation:
+            raise D2TLError(f"accumulation must be a whole number >= 1 dividing batch_size {self.batch_size}, "
+                            f"got {self.accumulation!r}")
         if self.bn_stats not in BN_STATS:
             raise D2TLError(f"bn_stats {self.bn_stats!r} is not one of {', '.join(BN_STATS)}")
         if not isinstance(self.bn_samples, int) or self.bn_samples < 0:
@@ -65,6 +72,18 @@ class TrainConfig:
         for name in ("deterministic", "jit_compile"):
             if not isinstance(getattr(self, name), bool):
                 raise D2TLError(f"{name} must be True or False, got {getattr(self, name)!r}")
+
+    def to_dict(self) -> dict:
+        """The fields, ``accumulation`` only when used: a configuration that fits keeps its hash."""
+        values = dataclasses.asdict(self)
+        if values["accumulation"] == 1:
+            del values["accumulation"]
+        return values
+
+    @property
+    def micro_batch(self) -> int:
+        """Cases per micro-batch: the batch over the accumulation steps."""
+        return self.batch_size // self.accumulation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +109,7 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict:
         return {"model": self.model.to_dict(), "roi": self.roi.to_dict(), "augment": self.augment.to_dict(),
-                "train": dataclasses.asdict(self.train), "split_seed": self.split_seed,
+                "train": self.train.to_dict(), "split_seed": self.split_seed,
                 "shift_seed": self.shift_seed, "augment_seed": self.augment_seed, "preset": self.preset}
 
     def replace(self, **changes) -> "ExperimentConfig":

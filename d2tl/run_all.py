@@ -108,6 +108,10 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
         ctx.log(f"plan: {len(entries)} configurations, {plan['total_cost'] / 3600:.1f} h in one process here; "
                 + ", ".join(f"{n} shards: {v['wall'] / 3600:.1f} h" for n, v in plan["shards"].items())
                 + f" -> {args.plan}")
+        from .training.memory_fit import memory_text
+
+        for entry in plan["configurations"]:
+            ctx.log(f"  {entry['hash']}: {memory_text(entry['memory'])}")
         return 0
     if getattr(args, "report_only", False):
         shards.refuse_missing(ctx, chosen)
@@ -122,6 +126,7 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
         return 0
     for name in chosen:  # refuse a foreign report before any training, not after the sections before it
         sections.check_folder(ctx, name, sections.plan(name, ctx))
+    ctx.check_memory(chosen)  # likewise a step that fits --gpu-memory at no micro-batch
     if ctx.progress is None:
         ctx.progress = shards.Progress(shards.plan_entries(ctx, chosen), ctx.log)
     failures = Failures(ctx.log)

@@ -102,7 +102,9 @@ def write_plan(path, ctx, chosen, entries: list[dict], measured: bool, shard_cou
             "model units (InceptionV3 forward cost proportional to input area)",
             "split_seeds": ctx.split_seeds,
             "configurations": [{"hash": e["hash"], "used_by": e["used_by"], "cost": e["cost"],
-                                "finished": e["finished"], "describe": _describe(e["config"])} for e in entries],
+                                "finished": e["finished"], "describe": _describe(e["config"]),
+                                "memory": ctx.memory_row(e["config"])} for e in entries],
+            "gpu_memory": ctx.gpu_memory,
             "total_cost": float(sum(costs.values())),
             "largest_cost": float(max(costs.values(), default=0.0)),
             "shards": {str(n): {"loads": shard_loads(costs, n), "wall": max(shard_loads(costs, n), default=0.0)}

@@ -2,7 +2,7 @@
 
 A compiled model (or cached-feature head) can serve every configuration with the same graph:
 the model fields except the weights (they are copied in per run), the optimiser and its
-learning rate and schedule, the precision and XLA setting, and, under a step-dependent schedule,
+learning rate and schedule, the precision and XLA setting, gradient accumulation when used, and, under a step-dependent schedule,
 the number of training steps. :func:`graph_key` and :func:`head_key` name the engine's compiled
 models (:class:`d2tl.training.engine.Engine`); the section time estimates group by
 :func:`graph_identity` too.
@@ -25,6 +25,8 @@ def graph_identity(config, total_steps: int | None = None, head_only: bool = Fal
     else:
         model = {k: v for k, v in config.model.to_dict().items() if k != "weights"}
     train = {k: getattr(config.train, k) for k in TRAIN_FIELDS}
+    if config.train.accumulation > 1:  # another optimiser; absent otherwise, so existing keys stay
+        train["accumulation"] = config.train.accumulation
     steps = total_steps if config.train.schedule != "constant" else None
     return {"head" if head_only else "model": model, "train": train, "steps": steps}
 

@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--nondeterministic", action="store_true", help="allow non-deterministic TensorFlow kernels")
     g.add_argument("--strategy", default="none", choices=list(STRATEGIES),
                    help="mirrored: tf.distribute.MirroredStrategy over every GPU of this host (TensorFlow)")
+    from ..training.memory_fit import add_gpu_memory
+
+    add_gpu_memory(g)
 
 
 def add_overrides(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +79,7 @@ def overridden_settings(args) -> tuple[dict, dict]:
 
 def make_context(args, log=None) -> Context:
     from ..checks import output_folder
+    from ..training.memory_fit import DEFAULT_GPU_MEMORY, parse_size
 
     output_folder("--out", args.out, "results root")  # a file or an unwritable place: refused before any work
     execution = {"precision": getattr(args, "precision", "float32"), "jit_compile": getattr(args, "jit", False),
@@ -88,7 +92,8 @@ def make_context(args, log=None) -> Context:
     settings, deviations = overridden_settings(args)
     ctx = Context(args.cases, args.preset, args.out, log=log, replace=args.replace, execution=execution,
                   external=external, settings=settings, imagenet_md5=getattr(args, "imagenet_md5", None),
-                  split_seeds=getattr(args, "split_seeds", 1), overrides=deviations)
+                  split_seeds=getattr(args, "split_seeds", 1), overrides=deviations,
+                  gpu_memory=parse_size(getattr(args, "gpu_memory", DEFAULT_GPU_MEMORY)))
     from ..execution import check_support
 
     check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work
@@ -130,6 +135,7 @@ class SectionCommand:
         if args.dry_run:
             print_plan(ctx, [self.section])
             return 0
+        ctx.check_memory([self.section])  # before any training
         with distribution(args.strategy):
             result = run_section(self.section, ctx)
         from ..reporting.markdown import comparison_markdown

@@ -51,7 +51,7 @@ class Context:
     def __init__(self, cases=DEFAULT_CASES, preset: str = "quick", out=DEFAULT_OUT, log=print,
                  settings: dict | None = None, replace: bool = False, rois_kept: int = 3,
                  execution: dict | None = None, external=None, imagenet_md5: str | None = None,
-                 split_seeds: int = 1, overrides: dict | None = None):
+                 split_seeds: int = 1, overrides: dict | None = None, gpu_memory: int | None = None):
         self.cases = Path(cases)
         if not self.cases.is_file():
             hint = missing_cases_hint(cases)
@@ -88,6 +88,11 @@ class Context:
         self.imagenet_md5 = imagenet_md5 or IMAGENET_MD5
         self._roi_cache = None
         self.external = Path(external) if external else None
+        from ..training.memory import MemoryModel
+        from ..training.memory_fit import DEFAULT_GPU_MEMORY, parse_size
+
+        self.gpu_memory = gpu_memory or parse_size(DEFAULT_GPU_MEMORY)  # bytes a training step must fit
+        self.memory = MemoryModel()  # d2tl.training.memory: one backbone build per input side
         if self.external is not None and not self.external.is_file():
             raise D2TLError(f"external case table {self.external} does not exist")
 
@@ -165,9 +170,33 @@ class Context:
 
         return identity(spec, self.imagenet_md5) if spec == "imagenet" else self.weights(spec).identity
 
+    def fitted(self, config: ExperimentConfig, strict: bool = True) -> ExperimentConfig:
+        """``config`` as it trains within ``gpu_memory``: unchanged when its step fits, else with
+        micro-batches (:mod:`d2tl.training.memory_fit`); refused when nothing fits (``strict``;
+        plans name it one case per micro-batch and show that it does not fit)."""
+        from ..training.memory_fit import fit
+
+        return fit(self.memory, config, self.gpu_memory, strict)
+
+    def check_memory(self, sections) -> None:
+        """Refuse, before any training, when a configuration of ``sections`` fits ``gpu_memory``
+        at no micro-batch (a long run never ends in an out-of-memory error)."""
+        from .registry import plan
+
+        for section in sections:
+            for p in plan(section, self):
+                self.fitted(p.trained_config)
+
+    def memory_row(self, config: ExperimentConfig) -> dict:
+        """The plan's memory figures of ``config`` (:func:`d2tl.training.memory_fit.memory_row`)."""
+        from ..training.memory_fit import memory_row
+
+        return memory_row(self.memory, config, self.gpu_memory)
+
     def directory(self, config: ExperimentConfig) -> Path:
         from ..training.experiment import run_dir_for
 
+        config = self.fitted(config, strict=False)
         return run_dir_for(config, self.cases, self.store, self.weights_identity(config.model.weights))
 
     def finished(self, config: ExperimentConfig) -> bool:
@@ -198,6 +227,7 @@ class Context:
         """Train ``config`` (or read back its finished result); one store for all sections."""
         from ..training.experiment import FINISHED, run_experiment
 
+        config = self.fitted(config)
         directory = self.directory(config)
         key = str(directory)
         if key in self.records and self.finished(config):

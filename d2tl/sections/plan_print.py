@@ -7,6 +7,7 @@ import os
 import time
 
 from ..config import ExperimentConfig
+from ..training.memory_fit import gigabytes, memory_text
 from .context import Context
 from .estimate import estimate_seconds, graph_name, measure_forward, split_counts
 from .registry import INFO, plan
@@ -34,6 +35,8 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
         out(f"Deviating from preset {ctx.preset}: {deviation_text(ctx.overrides)}")
     out(f"Data: {ctx.cases} ({ctx.dataset.get('name')}, {len(ctx.table)} cases); trained results in {ctx.store}; "
         f"default weights ({ctx.base().model.weights}) give: {ctx.auto_weights_source()}")
+    out(f"Memory: each configuration's predicted peak per training step (d2tl/training/memory.py) against "
+        f"--gpu-memory {gigabytes(ctx.gpu_memory)}; one over it trains its batch as micro-batches (docs/gpu.md)")
     seen: dict[str, str] = {}
     to_train: list[ExperimentConfig] = []
     for section in sections:
@@ -57,7 +60,8 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
                 state = "to train"
                 to_train.append(c)
             seen.setdefault(key, f"{section}: {p.label}")
-            out(f"  {p.label:<28} {describe(p.config)}  [{ctx.directory(c).name}: {state}]")
+            out(f"  {p.label:<28} {describe(p.config)}  [{ctx.directory(c).name}: {state}; "
+                f"{memory_text(ctx.memory_row(c))}]")
     graphs = sorted({graph_name(c) for c in to_train})
     out(f"\n{len(to_train)} configuration(s) to train; model graphs to compile (once each): "
         f"{', '.join(graphs) if graphs else 'none'}")

@@ -85,6 +85,9 @@ def add_arguments(parser) -> None:
     g.add_argument("--strategy", default="none", choices=list(STRATEGIES),
                    help="mirrored: tf.distribute.MirroredStrategy over all visible GPUs of this host "
                         "(TensorFlow only; --batch-size stays the global batch)")
+    from .memory_fit import add_gpu_memory
+
+    add_gpu_memory(g)
 
 
 def config_from_args(args) -> ExperimentConfig:
@@ -116,7 +119,9 @@ def run(args) -> int:
         hint = missing_cases_hint(args.cases)
         raise D2TLError(f"case table {args.cases} does not exist{hint}")
     check_args(args)  # every option, --out and a --weights file, before any work
-    config = config_from_args(args)
+    from .memory_fit import fit_for_command
+
+    config = fit_for_command(config_from_args(args), args.gpu_memory, log_to_stdout)  # before any work
     from ..execution import check_support, distribution
 
     with distribution(args.strategy):

@@ -27,11 +27,11 @@ class EpochBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, x: dict, y: np.ndarray, batch_size: int, epochs: int, rng: np.random.Generator,
-                 first_epoch: int = 0):
+                 first_epoch: int = 0, accumulation: int = 1):
         super().__init__(workers=1, use_multiprocessing=False)
-        self.x, self.y, self.batch_size = x, y, batch_size
+        self.x, self.y, self.batch_size, self.accumulation = x, y, batch_size, accumulation
         self.orders = [rng.permutation(len(y)) for _ in range(epochs)]
-        self.steps_per_epoch = -(-len(y) // batch_size)
+        self.steps_per_epoch = -(-len(y) // batch_size) * accumulation  # micro-batches when accumulating
         # fit(initial_epoch=k) still reads its source from index 0: a resumed run starts at epoch k
         self.offset = first_epoch * self.steps_per_epoch
 
@@ -43,8 +43,18 @@ class EpochBatches(keras.utils.PyDataset):
         # Read-ahead past the last epoch gets the last batch again; fit never uses it.
         index = min(index + self.offset, len(self.orders) * self.steps_per_epoch - 1)
         epoch, step = divmod(index, self.steps_per_epoch)
+        step, part = divmod(step, self.accumulation)
         rows = self.orders[epoch][step * self.batch_size:(step + 1) * self.batch_size]
+        if self.accumulation > 1:
+            rows = micro_batch(rows, self.accumulation, part)
         return {k: v[rows] for k, v in self.x.items()}, self.y[rows]
+
+
+def micro_batch(rows: np.ndarray, parts: int, part: int) -> np.ndarray:
+    """Micro-batch ``part`` of ``parts`` of one batch's ``rows``: consecutive, nearly equal
+    shares. An epoch's last batch with fewer cases than ``parts`` repeats its cases to fill them,
+    so every update averages exactly ``parts`` micro-batch gradients (docs/gpu.md)."""
+    return np.array_split(np.resize(rows, max(len(rows), parts)), parts)[part]
 
 
 class ValidateEachEpoch(keras.callbacks.Callback):

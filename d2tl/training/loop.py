@@ -89,8 +89,8 @@ def train_run(config, data: Data, run: int, run_dir: Path, log=print, feature_ca
     from .batches import EpochBatches, ValidateEachEpoch
 
     batches = EpochBatches(x_train, one_hot(data.train.y), train.batch_size, train.epochs,
-                           np.random.default_rng(train.seed * 1000 + run), first_epoch)
-    validate = ValidateEachEpoch(x_val, one_hot(data.val.y), train.batch_size,
+                           np.random.default_rng(train.seed * 1000 + run), first_epoch, train.accumulation)
+    validate = ValidateEachEpoch(x_val, one_hot(data.val.y), train.micro_batch,
                                  lambda epoch, logs, seconds: recorder.record(trained, epoch, logs, seconds),
                                  stats, bn_x)
     callbacks = [validate, saver] + ([keras.callbacks.TensorBoard(str(tensorboard))] if tensorboard else [])
