@@ -93,7 +93,9 @@ def arm_row(arm: str, weights, metrics: dict, external: pd.DataFrame) -> dict:
                for _, g in external.groupby("run")]
     runs = spread(per_run)
     test = chosen["test"]
-    return {"arm": arm, "weights_source": weights.description, "weights_identity": weights.identity,
+    from ..provenance import portable
+
+    return {"arm": arm, "weights_source": portable(weights.description), "weights_identity": weights.identity,
             "runs": len(per_run), "selected_run": chosen["run"], "selected_epoch": chosen["epoch"],
             "val_accuracy": chosen["val_accuracy"], "test_accuracy": test["accuracy"], "test_auc": test["auc"],
             "ext_accuracy": ext["accuracy"], "ext_sensitivity": ext["sensitivity"],
