@@ -395,3 +395,15 @@ def test_old_sidecars_keep_the_whole_image_normalisation_they_were_trained_with(
     assert roi_config_for(old).normalise_on == "image"
     new = {"config": {"roi": {**old["config"]["roi"], "normalise_on": "breast"}}}
     assert roi_config_for(new).normalise_on == "breast"
+
+
+def test_score_gap_compares_only_the_cases_training_recorded():
+    """--all-cases scores every case; predictions.csv holds only the test cases."""
+    import pandas as pd
+
+    from d2tl.interpret.experiment import _score_gap
+
+    scored = pd.DataFrame({"id": ["a", "b", "c"], "p_malignant": [0.2, 0.7, 0.9]})
+    recorded = pd.DataFrame({"id": ["b"], "p_malignant": [0.5]})
+    assert _score_gap(scored, recorded) == pytest.approx(0.2)
+    assert _score_gap(scored, pd.DataFrame({"id": ["z"], "p_malignant": [0.1]})) == 0.0

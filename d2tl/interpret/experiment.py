@@ -243,7 +243,10 @@ def map_cases(model, table, roi, model_path, layers, all_cases: bool, patients, 
 def _score_gap(scored: pd.DataFrame, predictions: pd.DataFrame) -> float:
     """The largest difference between the scores here and those recorded in training's ``predictions.csv``."""
     recorded = predictions.set_index("id")["p_malignant"]
-    return float(np.max(np.abs(scored.set_index("id")["p_malignant"] - recorded.loc[scored["id"]].to_numpy())))
+    both = scored[scored["id"].isin(recorded.index)]  # --all-cases scores cases training did not record
+    if both.empty:
+        return 0.0
+    return float(np.max(np.abs(both.set_index("id")["p_malignant"] - recorded.loc[both["id"]].to_numpy())))
 
 
 def add_untrained_control(maps: Maps, info: dict, seed: int, layers, log) -> str | None:
