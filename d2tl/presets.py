@@ -5,7 +5,7 @@ learns nothing.
 Every output records its preset; quick and smoke numbers are never paper numbers.
 
 ``quick`` (the README's main job, ``experiments/run_all.py --preset quick``, 2 CPU cores) was
-chosen by measurement (issue 12; ``experiments/search_quick.py``, every trial in
+chosen by measurement (docs/learning.md; ``experiments/search_quick.py``, every trial in
 ``results/search/trials.csv``, tuned on a synthetic set of another generator seed, never on the
 test cases or the external set):
 

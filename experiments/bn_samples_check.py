@@ -1,4 +1,4 @@
-"""How many augmented training samples the precise-BN pass needs (issue 12): statistics and
+"""How many augmented training samples the precise-BN pass needs (docs/learning.md): statistics and
 predictions from a subset against those from the whole augmented training set.
 
 Loads a finished configuration's selected weights, re-estimates the BN statistics from all of

@@ -1,4 +1,4 @@
-"""Diagnostic (issue 12): how much a learner from random weights can take from the default
+"""Diagnostic (docs/learning.md): how much a learner from random weights can take from the default
 configuration's ROIs at all, measured with a small CNN that trains to convergence here.
 
 InceptionV3 from random weights stays near a tuning-set AUC of 0.6 in every setting measured

@@ -1,4 +1,4 @@
-"""Diagnostic (issue 12): how much of the class signal a fixed representation of the ROIs holds,
+"""Diagnostic (docs/learning.md): how much of the class signal a fixed representation of the ROIs holds,
 read by a linear classifier instead of a trained network.
 
 A representation is either a backbone's pooled features (``--weights random``, ``fractal``,

@@ -1,4 +1,4 @@
-"""The search that chose the quick preset's training settings (issue 12), kept so it can be rerun.
+"""The search that chose the quick preset's training settings (docs/learning.md), kept so it can be rerun.
 
 Each trial trains the default configuration (dual-mode, full-tune, box 256, random weights) on
 the built-in synthetic set with the paper's protocol (selection on its validation cases) and

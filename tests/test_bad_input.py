@@ -1,4 +1,4 @@
-"""Bad input through the real command line (issue 15): every command refuses it before any work.
+"""Bad input through the real command line: every command refuses it before any work.
 
 Each kind runs ``d2tl.cli.main`` in-process and asserts the exit status, one ``error:`` line and
 no traceback, the culprit (option and value, or file) named in the message, and nothing left in

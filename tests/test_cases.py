@@ -89,7 +89,7 @@ def test_optional_columns_may_be_absent(tmp_path):
 
 
 def test_one_rule_set_loading_stops_at_the_first_check_data_lists_all(tmp_path, capsys):
-    """Issue 16: the row rules are d2tl.data.case_rules' alone; load_cases raises the first,
+    """The row rules are d2tl.data.case_rules' alone; load_cases raises the first,
     check-data lists every one, each in its own wording."""
     from d2tl import cli
 

@@ -200,7 +200,7 @@ def test_in_breast():
 
 
 def test_images_used_twice_and_breasts_with_two_labels_are_problems(tmp_path, capsys):
-    """Issue 15 item 5: the same file, identical content, with two labels, under two persons:
+    """The same file, identical content, with two labels, under two persons:
     all listed, exit 1."""
     import shutil
 
@@ -221,7 +221,7 @@ def test_images_used_twice_and_breasts_with_two_labels_are_problems(tmp_path, ca
 
 
 def test_one_breast_with_two_labels_is_a_problem(tmp_path, capsys):
-    """Issue 15 item 5: one breast (person and side) in two cases with different labels is
+    """One breast (person and side) in two cases with different labels is
     listed, exit 1; --allow-two-labels-per-breast lists it apart (two lesions of one breast), exit 0."""
     csv = write_set(tmp_path / "set", n=4)
     table = pd.read_csv(csv, dtype=str, keep_default_na=False)

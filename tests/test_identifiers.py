@@ -1,4 +1,4 @@
-"""No DICOM identifier reaches results/ (issue 15 item 8).
+"""No DICOM identifier reaches results/.
 
 DICOM files carry distinctive sentinel values in PatientName, PatientID, PatientBirthDate and
 AccessionNumber. ``from-dicom`` builds the case table (pseudonymous ids, the mapping beside it),

@@ -1,4 +1,4 @@
-"""SIGKILL at the exact moment a final file is being put in place (issue 15 item 7): while the
+"""SIGKILL at the exact moment a final file is being put in place: while the
 selected model is saved, while the test predictions are written and while the metrics are written.
 
 The kill comes from inside the real ``train`` process (``python -m d2tl train``, test backbone,

@@ -1,4 +1,4 @@
-"""The house plan (issue 16) stays kept: no import cycle inside d2tl, no module over 400 lines,
+"""The house plan stays kept: no import cycle inside d2tl, no module over 400 lines,
 reporting never imports a section, and no module keeps a mutable cache at module level."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Concurrent runs and kills (issue 15 items 6, 7): the per-configuration lease, and ``train`` as
+"""Concurrent runs and kills: the per-configuration lease, and ``train`` as
 real subprocesses (test backbone, 75 px, 1-2 epochs, 12 cases)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Formula-driven pre-training (issue 18): the FractalDB-style generator, the recipe store, the
+"""Formula-driven pre-training: the FractalDB-style generator, the recipe store, the
 ``fractal`` weights and the random-init section's third arm."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Safe loading stays safe (issue 15 item 9): models with Keras's safe_mode on, arrays without
+"""Safe loading stays safe: models with Keras's safe_mode on, arrays without
 pickle, DICOM without ``force=True`` (a non-DICOM file is refused), and reading still tolerant
 of small deviations real vendor files carry. Each is pinned in the source and by behaviour."""
 

@@ -1,4 +1,4 @@
-"""Spreading the protocol over processes (issue 17): balanced shards, progress, reports from the
+"""Spreading the protocol over processes: balanced shards, progress, reports from the
 store, and 3 concurrent shard processes giving the same section tables as one process."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Split variance (issue 13 item 7): K split seeds give K distinct grouped, stratified splits,
+"""Split variance: K split seeds give K distinct grouped, stratified splits,
 and the section table reports each metric over them beside split 0."""
 
 import numpy as np

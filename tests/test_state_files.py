@@ -1,4 +1,4 @@
-"""A configuration folder's state files (issue 15 items 3, 4): a failed train leaves no folder;
+"""A configuration folder's state files: a failed train leaves no folder;
 damaged files are recomputed when safe (metrics, a run's summary, history or weights) and an
 error naming the file otherwise (config.json, model.d2tl.json). Test backbone, in process."""
 

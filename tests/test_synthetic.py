@@ -265,7 +265,7 @@ def test_round_trip_through_from_dicom(tmp_path):
     labels.to_csv(tmp_path / "labels.csv", index=False)  # no laterality column: read from the tags
     back, report = dicom.build_cases(csv.parent / "images", tmp_path / "labels.csv", tmp_path / "back" / "cases.csv")
     back = load_cases(tmp_path / "back" / "cases.csv")
-    # cases come back under pseudonyms (issue 15); the mapping beside the case table restores the ids
+    # cases come back under pseudonyms; the mapping beside the case table restores the ids
     mapping = pd.read_csv(dicom.pseudonyms_path(tmp_path / "back" / "cases.csv"), dtype=str)
     assert not set(back["id"]) & set(table["id"])
     to_patient = dict(zip(mapping["id"], mapping["patient"]))

@@ -1,4 +1,4 @@
-"""Weights identity (issue 13 item 1): the source a configuration really starts from is what its
+"""Weights identity: the source a configuration really starts from is what its
 hash holds; ImageNet is checked against its expected hash; the paper preset names its weights."""
 
 import hashlib

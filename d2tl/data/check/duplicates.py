@@ -3,7 +3,7 @@
 The same image file (same path, or byte-identical content) in two cases is a problem: with two
 labels it contradicts itself, and under two persons the split (grouped by person) could put
 one breast in both training and test. One breast (the same person and laterality) in two cases
-with two different labels is a problem too (issue 15 item 5): a case is one breast with one
+with two different labels is a problem too: a case is one breast with one
 finding, so two labels for it are a labelling error -- unless the data set really has two
 lesions of one breast as two cases, which ``check-data --allow-two-labels-per-breast`` accepts
 (they are then listed as notes). CDD-CESM as our adapter builds it never has it: a case there
