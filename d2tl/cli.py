@@ -42,7 +42,7 @@ COMMANDS = {
     "random-init": ("d2tl.sections.command:random_init",
                     "Sec. 4.4: ImageNet vs formula-pre-trained vs random initialisation"),
     "interpretation": ("d2tl.interpret.experiment_args", "Sec. 4.5 / Figs. 11-13: eq. 1, eq. 2 and Grad-CAM of a model"),
-    "data-scaling": ("d2tl.scaling_command", "learning against the number of training patients; the positive control (beyond the paper)"),
+    "data-scaling": ("d2tl.studies.scaling_command", "learning against the number of training patients; the positive control (beyond the paper)"),
     "transfer": ("d2tl.studies.transfer_command",
                  "the default configuration from synthetic-pre-trained, formula-pre-trained and random weights"),
     "run-all": ("d2tl.run_all", "every section in order, the baseline, the interpretation and SUMMARY.md"),

@@ -8,7 +8,7 @@ training patients is what keeps the CPU presets near chance from random weights.
     python experiments/data_scaling.py --patients 60 300 --epochs 12
 
 Writes ``OUT/data_scaling.md`` (table), ``.csv``, ``.png`` (AUC against patients),
-``history.csv`` (every arm's epochs) and ``provenance.json``; see :mod:`d2tl.scaling`.
+``history.csv`` (every arm's epochs) and ``provenance.json``; see :mod:`d2tl.studies.scaling`.
 """
 
 import sys

@@ -1,4 +1,4 @@
-"""The data-scaling diagnostic (d2tl.scaling): nested stratified subsets, equal samples per epoch,
+"""The data-scaling diagnostic (d2tl.studies.scaling): nested stratified subsets, equal samples per epoch,
 and the whole command on the stand-in backbone."""
 
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from d2tl.cli import main
 from d2tl.errors import D2TLError
-from d2tl.scaling import alternatives_for, nested_subsets
+from d2tl.studies.scaling import alternatives_for, nested_subsets
 
 
 def test_subsets_are_nested_and_keep_the_class_balance():

@@ -78,18 +78,14 @@ def make_batches(images, batch_size: int, seed: int, cache_gb: float = CACHE_GB,
 
 
 def build(recipe: store.Recipe):
-    """(training model, backbone): the backbone as d2tl.model builds it, fed as d2tl.model feeds
-    it, with a softmax layer over the classes on its 2048-D pooled feature."""
+    """(training model, backbone): :func:`d2tl.pretrain.network.grey_inception` with a softmax
+    layer over the fractal classes on its pooled feature."""
     keras = _keras()
-    from keras import layers
+    from .network import grey_inception
 
-    s = recipe.side
-    inputs = keras.Input((s, s, 1), name="fractal")
-    x = layers.Concatenate(axis=-1, name="grey_to_rgb")([inputs] * 3)
-    x = layers.Rescaling(2.0, offset=-1.0, name="inception_scaling")(x)  # [0, 1] -> [-1, 1], as d2tl.model
-    backbone = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg",
-                                              input_shape=(s, s, 3))
-    outputs = layers.Dense(recipe.classes, activation="softmax", name="fractal_classes", dtype="float32")(backbone(x))
+    inputs, backbone, feature = grey_inception(recipe.side, "fractal")
+    outputs = keras.layers.Dense(recipe.classes, activation="softmax", name="fractal_classes",
+                                 dtype="float32")(feature)
     return keras.Model(inputs, outputs, name="fractal_pretraining"), backbone
 
 

@@ -79,18 +79,15 @@ def batches(corpus: Corpus, batch_size: int, seed: int):
 
 
 def build(recipe: SyntheticRecipe):
-    """(training model, backbone): the backbone fed as d2tl.model feeds it, one softmax head per
-    proxy task on its 2048-D pooled feature."""
+    """(training model, backbone): :func:`d2tl.pretrain.network.grey_inception` with one softmax
+    head per proxy task on its pooled feature."""
     import keras
-    from keras import layers
 
-    s = recipe.side
-    inputs = keras.Input((s, s, 1), name="roi")
-    x = layers.Concatenate(axis=-1, name="grey_to_rgb")([inputs] * 3)
-    x = layers.Rescaling(2.0, offset=-1.0, name="inception_scaling")(x)  # [0, 1] -> [-1, 1], as d2tl.model
-    backbone = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg", input_shape=(s, s, 3))
-    feature = backbone(x)
-    outputs = {t: layers.Dense(k, activation="softmax", name=t, dtype="float32")(feature) for t, k in TASKS.items()}
+    from .network import grey_inception
+
+    inputs, backbone, feature = grey_inception(recipe.side, "roi")
+    outputs = {t: keras.layers.Dense(k, activation="softmax", name=t, dtype="float32")(feature)
+               for t, k in TASKS.items()}
     return keras.Model(inputs, outputs, name="synthetic_cedm_pretraining"), backbone
 
 

@@ -122,40 +122,14 @@ def paired_tests(selected: dict) -> pd.DataFrame:
     return table
 
 
-ARM_RECORDS = "arms"  # OUT/arms/<arm>.json: a finished arm's key, row and external predictions (committed)
-
-
-def arm_key(config, weights, cases_csv, external_csv) -> dict:
-    """What makes an arm's result: its configuration, its weights and the two case tables."""
-    from ..provenance import file_sha256
-
-    return {"config": json.loads(json.dumps(config.to_dict())), "weights_identity": weights.identity,
-            "cases_sha256": file_sha256(cases_csv), "external_sha256": file_sha256(external_csv)}
-
-
-def record_path(out: Path, arm: str) -> Path:
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in arm)[-80:]
-    return Path(out) / ARM_RECORDS / f"{name}.json"
-
-
-def read_record(out: Path, arm: str, key: dict) -> dict | None:
-    """A finished arm's record when it was made with ``key``: small and committed with the
-    results, so an interrupted study continues on a fresh checkout from its last finished arm."""
-    path = record_path(out, arm)
-    if not path.is_file():
-        return None
-    record = json.loads(path.read_text())
-    return record if record.get("key") == key else None
-
-
 def run_arm(arm, config, weights, cases_csv, external_csv, out: Path, log, engine) -> tuple[dict, pd.DataFrame]:
     """(row, per-run external predictions) of one arm: from its record, or trained and scored."""
     from ..data.cases import load_cases
     from ..data.roi_cache import RoiCache
-    from ..provenance import write_json
     from ..training.experiment import run_dir_for, run_experiment
+    from .records import arm_key, read_record, record_path, write_record
 
-    key = arm_key(config, weights, cases_csv, external_csv)
+    key = arm_key(config, cases_csv, external_csv, weights_identity=weights.identity)
     record = read_record(out, arm, key)
     if record is not None:
         log(f"arm {arm}: finished earlier ({record_path(out, arm)}), reused")
@@ -167,7 +141,7 @@ def run_arm(arm, config, weights, cases_csv, external_csv, out: Path, log, engin
     directory = run_dir_for(config, cases_csv, out / "runs", weights.identity)
     external = external_per_run(config, directory, ext_rois, engine)
     row = arm_row(arm, weights, metrics, external)
-    write_json(record_path(out, arm), {"key": key, "row": row, "external": external.to_dict(orient="list")})
+    write_record(out, arm, key, row=row, external=external.to_dict(orient="list"))
     return row, external
 
 
@@ -191,6 +165,7 @@ def run_arms(arms, runs: int, cases_csv, external_csv, out: Path, epochs=None, l
         everything.append(external.assign(arm=arm))
         log(f"arm {arm}: external AUC {row['ext_auc']:.3f} [{row['ext_auc_low']:.3f}, {row['ext_auc_high']:.3f}] "
             f"(selected run {row['selected_run']}); per run {row['run_ext_aucs']}")
+        so_far = pd.DataFrame(rows), paired_tests(selected), pd.concat(everything, ignore_index=True)
         if on_arm is not None:
-            on_arm(pd.DataFrame(rows), paired_tests(selected), pd.concat(everything, ignore_index=True))
-    return pd.DataFrame(rows), paired_tests(selected), pd.concat(everything, ignore_index=True)
+            on_arm(*so_far)
+    return so_far

@@ -1,5 +1,5 @@
 """``python -m d2tl data-scaling``: the default configuration against the number of training
-patients (:mod:`d2tl.scaling`), under the quick preset's training settings."""
+patients (:mod:`d2tl.studies.scaling`), under the quick preset's training settings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import shlex
 from pathlib import Path
 
-from .errors import D2TLError
+from ..errors import D2TLError
 
 EPILOG = """The larger synthetic set (480 cases, another generator seed) is made once with
   python -m d2tl synth --seed 3 --n 480 --out data/synthetic-480
@@ -18,7 +18,7 @@ python experiments/data_scaling.py does (and takes every option here)."""
 
 
 def add_arguments(p) -> None:
-    from .options import add_cases, add_out
+    from ..options import add_cases, add_out
 
     add_cases(p)  # the study's set is the larger one (EPILOG, experiments/data_scaling.py)
     p.add_argument("--external", default="data/synthetic-external/cases.csv",
@@ -63,11 +63,11 @@ def run(a) -> int:
     if a.report_only:
         return _report_only(Path(a.out))
     _check(a)
-    from .config import preset_base
-    from .model.weights import resolve
-    from .presets import preset
+    from ..config import preset_base
+    from ..model.weights import resolve
+    from ..presets import preset
     from .scaling import run_arms
-    from .training.arguments import log_to_stdout
+    from ..training.arguments import log_to_stdout
 
     base = preset_base({**preset("quick"), "weights": a.weights}, "quick")
     if a.epochs is not None:
@@ -82,8 +82,8 @@ def run(a) -> int:
 
 
 def _provenance(a, base, weights, arm_epochs) -> dict:
-    from .data.cases import load_cases
-    from .provenance import dataset_info, provenance
+    from ..data.cases import load_cases
+    from ..provenance import dataset_info, provenance
     from .scaling import VALIDATION_ALTERNATIVES
 
     command = ["python", "-m", "d2tl", "data-scaling", "--cases", str(a.cases), "--external", str(a.external),
@@ -106,15 +106,16 @@ def _write(rows, prov: dict, out: Path) -> None:
 
     import pandas as pd
 
-    from .atomic import write_csv
-    from .provenance import write_json
-    from .scaling import ARM_RECORDS
+    from ..atomic import write_csv
+    from ..provenance import write_json
+    from .records import record_path
+    from .scaling import arm_name
 
     done = sorted(rows["patients"])
     prov = {**prov, "arms_finished": done,
             "arms_missing": [k for k in prov["study"]["patients"] if k not in done]}
-    histories = [pd.DataFrame(json.loads((out / ARM_RECORDS / f"patients_{k:04d}.json").read_text())["history"])
-                 .assign(patients=k) for k in done]
+    histories = [pd.DataFrame(json.loads(record_path(out, arm_name(k)).read_text())["history"]).assign(patients=k)
+                 for k in done]
     write_csv(out / "history.csv", pd.concat(histories))
     write_csv(out / "data_scaling.csv", rows)
     write_json(out / "provenance.json", prov)
@@ -122,7 +123,7 @@ def _write(rows, prov: dict, out: Path) -> None:
 
 
 def _report(rows, prov: dict, out: Path) -> None:
-    from .atomic import write_text
+    from ..atomic import write_text
     from .scaling import figure, markdown
 
     study = prov["study"]

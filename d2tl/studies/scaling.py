@@ -32,13 +32,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data.augment import augment_cases
-from .data.cases import load_cases
-from .data.roi_cache import RoiCache
-from .data.split import split_cases
-from .errors import D2TLError
-from .evaluate import metrics_with_intervals
-from .training.data import Arrays, Data, total_steps
+from ..data.augment import augment_cases
+from ..data.cases import load_cases
+from ..data.roi_cache import RoiCache
+from ..data.split import split_cases
+from ..errors import D2TLError
+from ..evaluate import metrics_with_intervals
+from ..training.data import Arrays, Data, total_steps
 
 VALIDATION_ALTERNATIVES = 1  # the validation patients' augmented copies, the same in every arm
 
@@ -95,8 +95,8 @@ def trained_arm(config, data: Data, folder: Path, log, engine) -> dict:
     finished run, else trained (a folder of another configuration is refused, never mixed)."""
     import json
 
-    from .provenance import write_json
-    from .training.loop import train_run
+    from ..provenance import write_json
+    from ..training.loop import train_run
 
     wanted = json.loads(json.dumps(config.to_dict()))
     recorded = folder / "arm_config.json"
@@ -111,39 +111,8 @@ def trained_arm(config, data: Data, folder: Path, log, engine) -> dict:
     return train_run(config, data, 0, folder, log, weights=None, engine=engine)
 
 
-ARM_RECORDS = "arms"  # OUT/arms/patients_NNNN.json: a finished arm's key, row and history (committed)
-
-
-def arm_key(config, cases_csv, external_csv, ids) -> dict:
-    """What makes an arm's result: its configuration, the two case tables and its patients."""
-    import hashlib
-    import json
-
-    from .provenance import file_sha256
-
-    return {"config": json.loads(json.dumps(config.to_dict())), "cases_sha256": file_sha256(cases_csv),
-            "external_sha256": file_sha256(external_csv),
-            "patients_sha256": hashlib.sha256(" ".join(map(str, ids)).encode()).hexdigest()[:16]}
-
-
-def read_arm_record(out: Path, patients: int, key: dict) -> dict | None:
-    """The record of a finished arm when it was made with ``key``, else None. Records are small
-    and committed with the results, so a study longer than a session continues on a fresh checkout
-    (which has neither the trained models nor their folders) from its last finished arm."""
-    import json
-
-    path = Path(out) / ARM_RECORDS / f"patients_{patients:04d}.json"
-    if not path.is_file():
-        return None
-    record = json.loads(path.read_text())
-    return record if record.get("key") == key else None
-
-
-def write_arm_record(out: Path, patients: int, key: dict, row: dict, history: pd.DataFrame) -> None:
-    from .provenance import write_json
-
-    write_json(Path(out) / ARM_RECORDS / f"patients_{patients:04d}.json",
-               {"key": key, "row": row, "history": history.to_dict(orient="records")})
+def arm_name(patients: int) -> str:
+    return f"patients_{patients:04d}"
 
 
 def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cache: Path, log=print,
@@ -151,8 +120,11 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
     """Train ``base`` (an :class:`d2tl.config.ExperimentConfig`) once per training-set size in
     ``sizes`` (``arm_epochs``: size -> epochs, else ``base``'s); one row per arm: test and external
     metrics with intervals, timings. ``on_arm(rows)`` is called after every arm."""
-    from .training.engine import Engine
-    from .training.loop import predict_proba
+    import hashlib
+
+    from ..training.engine import Engine
+    from ..training.loop import predict_proba
+    from .records import arm_key, read_record, record_path, write_record
 
     table = load_cases(cases_csv)
     parts = split_cases(table, seed=base.split_seed)
@@ -166,10 +138,11 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
     rows = []
     for k, ids in subsets.items():
         config = arm_config(base, k, samples, (arm_epochs or {}).get(k))
-        key = arm_key(config, cases_csv, external_csv, ids)
-        recorded = read_arm_record(out, k, key)
+        key = arm_key(config, cases_csv, external_csv,
+                      patients_sha256=hashlib.sha256(" ".join(map(str, ids)).encode()).hexdigest()[:16])
+        recorded = read_record(out, arm_name(k), key)
         if recorded is not None:  # a finished arm of this very study, from its committed record
-            log(f"arm {k}: finished earlier (results' {ARM_RECORDS}/), reused")
+            log(f"arm {k}: finished earlier ({record_path(out, arm_name(k))}), reused")
             rows.append(recorded["row"])
             if on_arm is not None:
                 on_arm(pd.DataFrame(rows))
@@ -178,7 +151,7 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
         log(f"arm {k} training patients x {config.augment.alternatives} alternatives = {len(data.train)} samples "
             f"per epoch; {len(data.val)} validation, {len(data.test)} test, {len(ext.ids)} external cases")
         start, load = time.perf_counter(), os.getloadavg()[0]  # another job on the cores shows here
-        folder = out / "runs" / f"patients_{k:04d}"
+        folder = out / "runs" / arm_name(k)
         summary = trained_arm(config, data, folder, log, engine)
         model, _ = engine.compiled_model(config, total_steps(config, data))  # the graph train_run used
         engine.weights_only(model).load_weights(folder / "best.weights.h5")  # the selected epoch's model
@@ -198,7 +171,7 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
                      "train_seconds": summary["train_seconds"], "mean_bn_seconds": summary["mean_bn_seconds"],
                      "wall_seconds": time.perf_counter() - start, "load_average_at_start": load,
                      "weights_source": summary["weights_source"]})
-        write_arm_record(out, k, key, rows[-1], history)
+        write_record(out, arm_name(k), key, row=rows[-1], history=history.to_dict(orient="records"))
         log(f"arm {k}: selected epoch {summary['epoch']}, test AUC {test['auc']:.3f}, external AUC "
             f"{external['auc']:.3f} [{external['intervals']['auc'][0]:.3f}, {external['intervals']['auc'][1]:.3f}]")
         if on_arm is not None:
@@ -245,8 +218,8 @@ def markdown(rows: pd.DataFrame, provenance: dict) -> str:
 
 def figure(rows: pd.DataFrame, path: Path, title: str) -> None:
     """External and test AUC (with intervals) against training patients."""
-    from .atomic import atomic_path
-    from .reporting.figures import pyplot
+    from ..atomic import atomic_path
+    from ..reporting.figures import pyplot
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
