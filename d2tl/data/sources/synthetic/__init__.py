@@ -79,6 +79,14 @@ and replaces the local fat/gland mixture along its chord; in the recombined imag
 (concentration x chord) shows as enhancement. The mask is the projected body (spicules
 excluded), in stored coordinates.
 
+**Enhancement depth** (``enhancement_depth_cm``, ``synth --enhancement-depth CM``; off by
+default). By path length, a lesion's iodine per area grows with its thickness, and over the
+paper's 2.5-82 mm sizes the lesion's local contrast follows its size far more than its drawn
+concentration (docs/learning.md measures it). With a depth set, the iodine per area is
+concentration x that depth, shaped by the normalised path profile (chord / central chord), and
+tissue displacement stays physical: the contrast then shows the enhancement strength whatever
+the size. A modelling choice, not physics; it is recorded in ``dataset.json`` only when set.
+
 **Class signal** (BI-RADS mass and CEM lexicon). Four features, each drawn from the
 distribution of a "presented" class:
 

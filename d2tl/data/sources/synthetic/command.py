@@ -26,6 +26,12 @@ def add_arguments(parser) -> None:
                         help="0 = class features always typical, 1 = independent of the label (default: %(default)s)")
     parser.add_argument("--placement-jitter", type=float, default=d.placement_jitter,
                         help="SD of the box-centre error per axis, full-resolution px (default: %(default)s)")
+    parser.add_argument("--size-range", type=float, nargs=2, metavar=("MIN", "MAX"), default=d.size_range,
+                        help="lesion long side, full-resolution px (default: %(default)s; the paper's boxes are "
+                             "128-512)")
+    parser.add_argument("--enhancement-depth", type=float, default=None, metavar="CM",
+                        help="render a lesion's iodine as concentration x CM instead of x its path length, so "
+                             "that its contrast follows its enhancement, not its size (default: the path)")
     parser.add_argument("--write-he", action="store_true", help="also write the high-energy images")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.add_argument("--workers", type=int, default=0,
@@ -42,10 +48,15 @@ def run(args) -> int:
     checks.number("--difficulty", args.difficulty, low=0, high=1)
     checks.number("--placement-jitter", args.placement_jitter, low=0, high=checks.MAX_BOX)
     checks.count("--workers", args.workers, low=0, high=256)
+    checks.number("--size-range MIN", args.size_range[0], low=10, high=1400, why="full-resolution px")
+    checks.number("--size-range MAX", args.size_range[1], low=args.size_range[0], high=1400,
+                  why="full-resolution px, at least MIN")
+    checks.number("--enhancement-depth", args.enhancement_depth, low=0, low_open=True, high=10, why="cm")
     checks.output_folder("--out", args.out, "data set folder")
     config = SynthConfig(n_cases=args.n, malignant_fraction=args.malignant_fraction, seed=args.seed,
                          scale=args.scale, difficulty=args.difficulty, placement_jitter=args.placement_jitter,
-                         write_he=args.write_he)
+                         write_he=args.write_he, size_range=tuple(args.size_range),
+                         enhancement_depth_cm=args.enhancement_depth)
     workers = args.workers or min(4, os.cpu_count() or 1)
     existing = Path(args.out) / "dataset.json"
     if not args.overwrite and existing.is_file() and (Path(args.out) / "cases.csv").is_file():

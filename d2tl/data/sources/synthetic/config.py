@@ -41,6 +41,9 @@ class SynthConfig:
     density_range: tuple[float, float] = (0.05, 0.50)  # volumetric glandular fraction
     bpe_range: tuple[float, float] = (0.02, 0.25)  # mg/ml iodine in glandular tissue
     bits_stored: int = 12  # DICOM BitsStored
+    # None: a lesion's iodine per area is its concentration x its path length (physical: contrast
+    # follows size); a depth in cm: concentration x that depth (contrast follows concentration)
+    enhancement_depth_cm: float | None = None
 
     def __post_init__(self):
         def bad(msg):
@@ -71,6 +74,8 @@ class SynthConfig:
             bad(f"bpe_range must satisfy 0 <= min <= max, got {self.bpe_range}")
         if not 8 <= self.bits_stored <= 16:
             bad(f"bits_stored must be 8..16, got {self.bits_stored}")
+        if self.enhancement_depth_cm is not None and not 0 < self.enhancement_depth_cm <= 10:
+            bad(f"enhancement_depth_cm must be None or in (0, 10] cm, got {self.enhancement_depth_cm}")
         object.__setattr__(self, "size_range", (float(lo), float(hi)))
         object.__setattr__(self, "density_range", (float(d0), float(d1)))
         object.__setattr__(self, "bpe_range", (float(b0), float(b1)))
@@ -84,7 +89,14 @@ class SynthConfig:
         return FULL_SPACING_MM / self.scale
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The parameters as recorded in ``dataset.json`` and hashed by recipes. A parameter added
+        after generator version 2 is recorded only when set, so a set made without it keeps its
+        recorded configuration and every hash made from it."""
+        values = dataclasses.asdict(self)
+        return {k: v for k, v in values.items() if not (k in _ADDED_LATER and v is None)}
+
+
+_ADDED_LATER = ("enhancement_depth_cm",)
 
 
 def case_id(index: int, n_cases: int = 96) -> str:

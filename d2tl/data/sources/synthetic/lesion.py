@@ -154,6 +154,10 @@ def _render_lesion(config, lesion: _Lesion, view, centre, rng, thick):
     body = rho_eff < 1.0
     ch = 2.0 * half * np.sqrt(np.clip(1.0 - rho_eff ** 2, 0, None))
     io = _enhancement(lesion, rho_eff, ch, half, radius * s / 4.0, rng)
+    if config.enhancement_depth_cm is not None:
+        # iodine per area = concentration x a fixed depth, shaped by the path profile: the image
+        # contrast follows the drawn concentration, not the lesion's size (package docstring)
+        io = io * (config.enhancement_depth_cm / (2.0 * half))
     sp = _spicule_paths(lesion, view, PX, PY, L, radius, px_cm, np.zeros_like(ch))
     io = io + 0.5 * lesion.features["concentration_mg_ml"] * sp
     if blur_px > 0.3:
