@@ -13,6 +13,16 @@ two views averaged):
 - ``normalised_lesion_contrast``: that mean minus the breast's median, after normalisation;
 - ``box_centre`` / ``box_mean``: the model-ready ROI's (box 256 px, cut and resized as D2TL does)
   central quarter and whole mean;
+- ``local_contrast``: the lesion's mean minus the median of a ring around it (1-3.5 mm outside
+  its outline), as stored: what a reader sees of the enhancement, free of the breast's
+  large-scale thickness profile that the breast-wide median carries;
+- the oracles, cross-validated logistic regressions (scikit-learn, 5 folds) on what the stored
+  image shows, each case scored by a model that never saw it (:mod:`d2tl.data.oracle` reads the
+  drawn features instead): ``pixel_oracle`` on the pixel values in the true lesion region (local
+  contrast, heterogeneity, rim = outer band minus core, edge gradient); ``true_outline_oracle``
+  on those plus the true outline's solidity and circularity (an upper bound on what the image's
+  shape can tell: it knows the drawn outline, which the image shows only as far as the
+  lesion's contrast lets it);
 - ``lesion_in_box``: the share of the lesion inside the box, and ``box_is_lesion``: the share of
   the box the lesion fills (not scores: they say what the box shows).
 
@@ -28,12 +38,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.dicom_tags import REFERENCE_PITCH_MM
 from ..data.images import breast_mask, load_view
 from ..data.roi import RoiConfig, box_side_px, cut_box, normalise, resize_square
 from ..views import VIEWS
 
-SCORES = ("truth_enhancement", "raw_lesion", "raw_lesion_contrast", "normalised_lesion", "normalised_lesion_contrast", "box_centre",
-          "box_mean")
+SCORES = ("truth_enhancement", "raw_lesion", "raw_lesion_contrast", "local_contrast", "normalised_lesion",
+          "normalised_lesion_contrast", "box_centre", "box_mean", "pixel_oracle", "true_outline_oracle")
+PIXEL_FEATURES = ("local_contrast", "heterogeneity", "rim", "edge_gradient")
+ORACLES = {"pixel_oracle": PIXEL_FEATURES,
+           "true_outline_oracle": PIXEL_FEATURES + ("solidity", "circularity")}
+RING_MM = (1.0, 3.5)  # the ring around the lesion that local contrast compares it with
 
 
 def view_stages(row, view: str, config: RoiConfig) -> dict:
@@ -49,10 +64,66 @@ def view_stages(row, view: str, config: RoiConfig) -> dict:
     q = config.input_size // 4
     return {"raw_lesion": float(rec[lesion].mean()),
             "raw_lesion_contrast": float(rec[lesion].mean() - np.median(rec[region & ~lesion])),
+            **image_features(rec, lesion, region, REFERENCE_PITCH_MM / images.scale),
             "normalised_lesion": float(normalised[lesion].mean()),
             "normalised_lesion_contrast": float(normalised[lesion].mean() - np.median(normalised[region])),
             "box_centre": float(roi[q:-q, q:-q].mean()), "box_mean": float(roi.mean()),
             "lesion_in_box": float(inside.sum() / max(lesion.sum(), 1)), "box_is_lesion": float(inside.mean())}
+
+
+def image_features(rec: np.ndarray, lesion: np.ndarray, region: np.ndarray, pixel_mm: float) -> dict:
+    """What the stored recombined image shows of one lesion, given its true outline
+    (:data:`PIXEL_FEATURES`, and the true outline's solidity and circularity)."""
+    from scipy import ndimage
+    from skimage import filters
+
+    gap, outer = (max(1, int(round(mm / pixel_mm))) for mm in RING_MM)
+    ring = ndimage.binary_dilation(lesion, iterations=outer) & ~ndimage.binary_dilation(lesion, iterations=gap) & region
+    background = float(np.median(rec[ring])) if ring.any() else float(np.median(rec[region & ~lesion]))
+    band = max(1, int(round(0.25 * np.sqrt(lesion.sum() / np.pi))))
+    core = ndimage.binary_erosion(lesion, iterations=band)
+    edge = lesion & ~ndimage.binary_erosion(lesion)
+    return {"local_contrast": float(rec[lesion].mean()) - background,
+            "heterogeneity": float(rec[lesion].std()),
+            "rim": float(rec[lesion & ~core].mean() - rec[core].mean()) if core.any() else 0.0,
+            **dict(zip(("solidity", "circularity"), _outline_shape(lesion))),
+            "edge_gradient": float(filters.sobel(rec)[edge].mean())}
+
+
+def _outline_shape(region: np.ndarray) -> tuple[float, float]:
+    """Solidity and circularity (4 pi area / perimeter^2) of a region's largest component."""
+    from skimage import measure
+
+    if not region.any():
+        return 0.0, 0.0
+    props = max(measure.regionprops(measure.label(region)), key=lambda r: r.area)
+    return float(props.solidity), float(4 * np.pi * props.area / max(props.perimeter, 1.0) ** 2)
+
+
+def image_oracle(cases: pd.DataFrame, features, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Cross-validated probability of malignancy from ``features`` (each case scored by a model
+    that never saw it)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    split = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    x, y = cases[list(features)].to_numpy(), cases["malignant"].to_numpy()
+    return cross_val_predict(model, x, y, cv=split, method="predict_proba")[:, 1]
+
+
+def contrast_fit(cases: pd.DataFrame, column: str) -> dict:
+    """What sets a contrast: ordinary least squares (statsmodels) on log concentration and log
+    size, each effect per SD of its predictor."""
+    import statsmodels.formula.api as smf
+
+    data = cases.assign(log_conc=np.log(cases["truth_enhancement"]), log_size=np.log(cases["size_full_px"]))
+    m = smf.ols(f"{column} ~ log_conc + log_size", data).fit()
+    return {"conc_per_sd": float(m.params["log_conc"] * data["log_conc"].std()),
+            "size_per_sd": float(m.params["log_size"] * data["log_size"].std()),
+            "residual_sd": float(np.sqrt(m.scale)), "r2": float(m.rsquared)}
 
 
 def case_stages(table: pd.DataFrame, truth: dict, config: RoiConfig = RoiConfig(box=256, input_scale=75 / 256)
@@ -66,7 +137,10 @@ def case_stages(table: pd.DataFrame, truth: dict, config: RoiConfig = RoiConfig(
         rows.append({"id": row["id"], "malignant": int(t["label"] == "malignant"), "size_full_px": t["size_full_px"],
                      "fits_box": bool(t["size_full_px"] <= config.box), "truth_enhancement": t["enhancement_mg_ml"],
                      **stages})
-    return pd.DataFrame(rows)
+    cases = pd.DataFrame(rows)
+    for name, features in ORACLES.items():
+        cases[name] = image_oracle(cases, features)
+    return cases
 
 
 def stage_aucs(cases: pd.DataFrame) -> pd.DataFrame:
