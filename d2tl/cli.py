@@ -3,10 +3,10 @@
 A command is a module, or ``module:name`` (an object in it), exposing ``add_arguments(parser)`` and
 ``run(args) -> int`` (and optionally ``EPILOG``/``epilog``, shown under ``--help``). Only the
 module of the command being run is imported, so a data command never pays for importing
-TensorFlow. Bad input (:class:`d2tl.errors.D2TLError`) is printed as one line on stderr with exit
+TensorFlow. Bad input (:class:`d2tl.io.errors.D2TLError`) is printed as one line on stderr with exit
 status 2 and no traceback: this is the one error handler of every command, ``experiments/*.py``
 included (each calls :func:`main` with its command name). A command whose steps failed while the
-others ran (:class:`d2tl.failures.StepsFailed`: run-all, a shard, a section) exits with status 1
+others ran (:class:`d2tl.io.failures.StepsFailed`: run-all, a shard, a section) exits with status 1
 after one line naming the failed steps and what was written anyway.
 """
 
@@ -18,20 +18,20 @@ import os
 import sys
 
 from . import __version__
-from .errors import D2TLError
-from .failures import StepsFailed
+from .io.errors import D2TLError
+from .io.failures import StepsFailed
 
 # name -> (module, one-line help)
 COMMANDS = {
     "synth": ("d2tl.data.sources.synthetic", "write the synthetic CEDM data set (DICOM, masks, case table)"),
     "rois": ("d2tl.data.roi", "cut the ROI boxes of every case into one .npz of model-ready arrays"),
-    "show-cases": ("d2tl.case_figure", "draw the four images of chosen cases with their ROI boxes"),
+    "show-cases": ("d2tl.data.case_figure", "draw the four images of chosen cases with their ROI boxes"),
     "cdd-cesm": ("d2tl.data.sources.cddcesm", "build a case table from a downloaded CDD-CESM folder"),
     "from-dicom": ("d2tl.data.sources.dicom", "build a case table from a folder of CEDM DICOM files and a label CSV"),
     "check-data": ("d2tl.data.check", "check a case table and every image it names; list every problem"),
     "pretrain": ("d2tl.pretrain.command", "pre-train InceptionV3 without ImageNet: formula-generated images or synthetic CEDM ROIs"),
     "train": ("d2tl.training.arguments", "train D2TL (or a variant) with the paper's protocol; resumable"),
-    "predict": ("d2tl.predict", "per-case malignancy probabilities from a saved model"),
+    "predict": ("d2tl.training.predict", "per-case malignancy probabilities from a saved model"),
     "baseline": ("d2tl.baseline.run", "the conventional texture+shape baseline (Sec. 4.6)"),
     "explain": ("d2tl.interpret.command", "pixel influence and Grad-CAM overlays of one case from a saved model"),
     # the paper's experiments (experiments/<section>.py run the same commands)
@@ -45,9 +45,9 @@ COMMANDS = {
     "data-scaling": ("d2tl.studies.scaling_command", "learning against the number of training patients; the positive control (beyond the paper)"),
     "transfer": ("d2tl.studies.transfer_command",
                  "the default configuration from synthetic-pre-trained, formula-pre-trained and random weights"),
-    "run-all": ("d2tl.run_all", "every section in order, the baseline, the interpretation and SUMMARY.md"),
-    "run-shards": ("d2tl.run_shards", "one host, many GPUs: N run-all shards as N processes, then the reports"),
-    "benchmark": ("d2tl.benchmark_command", "training throughput, FLOP utilisation, cached semi-tune, data preparation, memory"),
+    "run-all": ("d2tl.commands.run_all", "every section in order, the baseline, the interpretation and SUMMARY.md"),
+    "run-shards": ("d2tl.commands.run_shards", "one host, many GPUs: N run-all shards as N processes, then the reports"),
+    "benchmark": ("d2tl.studies.benchmark_command", "training throughput, FLOP utilisation, cached semi-tune, data preparation, memory"),
 }
 
 

@@ -1,7 +1,7 @@
 """Benchmark: training throughput, FLOP utilisation, cached semi-tune, data preparation, memory.
 
 The same as ``python -m d2tl benchmark``; ``--help`` shows every option and example, and
-``d2tl/benchmark_command.py`` holds the code.
+``d2tl/studies/benchmark_command.py`` holds the code.
 """
 
 import os

@@ -20,8 +20,8 @@ import pandas as pd
 
 
 def main(argv=None) -> int:
-    from d2tl.atomic import write_csv
-    from d2tl.config import experiment_config
+    from d2tl.io.atomic import write_csv
+    from d2tl.training.config import experiment_config
     from d2tl.data.cases import load_cases
     from d2tl.data.roi_cache import RoiCache
     from d2tl.model.precise_bn import trained_bn_layers

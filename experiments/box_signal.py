@@ -18,7 +18,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from d2tl.errors import D2TLError
+from d2tl.io.errors import D2TLError
 
 
 def markdown(aucs, fit, prov: dict) -> str:
@@ -54,9 +54,9 @@ def run(argv=None) -> int:
 
 
 def _run(a) -> int:
-    from d2tl.atomic import write_csv, write_text
+    from d2tl.io.atomic import write_csv, write_text
     from d2tl.data.cases import load_cases
-    from d2tl.provenance import dataset_info, provenance, write_json
+    from d2tl.io.provenance import dataset_info, provenance, write_json
     from d2tl.studies.box_signal import case_stages, contrast_fit, load_truth, stage_aucs
 
     table = load_cases(a.cases)

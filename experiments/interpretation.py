@@ -9,7 +9,7 @@ Writes ``results/interpretation/<preset>/`` (figures, ``lesion_shares.csv``/``.m
 ``summary.json``, ``provenance.json``; see :func:`d2tl.interpret.experiment.run_interpretation`). The default
 model is the preset's default configuration (dual-mode, full-tune, box 256 px, no shift) on
 the case table, found under ``results/runs/`` by its configuration hash
-(:mod:`d2tl.default_result`); when it is missing the error names the hash and the command that
+(:mod:`d2tl.training.default_result`); when it is missing the error names the hash and the command that
 trains it.
 
 From Python (e.g. a run-all script)::

@@ -70,11 +70,12 @@ def build(config, width: int, network: str = "small_cnn"):
     import keras
 
     from d2tl.model import build_model, head
+    from d2tl.model.weights import Weights
 
     if network == "inception_v3":
-        return build_model(config.model)[0]
+        return build_model(config.model, Weights("random"))[0]
     from d2tl.model.wiring import backbone_names, backbone_of
-    from d2tl.views import IMAGES
+    from d2tl.protocol.views import IMAGES
 
     s = config.model.input_size
     inputs = {key: keras.Input((s, s, 1), name=key) for key in IMAGES}
@@ -93,11 +94,11 @@ def train_arm(a, config, table, rois, tuning, log=print) -> pd.DataFrame:
     import keras
 
     from d2tl.data.augment import augment_cases
-    from d2tl.evaluate import auc_interval
+    from d2tl.stats.evaluate import auc_interval
     from d2tl.model.precise_bn import PreciseBN
     from d2tl.training.data import one_hot, prepare_data
     from d2tl.training.loop import predict_proba
-    from d2tl.training.seeding import seed_everything
+    from d2tl.model.seeding import seed_everything
     from sklearn.metrics import roc_auc_score
 
     data = prepare_data(table, config, rois=rois)
@@ -164,7 +165,7 @@ def figure(table: pd.DataFrame, path: Path, note: str) -> None:
     ax.legend(title="arm", fontsize=8)
     fig.text(0.01, 0.01, note, fontsize=7)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    from d2tl.atomic import atomic_path
+    from d2tl.io.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
@@ -172,14 +173,14 @@ def figure(table: pd.DataFrame, path: Path, note: str) -> None:
 
 
 def main(argv=None) -> int:
-    from d2tl import checks
-    from d2tl.atomic import write_csv
-    from d2tl.config import preset_base
+    from d2tl.io import checks
+    from d2tl.io.atomic import write_csv
+    from d2tl.training.config import preset_base
     from d2tl.data.cases import load_cases
     from d2tl.data.roi_cache import RoiCache
-    from d2tl.errors import D2TLError
-    from d2tl.presets import preset
-    from d2tl.provenance import dataset_info, provenance, write_json
+    from d2tl.io.errors import D2TLError
+    from d2tl.protocol.presets import preset
+    from d2tl.io.provenance import dataset_info, provenance, write_json
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", default="data/synthetic/cases.csv")

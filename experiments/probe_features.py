@@ -35,7 +35,7 @@ C_VALUES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 def box_statistics(arrays: dict) -> np.ndarray:
     """Seven statistics per image of each sample: (n, 28)."""
-    from d2tl.views import IMAGES
+    from d2tl.protocol.views import IMAGES
 
     cols = []
     for key in IMAGES:
@@ -48,14 +48,14 @@ def box_statistics(arrays: dict) -> np.ndarray:
     return np.stack(cols, 1)
 
 
-def backbone_features(config, x_train: dict, others: list, precise: bool) -> list:
+def backbone_features(config, weights, x_train: dict, others: list, precise: bool) -> list:
     """Pooled backbone features of the training samples and of each array dict in ``others``."""
     from d2tl.model import build_model
     from d2tl.model.precise_bn import PreciseBN
     from d2tl.training.features import build_feature_model, features_of
-    from d2tl.views import IMAGES
+    from d2tl.protocol.views import IMAGES
 
-    model, _ = build_model(config.model)
+    model, _ = build_model(config.model, weights)
     if precise:
         PreciseBN(model).update(x_train, 32)
     extractor = build_feature_model(model)
@@ -72,16 +72,16 @@ def main(argv=None) -> int:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from d2tl.atomic import write_csv
-    from d2tl.provenance import portable
-    from d2tl.config import preset_base
+    from d2tl.io.atomic import write_csv
+    from d2tl.io.provenance import portable
+    from d2tl.training.config import preset_base
     from d2tl.data.augment import augment_cases
     from d2tl.data.cases import load_cases
     from d2tl.data.roi_cache import RoiCache
     from d2tl.data.split import split_cases
-    from d2tl.errors import D2TLError
-    from d2tl.model.weights import resolve
-    from d2tl.presets import preset
+    from d2tl.io.errors import D2TLError
+    from d2tl.training.run_folder import resolve_weights
+    from d2tl.protocol.presets import preset
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", default="random", help="random, fractal, imagenet, a weights file, or none")
@@ -106,10 +106,10 @@ def main(argv=None) -> int:
         if a.weights == "none":
             source, (f_train, f_tuning) = "none (box statistics)", (box_statistics(x), box_statistics(tuning.arrays))
         else:
-            weights = resolve(config.model.weights)
+            weights = resolve_weights(config.model.weights)
             source = portable(weights.description)  # no path of this machine in the committed table
             precise = a.precise_bn or weights.kind == "random"
-            f_train, f_tuning = backbone_features(config, x, [tuning.arrays], precise)
+            f_train, f_tuning = backbone_features(config, weights, x, [tuning.arrays], precise)
             source += ", precise BN" if precise else ""
     except D2TLError as exc:
         print(f"error: {exc}", file=sys.stderr)

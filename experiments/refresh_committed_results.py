@@ -16,7 +16,7 @@ code. Steps:
     refreshed baseline (:func:`d2tl.reporting.summary.reading_guide_markdown`).
 ``portable``
     every committed text file under the results folder (``git ls-files``) with the paths of
-    this machine rewritten as the writers now write them (:func:`d2tl.provenance.portable`:
+    this machine rewritten as the writers now write them (:func:`d2tl.io.provenance.portable`:
     relative to the checkout, ``~`` for the home folder); ``--skip PREFIX`` leaves a folder as
     it is (one whose owner regenerates it).
 
@@ -33,11 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from d2tl.atomic import write_text  # noqa: E402
+from d2tl.io.atomic import write_text  # noqa: E402
 from d2tl.baseline.external import best_external_baseline  # noqa: E402
 from d2tl.baseline.refresh import refresh_reports  # noqa: E402
-from d2tl.errors import D2TLError  # noqa: E402
-from d2tl.provenance import portable  # noqa: E402
+from d2tl.io.errors import D2TLError  # noqa: E402
+from d2tl.io.provenance import portable  # noqa: E402
 from d2tl.reporting.summary import reading_guide_markdown  # noqa: E402
 
 GUIDE = "## Reading the numbers"

@@ -1,7 +1,7 @@
 """Every section of the paper in order, in one process, and ``OUT/SUMMARY.md``.
 
 The same as ``python -m d2tl run-all``; ``--help`` shows every option and example, and
-``d2tl/run_all.py`` holds the code.
+``d2tl/commands/run_all.py`` holds the code.
 """
 
 from d2tl.cli import command

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from d2tl.atomic import write_csv
-from d2tl.config import experiment_config
+from d2tl.io.atomic import write_csv
+from d2tl.training.config import experiment_config
 from d2tl.data.cases import load_cases
 from d2tl.data.roi_cache import RoiCache
-from d2tl.external import score_external
+from d2tl.training.external import score_external
 from d2tl.training.arguments import log_to_stdout
+from d2tl.training.run_folder import resolve_weights
 from d2tl.training.engine import Engine
 from d2tl.training.experiment import run_experiment
 
@@ -62,7 +63,8 @@ def main(argv=None) -> int:
     rois = RoiCache(out / "cache", a.cases, table, log=log_to_stdout).get(config.roi, 0)
     start = time.perf_counter()
     engine = Engine()  # one engine: the external scoring reuses the trained graph
-    metrics = run_experiment(config, a.cases, out / "runs", log=log_to_stdout, table=table, rois=rois,
+    weights = resolve_weights(config.model.weights)  # once, at this script's edge
+    metrics = run_experiment(config, a.cases, out / "runs", weights, log=log_to_stdout, table=table, rois=rois,
                              engine=engine)
     wall = time.perf_counter() - start
     ext = score_external(config, metrics["directory"], a.tuning_set, out / "cache", log=log_to_stdout,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from d2tl.data.augment import AugmentConfig, apply_transform, augment_cases, random_transform
-from d2tl.paper import AUGMENTATION
-from d2tl.views import IMAGES
+from d2tl.protocol.paper import AUGMENTATION
+from d2tl.protocol.views import IMAGES
 
 # Keras's legacy module calls the deprecated scipy.ndimage.interpolation namespace.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -107,7 +107,7 @@ def _arrays(n=3, size=24, same=False, seed=0):
 
 
 def test_config_defaults_are_table_2():
-    """Literal values from Table 2 of the paper (not read back from d2tl.paper, which the
+    """Literal values from Table 2 of the paper (not read back from d2tl.protocol.paper, which the
     defaults themselves come from)."""
     config = AugmentConfig()
     assert config.alternatives == 5

@@ -18,14 +18,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d2tl import execution
+from d2tl.training import execution
 from d2tl.model.graph import graph_key
 from d2tl.training import arguments as train
 from d2tl.training.engine import Engine
 from d2tl.cli import build_parser
-from d2tl.config import TrainConfig, experiment_config
-from d2tl.errors import D2TLError
-from d2tl.provenance import config_hash
+from d2tl.training.config import TrainConfig, experiment_config
+from d2tl.io.errors import D2TLError
+from d2tl.io.provenance import config_hash
+from d2tl.training.run_folder import resolve_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = experiment_config(model={"weights": "random"}, roi={"box": 128, "input_scale": 75 / 128},
@@ -112,7 +113,7 @@ def test_mirrored_strategy_compiles_and_resets_under_its_scope(own_engine):
         variables = model.weights + model.optimizer.variables
         assert all(strategy.extended.variable_created_in_scope(v.value) for v in variables)
         assert isinstance(model.weights[0].value, tf.distribute.DistributedValues)
-        again, _ = own_engine.fresh_start(CONFIG, 0, 1)  # fresh weights copied into the mirrored variables
+        again, _ = own_engine.fresh_start(CONFIG, 0, 1, resolve_weights(CONFIG.model.weights))  # fresh weights copied into the mirrored variables
         assert again is model
         described = execution.describe()
     assert described["strategy"] == "mirrored" and described["replicas"] == 1
@@ -130,8 +131,8 @@ JAX_SCRIPT = textwrap.dedent("""
     assert keras.backend.backend() == "jax", keras.backend.backend()
     from conftest import write_tiny_cases
     from d2tl.cli import main
-    from d2tl.config import TrainConfig, experiment_config
-    from d2tl.predict import load_trained
+    from d2tl.training.config import TrainConfig, experiment_config
+    from d2tl.training.predict import load_trained
     from d2tl.training.experiment import run_experiment
     from d2tl.training.loop import predict_proba
 
@@ -141,7 +142,7 @@ JAX_SCRIPT = textwrap.dedent("""
     with contextlib.redirect_stderr(error):
         status = main(["train", "--cases", str(cases), "--out", str(root / "refused"), "--strategy", "mirrored"])
     config = experiment_config(**json.loads(sys.argv[2]))
-    metrics = run_experiment(config, cases, root / "out", log=lambda line: None)
+    metrics = run_experiment(config, cases, root / "out", resolve_weights(config.model.weights), log=lambda line: None)
     model, _ = load_trained(Path(metrics["directory"]) / "model.keras")
     # Precise BN statistics under JAX: population mean and variance of a known input.
     import numpy as np
@@ -197,14 +198,14 @@ def test_jax_backend_trains_full_tune_and_writes_results(tmp_path):
 
 
 def test_seeding_matches_keras_and_warns_on_an_untested_keras(monkeypatch):
-    """One run's seeding (d2tl.training.seeding) leaves Python, NumPy and Keras's global seed as
+    """One run's seeding (d2tl.model.seeding) leaves Python, NumPy and Keras's global seed as
     keras.utils.set_random_seed does; on a Keras it was not checked on it warns and uses that."""
     import random
     import warnings
 
     from keras.src.utils.rng_utils import get_random_seed
 
-    from d2tl.training import seeding
+    from d2tl.model import seeding
 
     def state():
         return random.random(), float(np.random.random()), get_random_seed(), keras.random.uniform((1,)).numpy()[0]

@@ -286,8 +286,8 @@ def test_a_read_only_output_folder_is_refused(world, tmp_path, capsys):
 
 def test_read_only_check_names_the_folder(tmp_path, monkeypatch):
     """The same check as root sees it (os.access patched): a folder that cannot be written."""
-    from d2tl import checks
-    from d2tl.errors import D2TLError
+    from d2tl.io import checks
+    from d2tl.io.errors import D2TLError
 
     monkeypatch.setattr(os, "access", lambda path, mode: False)
     with pytest.raises(D2TLError, match=f"folder {tmp_path} is not writable"):

@@ -30,14 +30,14 @@ def test_metrics_worked_out_by_hand():
     assert m["specificity"] == pytest.approx(1 / 2)
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (1, 1, 1, 2)
     assert m["auc"] == pytest.approx(5 / 6)  # of 6 (pos, neg) pairs only 0.2 < 0.7 is misordered
-    assert binary_metrics([1, 1], [1, 0], [0.3, 0.2])["auc"] is None  # undefined: None, as d2tl.evaluate
+    assert binary_metrics([1, 1], [1, 0], [0.3, 0.2])["auc"] is None  # undefined: None, as d2tl.stats.evaluate
 
 
 def test_metrics_are_the_deep_models_metrics():
-    """One computation (d2tl.evaluate.call_metrics): the baseline's flat dict holds the same values
-    as d2tl.evaluate.binary_metrics for the same calls and scores; undefined ones are None, which
+    """One computation (d2tl.stats.evaluate.call_metrics): the baseline's flat dict holds the same values
+    as d2tl.stats.evaluate.binary_metrics for the same calls and scores; undefined ones are None, which
     a CSV writes as the empty cell NaN gave."""
-    from d2tl.evaluate import binary_metrics as deep_metrics
+    from d2tl.stats.evaluate import binary_metrics as deep_metrics
 
     y, p = [1, 1, 0, 0, 1, 0], [0.9, 0.4, 0.6, 0.1, 0.5, 0.2]
     deep = deep_metrics(y, p)

@@ -19,8 +19,8 @@ from d2tl.baseline.run import DEFAULT_PERTURBATION, BaselineConfig, config_from_
 from d2tl.cli import main
 from d2tl.data.cases import load_cases
 from d2tl.data.split import save_split, split_cases
-from d2tl.default_result import default_folder
-from d2tl.errors import D2TLError
+from d2tl.training.default_result import default_folder
+from d2tl.io.errors import D2TLError
 
 from conftest import write_tiny_cases
 
@@ -119,7 +119,7 @@ def _fake_d2tl_run(folder: Path, table, parts, accuracy, cases_sha, box=256):
 
 
 def test_given_split_and_d2tl_result_on_the_same_split(tiny12, tmp_path):
-    from d2tl.provenance import dataset_info
+    from d2tl.io.provenance import dataset_info
 
     table = load_cases(tiny12)
     sha = dataset_info(tiny12)["cases_sha256"]

@@ -10,7 +10,7 @@ from d2tl.baseline.features import (FeatureConfig, case_features, extract_featur
                                     mateos_features)
 from d2tl.baseline.shape import MaskPerturbation, shape_features
 from d2tl.data.cases import load_cases
-from d2tl.errors import DataError
+from d2tl.io.errors import DataError
 
 from conftest import write_tiny_cases
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from d2tl import evaluate
+from d2tl.stats import evaluate
 from d2tl.baseline.external import auc_interval, interval_columns, proportion_interval
 from d2tl.baseline.intensity import INTENSITY_STATS, case_intensity, extract_intensity, intensity_features
 from d2tl.baseline.run import DEFAULT_PERTURBATION

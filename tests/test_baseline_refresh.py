@@ -16,7 +16,7 @@ from d2tl.baseline.refresh import refresh_reports
 from d2tl.baseline.run import BaselineConfig, run_baseline
 from d2tl.data.cases import load_cases
 from d2tl.data.split import save_split, split_cases
-from d2tl.errors import D2TLError
+from d2tl.io.errors import D2TLError
 
 from conftest import write_tiny_cases
 
@@ -25,7 +25,7 @@ CONFIG = BaselineConfig(preset="quick", models=("lasso", "svm"), exact_masks=Fal
 
 def _d2tl_run(folder: Path, cases: Path) -> Path:
     """A D2TL result (metrics, split, per-case predictions) on the baseline's split."""
-    from d2tl.provenance import dataset_info
+    from d2tl.io.provenance import dataset_info
 
     table = load_cases(cases)
     parts = split_cases(table, seed=0)

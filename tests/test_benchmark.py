@@ -11,9 +11,10 @@ import json
 import keras
 import pytest
 
-from d2tl import benchmark
+from d2tl.studies import benchmark
 from d2tl.model.flops import TRAIN_FACTOR, forward_flops, matmul_rate, train_flops_per_sample
 from d2tl.model import ModelConfig, build_model
+from d2tl.training.run_folder import resolve_weights
 
 from conftest import stub_backbone, write_tiny_cases
 
@@ -25,7 +26,7 @@ def test_flops_match_inception_v3s_published_count():
     top = keras.applications.InceptionV3(include_top=True, weights=None)
     assert forward_flops(top) == pytest.approx(2 * 5.71e9, rel=0.01)
     backbone = keras.applications.InceptionV3(include_top=False, weights=None, pooling="avg", input_shape=(75, 75, 3))
-    model, _ = build_model(ModelConfig(input_size=75, weights="random"))
+    model, _ = build_model(ModelConfig(input_size=75, weights="random"), resolve_weights("random"))
     head = 2 * (2 * 4096 * 512) + 2 * 1024 * 2  # two abstraction layers and the output layer
     assert forward_flops(model) == 4 * forward_flops(backbone) + head  # CC and MLO both counted per backbone
     assert train_flops_per_sample(model) == TRAIN_FACTOR * forward_flops(model)

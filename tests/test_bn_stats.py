@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from conftest import stub_backbone, write_tiny_cases
-from d2tl.config import experiment_config
-from d2tl.errors import D2TLError
-from d2tl.predict import predict_cases
+from d2tl.training.config import experiment_config
+from d2tl.io.errors import D2TLError
+from d2tl.training.predict import predict_cases
 from d2tl.training.experiment import run_experiment
+from d2tl.training.run_folder import resolve_weights
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -96,8 +97,8 @@ def _scored(folder, cases) -> pd.DataFrame:
 @pytest.mark.slow
 def test_precise_outputs_vary_and_moving_ones_are_constant(tiny, tmp_path, engine):
     """From random weights after 1 run x 2 epochs of 1 step at lr 1e-3: inference outputs at 75 px."""
-    moving = run_experiment(MOVING, tiny, tmp_path, log=lambda line: None, engine=engine)
-    precise = run_experiment(PRECISE, tiny, tmp_path, log=lambda line: None, engine=engine)
+    moving = run_experiment(MOVING, tiny, tmp_path, resolve_weights(MOVING.model.weights), log=lambda line: None, engine=engine)
+    precise = run_experiment(PRECISE, tiny, tmp_path, resolve_weights(PRECISE.model.weights), log=lambda line: None, engine=engine)
     m_folder, p_folder = (tmp_path / r["directory"].split("/")[-1] for r in (moving, precise))
     assert m_folder != p_folder
     scored = _scored(p_folder, tiny)
@@ -123,7 +124,7 @@ def test_frozen_bn_semantics(frozen_bn, monkeypatch):
     from d2tl.model import ModelConfig, build_model
 
     monkeypatch.setattr(d2tl.model, "build_backbone", stub_backbone)
-    model, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi", frozen_bn=frozen_bn))
+    model, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi", frozen_bn=frozen_bn), resolve_weights("random"))
     bn = next(layer for layer in model.get_layer("backbone_le").layers
               if isinstance(layer, keras.layers.BatchNormalization))
     rng = np.random.default_rng(0)

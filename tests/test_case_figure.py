@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from d2tl.case_figure import default_ids, display_window, draw_cases
+from d2tl.data.case_figure import default_ids, display_window, draw_cases
 from d2tl.cli import main
 from d2tl.data.cases import load_cases
 from d2tl.data.sources.synthetic import SynthConfig, write_dataset
-from d2tl.errors import DataError
+from d2tl.io.errors import DataError
 
 
 @pytest.fixture(scope="module")

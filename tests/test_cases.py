@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from d2tl.data.cases import COLUMNS, load_cases, write_cases
-from d2tl.errors import DataError
+from d2tl.io.errors import DataError
 
 from conftest import write_tiny_cases
 

@@ -19,7 +19,7 @@ from d2tl import cli
 from d2tl.data.sources import cddcesm
 from d2tl.data.cases import load_cases
 from d2tl.data.images import read_image
-from d2tl.errors import DataError
+from d2tl.io.errors import DataError
 
 from conftest import CDD_CESM_FIXTURES
 

@@ -13,7 +13,7 @@ from d2tl import cli
 from d2tl.data import check
 from d2tl.data.cases import write_cases
 from d2tl.data.dicom_io import write_mammogram
-from d2tl.errors import DataError
+from d2tl.io.errors import DataError
 
 ROWS, COLS = 60, 40
 

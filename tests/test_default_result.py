@@ -8,8 +8,8 @@ import os
 import pytest
 
 from d2tl import sections
-from d2tl.default_result import default_folder, require_default
-from d2tl.errors import D2TLError
+from d2tl.training.default_result import default_folder, require_default
+from d2tl.io.errors import D2TLError
 from d2tl.interpret.experiment import find_default_model
 
 

@@ -17,7 +17,7 @@ from d2tl.data.sources import dicom
 from d2tl.data.cases import load_cases
 from d2tl.data.dicom_io import write_mammogram
 from d2tl.data.images import load_view
-from d2tl.errors import DataError
+from d2tl.io.errors import DataError
 
 ROWS, COLS = 40, 32
 ENERGIES = {"le": "LOW_ENERGY", "rec": "RECOMBINED", "he": "HIGH_ENERGY"}

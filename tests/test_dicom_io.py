@@ -5,7 +5,7 @@ from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from d2tl.data.dicom_io import dequantised, read_dicom, read_header, write_mammogram
 from d2tl.data.dicom_tags import mode_of, view_of
-from d2tl.errors import DataError
+from d2tl.io.errors import DataError
 
 
 def _values(rows=40, cols=32, seed=0):

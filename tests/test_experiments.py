@@ -172,7 +172,7 @@ def test_tuning_runs_both_frozen_bn_readings_and_is_void_without_pretrained_weig
 
 def test_external_synthetic_set_follows_the_cases_generator(tmp_path):
     from d2tl.data.sources.synthetic import SynthConfig, write_dataset
-    from d2tl.external import resolve_external
+    from d2tl.training.external import resolve_external
 
     cases = write_dataset(SynthConfig(n_cases=2, scale=0.05, difficulty=0.3), tmp_path / "set")
     lines = []
@@ -181,7 +181,7 @@ def test_external_synthetic_set_follows_the_cases_generator(tmp_path):
     meta = json.loads((made.parent / "dataset.json").read_text())["config"]
     assert meta["seed"] == 7 and meta["n_cases"] == 3 and meta["difficulty"] == 0.3 and meta["scale"] == 0.05
     assert resolve_external(None, cases, {"external_synthetic": {"cases": 3, "seed": 7}}) == made  # reused
-    from d2tl.errors import D2TLError
+    from d2tl.io.errors import D2TLError
 
     with pytest.raises(D2TLError, match="another data set"):
         resolve_external(None, cases, {"external_synthetic": {"cases": 4, "seed": 7}})
@@ -215,7 +215,7 @@ def test_a_new_process_finds_the_finished_results(trained, monkeypatch):
 
 def test_a_report_of_another_configuration_is_not_overwritten(trained, monkeypatch):
     import d2tl.training.experiment
-    from d2tl.errors import D2TLError
+    from d2tl.io.errors import D2TLError
 
     other = sections.Context(trained["cases"], "tiny", trained["out"], log=lambda line: None,
                              settings={**TINY, "epochs": 2})
@@ -228,8 +228,8 @@ def test_run_all_refuses_a_later_sections_foreign_report_before_training(tiny, t
     """A fresh clone's committed report made from other configurations must stop run_all at once,
     not after the sections before it have trained."""
     import d2tl.training.experiment
-    from d2tl import run_all
-    from d2tl.errors import D2TLError
+    from d2tl.commands import run_all
+    from d2tl.io.errors import D2TLError
 
     out = tmp_path / "all"
     (out / "tuning").mkdir(parents=True)
@@ -281,7 +281,7 @@ def test_split_seeds_repeat_every_configuration_on_other_splits(stub, tiny, tmp_
 
 @pytest.mark.slow
 def test_run_all_writes_the_summary(stub, tiny, tmp_path):
-    from d2tl import run_all
+    from d2tl.commands import run_all
     out = tmp_path / "all"
     ctx = sections.Context(tiny, "tiny", out, log=lambda line: None, settings=TINY)
     args = argparse.Namespace(dry_run=False, skip_baseline=False, skip_interpretation=True)

@@ -1,4 +1,4 @@
-"""Failures fail (d2tl/failures.py): run-all, a shard, a section and run-shards exit non-zero when
+"""Failures fail (d2tl/io/failures.py): run-all, a shard, a section and run-shards exit non-zero when
 any step fails, after running the other steps; the summary names what failed and what was still
 written. Test backbone (D2TL_TEST_BACKBONE=stub), smoke preset, eight tiny patients; the
 failures are injected into one step each."""
@@ -13,7 +13,7 @@ import pytest
 
 from conftest import write_tiny_cases
 from d2tl.cli import main
-from d2tl.failures import Failures, StepsFailed
+from d2tl.io.failures import Failures, StepsFailed
 
 ARGS = ["--preset", "smoke", "--weights", "random", "--external", "none"]
 
@@ -48,12 +48,12 @@ def _fail_on(monkeypatch, word: str):
 
 
 def test_run_all_with_a_failing_step_runs_the_rest_and_exits_non_zero(cases, out, monkeypatch, capsys):
-    import d2tl.run_all
+    import d2tl.commands.run_all
 
     def broken(ctx, jobs=None):
         raise RuntimeError("injected baseline failure")
 
-    monkeypatch.setattr(d2tl.run_all, "run_baseline", broken)
+    monkeypatch.setattr(d2tl.commands.run_all, "run_baseline", broken)
     rc = main(["run-all", "--cases", str(cases), "--out", str(out), *ARGS, "--sections", "pooling",
                "--skip-interpretation"])
     err = capsys.readouterr().err
@@ -90,14 +90,14 @@ def test_a_shard_with_a_failing_configuration_exits_non_zero(cases, out, monkeyp
 
 
 def test_run_shards_with_a_failing_shard_exits_non_zero_naming_its_log(tmp_path, monkeypatch):
-    import d2tl.run_shards
+    import d2tl.commands.run_shards
 
     # each "shard" exits with its index as status: shard 0 succeeds, shard 1 fails
-    monkeypatch.setattr(d2tl.run_shards, "RUN_ALL", [sys.executable, "-c",
+    monkeypatch.setattr(d2tl.commands.run_shards, "RUN_ALL", [sys.executable, "-c",
                                                     "import sys; sys.exit(int(sys.argv[-1].split('/')[0]))"])
     args = argparse.Namespace(gpus=None, processes=2, run_all_args=["--", "--out", str(tmp_path)])
     with pytest.raises(StepsFailed, match="shard 1/2 \\(exit status 1; see .*shard-1.log\\)") as info:
-        d2tl.run_shards.run(args)
+        d2tl.commands.run_shards.run(args)
     assert info.value.failed == [("shard 1/2", f"exit status 1; see {tmp_path / 'shards' / 'shard-1.log'}")]
     assert "finished by shard 0/2" in info.value.written[0]
 

@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 
 import d2tl.model
-from d2tl.config import experiment_config
+from d2tl.training.config import experiment_config
 from d2tl.model.wiring import backbone_of
 from d2tl.training import features as feature_cache
 from d2tl.training.engine import Engine
 from d2tl.training.experiment import run_experiment
+from d2tl.training.run_folder import resolve_weights
 
 from conftest import write_tiny_cases
 
@@ -148,7 +149,7 @@ def stubbed(monkeypatch):
 def _both_paths(config, cases, out):
     results, engine = {}, Engine()  # both paths in one engine: the cached one reuses the compiled model
     for path in ("e2e", "cached"):
-        metrics = run_experiment(config, cases, out / path, log=silent, feature_cache=path == "cached",
+        metrics = run_experiment(config, cases, out / path, resolve_weights(config.model.weights), log=silent, feature_cache=path == "cached",
                                  engine=engine)
         folder = Path(metrics["directory"])
         runs = [json.loads((folder / f"run_{r:02d}" / "summary.json").read_text()) for r in range(config.train.runs)]
@@ -192,12 +193,12 @@ def test_a_used_engine_gives_a_fresh_engines_results(stubbed, cases, tmp_path):
     config = CONFIG.replace(model={"tuning": "full"}, train={"runs": 2, "epochs": 3})
     same_graph = config.replace(train={"seed": 7}, augment_seed=1)
     other_graph = config.replace(model={"head_dropout": 0.3})
-    fresh = run_experiment(config, cases, tmp_path / "fresh", log=silent, engine=Engine())
+    fresh = run_experiment(config, cases, tmp_path / "fresh", resolve_weights(config.model.weights), log=silent, engine=Engine())
     used = Engine()
     for earlier in (same_graph, other_graph):
-        run_experiment(earlier, cases, tmp_path / "used", log=silent, engine=used)
+        run_experiment(earlier, cases, tmp_path / "used", resolve_weights(earlier.model.weights), log=silent, engine=used)
     assert used.graphs == 2
-    again = run_experiment(config, cases, tmp_path / "used", log=silent, engine=used)
+    again = run_experiment(config, cases, tmp_path / "used", resolve_weights(config.model.weights), log=silent, engine=used)
     assert used.graphs == 2  # the first configuration's compiled model served it
     assert again["selected"] == fresh["selected"]
     for name in ("history.csv", "predictions.csv"):

@@ -6,7 +6,7 @@ from PIL import Image
 from d2tl.data.cases import load_cases, write_cases
 from d2tl.data.dicom_io import write_mammogram
 from d2tl.data.images import image_size, load_view, read_image, recombine
-from d2tl.errors import DataError
+from d2tl.io.errors import DataError
 
 from conftest import CDD_CESM_FIXTURES, coordinate_image
 

@@ -14,17 +14,18 @@ keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
 from d2tl.cli import main  # noqa: E402
-from d2tl.config import experiment_config  # noqa: E402
+from d2tl.training.config import experiment_config  # noqa: E402
 from d2tl.data.cases import load_cases, write_cases  # noqa: E402
 from d2tl.data.roi import RoiConfig, extract_case  # noqa: E402
-from d2tl.errors import D2TLError  # noqa: E402
+from d2tl.io.errors import D2TLError  # noqa: E402
 from d2tl.interpret import figures  # noqa: E402
 from d2tl.interpret.gradcam import check_gradcam_model, grad_cam, gradcam_model, upsample  # noqa: E402
 from d2tl.interpret.influence import pixel_influence  # noqa: E402
 from d2tl.interpret.inputs import CaseInputs, case_inputs  # noqa: E402
 from d2tl.interpret.lesion_check import lesion_share, pooled_share  # noqa: E402
 from d2tl.interpret.representation import RepresentationConfig, class_representations  # noqa: E402
-from d2tl.views import IMAGES  # noqa: E402
+from d2tl.protocol.views import IMAGES  # noqa: E402
+from d2tl.training.run_folder import resolve_weights
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # Keras's own model.save trips NumPy 2's __array__ copy deprecation; not ours to fix
@@ -60,7 +61,7 @@ def d2tl_tiny(tmp_path_factory):
     original = model_module.build_backbone
     model_module.build_backbone = tiny_backbone
     try:
-        model, _ = model_module.build_model(config.model)
+        model, _ = model_module.build_model(config.model, resolve_weights(config.model.weights))
     finally:
         model_module.build_backbone = original
     folder = tmp_path_factory.mktemp("trained")
@@ -259,7 +260,7 @@ def test_gradcam_model_follows_the_other_architectures(architecture, monkeypatch
     from d2tl.model import ModelConfig, build_model
 
     monkeypatch.setattr(d2tl.model, "build_backbone", tiny_backbone)
-    model, _ = build_model(ModelConfig(architecture=architecture, input_size=75, weights="random"))
+    model, _ = build_model(ModelConfig(architecture=architecture, input_size=75, weights="random"), resolve_weights("random"))
     rng = np.random.default_rng(4)
     x = {k: rng.uniform(size=(2, 75, 75, 1)).astype(np.float32) for k in IMAGES}
     cam_model = gradcam_model(model)
@@ -273,7 +274,7 @@ def test_real_inceptionv3_gradcam_at_75_px():
     """The one test with real InceptionV3s (random weights): the split reproduces the model."""
     from d2tl.model import ModelConfig, build_model
 
-    model, _ = build_model(ModelConfig(input_size=75, weights="random"))
+    model, _ = build_model(ModelConfig(input_size=75, weights="random"), resolve_weights("random"))
     rng = np.random.default_rng(2)
     x = {k: rng.uniform(size=(1, 75, 75, 1)).astype(np.float32) for k in IMAGES}
     for layer, side in (("mixed10", 1), ("mixed2", 7)):
@@ -329,7 +330,7 @@ def test_interpretation_experiment_writes_figures_table_and_provenance(d2tl_tiny
     from d2tl.interpret.experiment import find_default_model, run_interpretation
 
     monkeypatch.setattr(d2tl.model, "build_backbone", tiny_backbone)  # the untrained control, tiny too
-    from d2tl.default_result import default_folder
+    from d2tl.training.default_result import default_folder
 
     _, model_path, _ = d2tl_tiny
     runs = default_folder(tiny_cases, "quick", tmp_path / "runs")  # found by the default configuration's hash

@@ -22,7 +22,8 @@ from d2tl.interpret.gradcam import grad_cam, gradcam_model  # noqa: E402
 from d2tl.interpret.gradients import compiled, numpy, tensor, value_and_grad  # noqa: E402
 from d2tl.interpret.influence import pixel_influence  # noqa: E402
 from d2tl.interpret.representation import RepresentationConfig, class_representations  # noqa: E402
-from d2tl.views import IMAGES  # noqa: E402
+from d2tl.protocol.views import IMAGES  # noqa: E402
+from d2tl.training.run_folder import resolve_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 75
@@ -121,7 +122,7 @@ def test_jax_backend_gives_the_tensorflow_results(tmp_path, monkeypatch):
         pytest.skip("compares a TensorFlow run (this process) with a JAX one")
     monkeypatch.setattr(model_module, "build_backbone", tiny_backbone)
     keras.utils.set_random_seed(3)
-    model, _ = model_module.build_model(model_module.ModelConfig(input_size=SIZE, weights="random"))
+    model, _ = model_module.build_model(model_module.ModelConfig(input_size=SIZE, weights="random"), resolve_weights("random"))
     model.save(tmp_path / "model.keras")
     rng = np.random.default_rng(7)
     x = {k: rng.uniform(size=(2, SIZE, SIZE, 1)).astype(np.float32) for k in IMAGES}

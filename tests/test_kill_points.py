@@ -3,7 +3,7 @@ selected model is saved, while the test predictions are written and while the me
 
 The kill comes from inside the real ``train`` process (``python -m d2tl train``, test backbone,
 75 px, 2 runs x 2 epochs, 12 cases): a wrapper around :func:`os.replace`, the rename that
-:func:`d2tl.atomic.atomic_path` ends every write with, sends the process SIGKILL just before the
+:func:`d2tl.io.atomic.atomic_path` ends every write with, sends the process SIGKILL just before the
 named file would appear, so its finished temporary file is left behind as a real kill leaves it.
 Polling from outside cannot hit these windows (milliseconds) reliably; this hits them every time.
 The rerun of the same command must then give the uninterrupted run's selected checkpoint and

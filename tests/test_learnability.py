@@ -15,8 +15,8 @@ learnability = importlib.import_module("experiments.learnability")
 
 
 def test_small_cnn_model_has_the_dual_mode_wiring_and_head():
-    from d2tl.config import preset_base
-    from d2tl.presets import preset
+    from d2tl.training.config import preset_base
+    from d2tl.protocol.presets import preset
 
     config = preset_base({**preset("quick"), "weights": "random"}, "quick")
     model = learnability.build(config, width=2)

@@ -99,7 +99,7 @@ def test_a_keras2_imagenet_file_loads_into_the_right_layers(legacy_file):
 
 
 def test_a_keras2_file_failing_its_hash_is_refused(legacy_file):
-    from d2tl.errors import D2TLError
+    from d2tl.io.errors import D2TLError
 
     with pytest.raises(D2TLError, match="fails its hash check"):
         resolve("imagenet", expected_md5="0" * 32)

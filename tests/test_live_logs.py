@@ -40,7 +40,7 @@ def test_a_file_as_tensorboard_folder_is_refused_before_any_work(tmp_path, capsy
 def test_tensorboard_missing_is_named(monkeypatch):
     import importlib.util
 
-    from d2tl.errors import D2TLError
+    from d2tl.io.errors import D2TLError
     from d2tl.training.arg_checks import check_tensorboard
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from d2tl.config import experiment_config
-from d2tl.errors import D2TLError
+from d2tl.training.config import experiment_config
+from d2tl.io.errors import D2TLError
 from d2tl.training.memory import BackboneFacts, MemoryModel, StepMemory
 from d2tl.training.memory_fit import accumulation_for, fit, memory_row, memory_text, parse_size
 
@@ -76,7 +76,7 @@ def test_fits_column_and_accumulation_choice():
 
 
 def test_hash_unchanged_unless_accumulating():
-    from d2tl.provenance import config_hash
+    from d2tl.io.provenance import config_hash
 
     c = config()
     assert "accumulation" not in c.to_dict()["train"]

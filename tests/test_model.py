@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from d2tl.errors import D2TLError
+from d2tl.io.errors import D2TLError
 from d2tl.model import ModelConfig, build_model, parameter_counts
 from d2tl.model.weights import resolve
+from d2tl.training.run_folder import resolve_weights
 
 
 def _backbones(model):
@@ -22,7 +23,7 @@ def _size(weights):
 
 
 def test_dual_mode_parameter_counts_full_and_semi():
-    full, source = build_model(ModelConfig(input_size=75, weights="random"))
+    full, source = build_model(ModelConfig(input_size=75, weights="random"), resolve_weights("random"))
     assert source == "random"
     backbones = _backbones(full)
     assert sorted(b.name for b in backbones) == ["backbone_le", "backbone_rec"]
@@ -32,19 +33,19 @@ def test_dual_mode_parameter_counts_full_and_semi():
     counts = parameter_counts(full)
     assert counts["total"] == 2 * per_backbone + head
     assert counts["trainable"] == 2 * per_backbone_trainable + head == 47_734_082
-    semi, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi"))
+    semi, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi"), resolve_weights("random"))
     assert parameter_counts(semi)["trainable"] == head == 4_197_378
     assert parameter_counts(semi)["total"] == counts["total"]
 
 
 @pytest.mark.slow
 def test_views_share_a_backbone_and_modes_do_not():
-    model, _ = build_model(ModelConfig(input_size=75, weights="random"))
+    model, _ = build_model(ModelConfig(input_size=75, weights="random"), resolve_weights("random"))
     le = model.get_layer("backbone_le")
     x = {k: np.random.default_rng(0).random((1, 75, 75, 1), dtype=np.float32) for k in model.input}
     # Changing le_mlo changes the le feature but the same weights serve CC and MLO.
     assert len(le._inbound_nodes) == 2 and len(model.get_layer("backbone_rec")._inbound_nodes) == 2
-    pooled, _ = build_model(ModelConfig(input_size=75, weights="random", architecture="simple_pooling"))
+    pooled, _ = build_model(ModelConfig(input_size=75, weights="random", architecture="simple_pooling"), resolve_weights("random"))
     assert [b.name for b in _backbones(pooled)] == ["backbone"]
     assert len(pooled.get_layer("backbone")._inbound_nodes) == 4
     assert model.predict(x, verbose=0).shape == (1, 2)
@@ -57,11 +58,11 @@ def test_weights_file_is_really_loaded(tmp_path):
     kernel.assign(np.full(kernel.shape, 0.123, np.float32))
     path = tmp_path / "inception.weights.h5"
     donor.save_weights(path)
-    model, source = build_model(ModelConfig(input_size=75, weights=str(path), tuning="semi"))
+    model, source = build_model(ModelConfig(input_size=75, weights=str(path), tuning="semi"), resolve_weights(str(path)))
     assert source.startswith("file (") and str(path) in source and "sha256:" in source
     for name in ("backbone_le", "backbone_rec"):
         np.testing.assert_allclose(_first_conv(model.get_layer(name)).kernel.numpy(), 0.123)
-    fresh, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi"))
+    fresh, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi"), resolve_weights("random"))
     assert not np.allclose(_first_conv(fresh.get_layer("backbone_le")).kernel.numpy(), 0.123)
 
 

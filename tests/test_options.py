@@ -1,5 +1,5 @@
 """One meaning per option (docs/options.md): every command's parser, walked, holds each shared
-option (d2tl/options.py) with the one help text and default, and docs/options.md names each
+option (d2tl/protocol/options.py) with the one help text and default, and docs/options.md names each
 command's ``--out`` default as the parser has it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from d2tl import options
+from d2tl.protocol import options
 from d2tl.cli import COMMANDS, build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def test_every_command_that_names_a_shared_option_means_the_same(parsers):
         uses = seen.get(flag, [])
         assert uses, f"no command takes {flag}"
         for name, text, default, dest in uses:
-            assert text == help_text, f"{name} {flag}: help differs from d2tl/options.py"
+            assert text == help_text, f"{name} {flag}: help differs from d2tl/protocol/options.py"
             assert dest == flag[2:].replace("-", "_"), f"{name} {flag}: dest {dest}"
             if flag != "--out":
                 expected = options.PRESET_DEFAULT if flag == "--preset" else (

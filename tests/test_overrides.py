@@ -12,7 +12,7 @@ import pytest
 
 from conftest import write_tiny_cases
 from d2tl.cli import main
-from d2tl.presets import deviation_text, preset, with_overrides
+from d2tl.protocol.presets import deviation_text, preset, with_overrides
 
 ARGS = ["--preset", "smoke", "--weights", "random", "--external", "none"]
 OVERRIDES = ["--epochs", "1", "--batch-size", "4", "--learning-rate", "0.002"]
@@ -48,7 +48,7 @@ def _context(cases, out, *extra):
 
 
 def test_overrides_change_every_configurations_hash_and_none_keeps_the_presets(cases, tmp_path):
-    from d2tl.config import preset_base
+    from d2tl.training.config import preset_base
 
     plain, changed = _context(cases, tmp_path), _context(cases, tmp_path, *OVERRIDES, "--runs", "2")
     assert plain.overrides == {} and plain.base() == preset_base({**preset("smoke"), "weights": "random"}, "smoke", {

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from d2tl import evaluate
+from d2tl.stats import evaluate
 from d2tl.stats import censored, paired, section_tests
 
 
@@ -148,7 +148,7 @@ def test_censored_median_on_a_crafted_history():
 
 
 def test_summary_shows_intervals_and_paired_tests(tmp_path):
-    from d2tl.presets import PRESETS
+    from d2tl.protocol.presets import PRESETS
     from d2tl.reporting.summary import write_summary
 
     y = np.r_[np.ones(10, int), np.zeros(10, int)]

@@ -1,5 +1,5 @@
 """Committed results name files relative to the repository (or ``~`` for the home folder), never
-an absolute path of the machine that made them: the rewriting (d2tl.provenance.portable), the
+an absolute path of the machine that made them: the rewriting (d2tl.io.provenance.portable), the
 writers that apply it, and a scan of every committed file under results/."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from d2tl.provenance import machine_roots, portable, portable_table, provenance
+from d2tl.io.provenance import machine_roots, portable, portable_table, provenance
 from d2tl.reporting.summary import write_summary
 from d2tl.sections.result import SectionResult
 

@@ -16,10 +16,11 @@ import pytest
 
 from conftest import stub_backbone
 
-from d2tl.config import experiment_config
+from d2tl.training.config import experiment_config
 from d2tl.data.cases import write_cases
 from d2tl.data.dicom_io import write_mammogram
-from d2tl.views import LABELS
+from d2tl.protocol.views import LABELS
+from d2tl.training.run_folder import resolve_weights
 
 ROWS, COLS, SCALE = 160, 128, 0.25  # a 256 px box is 64 image px here
 
@@ -55,7 +56,8 @@ def toy_result(tmp_path_factory):
     from d2tl.data.cases import load_cases
     from d2tl.data.roi import extract_rois
     from d2tl.training.engine import Engine
-    from d2tl.training.experiment import run_dir_for, run_experiment
+    from d2tl.training.experiment import run_experiment
+    from d2tl.training.run_folder import run_folder
     from d2tl.training.loop import predict_proba
 
     root = tmp_path_factory.mktemp("toy")
@@ -68,9 +70,9 @@ def toy_result(tmp_path_factory):
     engine = Engine()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(d2tl.model, "build_backbone", stub_backbone)
-        metrics = run_experiment(config, cases, root / "out", log=lambda line: None, engine=engine)
+        metrics = run_experiment(config, cases, root / "out", resolve_weights(config.model.weights), log=lambda line: None, engine=engine)
         model, _ = engine.compiled_model(config, metrics["total_steps"])
-        directory = run_dir_for(config, cases, root / "out", "random")
+        directory = run_folder(config, resolve_weights("random"), cases, root / "out")
         engine.weights_only(model).load_weights(directory / "run_00" / "best.weights.h5")
         table = load_cases(cases)
         split = pd.read_csv(directory / "split.csv")

@@ -14,7 +14,8 @@ from conftest import stub_backbone, write_tiny_cases
 from d2tl import cli, sections
 from d2tl.pretrain import command as pretrain, fractaldb, store as pretrain_store
 from d2tl.model import weights as W
-from d2tl.errors import D2TLError
+from d2tl.io.errors import D2TLError
+from d2tl.training.run_folder import resolve_weights  # registers the pre-trained weights sources
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -136,12 +137,12 @@ def test_a_tiny_pretraining_writes_weights_that_load(pretrain_store_root, monkey
     reference = keras.applications.InceptionV3(include_top=False, weights=str(path), pooling="avg",
                                                input_shape=(99, 99, 3))
     kernel = next(layer for layer in reference.layers if isinstance(layer, keras.layers.Conv2D)).kernel.numpy()
-    model, source = build_model(ModelConfig(input_size=75, weights=str(path), tuning="semi"))
+    model, source = build_model(ModelConfig(input_size=75, weights=str(path), tuning="semi"), resolve_weights(str(path)))
     assert source.startswith("fractal (") and TINY_RECIPE.hash in source and "imagenet" not in source.lower()
     for name in ("backbone_le", "backbone_rec"):
         conv = next(layer for layer in model.get_layer(name).layers if isinstance(layer, keras.layers.Conv2D))
         np.testing.assert_allclose(conv.kernel.numpy(), kernel)
-    fresh, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi"))
+    fresh, _ = build_model(ModelConfig(input_size=75, weights="random", tuning="semi"), resolve_weights("random"))
     conv = next(layer for layer in fresh.get_layer("backbone_le").layers if isinstance(layer, keras.layers.Conv2D))
     assert not np.allclose(conv.kernel.numpy(), kernel)
     # the default-recipe spec finds it when it is the default recipe

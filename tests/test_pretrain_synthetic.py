@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 
 from d2tl import cli
-from d2tl.errors import D2TLError
+from d2tl.io.errors import D2TLError
 from d2tl.model import weights as W
 from d2tl.pretrain import command, store
 from d2tl.pretrain import synthetic_source as source
 from d2tl.pretrain.synthetic_recipe import WEIGHTS_FILE, SyntheticRecipe
+from d2tl.training.run_folder import resolve_weights  # registers the pre-trained weights sources
 
 TINY = SyntheticRecipe(cases=12, source_seed=101, epochs=1, batch_size=16)
 
@@ -116,7 +117,7 @@ def test_a_tiny_synthetic_pretraining_writes_weights_that_load(store_root, tmp_p
     assert sidecar["samples_by_box"] == {"lesion": 48, "background": 48}
     assert {a["task"] for a in sidecar["label_association"]} == set(source.TASKS)
     assert sidecar["source_set"]["generator"]["seed"] == 101 and sidecar["weights_sha256"] == W.file_digest(path)
-    model, described = build_model(ModelConfig(input_size=75, weights=str(path), tuning="semi"))
+    model, described = build_model(ModelConfig(input_size=75, weights=str(path), tuning="semi"), resolve_weights(str(path)))
     assert described.startswith("synthetic (") and TINY.hash in described
     reference = keras.applications.InceptionV3(include_top=False, weights=str(path), pooling="avg",
                                                input_shape=(75, 75, 3))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from d2tl.views import IMAGES
+from d2tl.protocol.views import IMAGES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 probe = importlib.import_module("experiments.probe_features")

@@ -1,4 +1,4 @@
-from d2tl.provenance import config_hash, dataset_info, package_versions, provenance, write_json
+from d2tl.io.provenance import config_hash, dataset_info, package_versions, provenance, write_json
 
 import json
 

@@ -10,9 +10,9 @@ import pytest
 from scipy import stats
 
 from d2tl import sections
-from d2tl.errors import D2TLError
-from d2tl.paper import BOX_SIZES
-from d2tl.presets import PRESETS
+from d2tl.io.errors import D2TLError
+from d2tl.protocol.paper import BOX_SIZES
+from d2tl.protocol.presets import PRESETS
 from d2tl.reporting.markdown import comparison_markdown
 from d2tl.reporting.summary import write_summary
 from d2tl.reporting.text import pvalue

@@ -4,7 +4,7 @@ checkpoint appears resumes at epoch k + 1, and the result is the uninterrupted r
 The real ``train`` command (test backbone, 75 px, 12 tiny cases, 2 runs x 4 epochs, Adam with a
 cosine schedule, precise BN) runs in a subprocess that SIGKILLs itself just after
 :func:`os.replace` has put its k-th ``checkpoint.npz`` in place (the rename that
-:func:`d2tl.atomic.atomic_path` ends every write with), as a preemption at that moment would.
+:func:`d2tl.io.atomic.atomic_path` ends every write with), as a preemption at that moment would.
 Polling from outside could miss a 0.2 s epoch; this lands after exactly that checkpoint.
 """
 

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import write_tiny_cases
 from d2tl.data.dicom_io import read_dicom, write_mammogram
-from d2tl.errors import D2TLError, DataError
+from d2tl.io.errors import D2TLError, DataError
 
 PACKAGE = Path(__file__).resolve().parents[1] / "d2tl"
 
@@ -46,7 +46,7 @@ def test_source_pins_every_loader():
 def test_a_model_with_code_inside_is_refused(tmp_path):
     import keras
 
-    from d2tl.predict import load_trained
+    from d2tl.training.predict import load_trained
 
     path = tmp_path / "model.keras"
     keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: x + 1)]).save(path)

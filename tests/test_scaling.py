@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from d2tl.cli import main
-from d2tl.errors import D2TLError
+from d2tl.io.errors import D2TLError
 from d2tl.studies.scaling import alternatives_for, nested_subsets
 
 

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from conftest import write_tiny_cases
-from d2tl import sections, shards
-from d2tl.errors import D2TLError
+from d2tl import sections
+from d2tl.commands import shards
+from d2tl.io.errors import D2TLError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from d2tl.data.split import load_split, part_targets, save_split, split_cases, split_summary
-from d2tl.errors import DataError
-from d2tl.views import LABELS
+from d2tl.io.errors import DataError
+from d2tl.protocol.views import LABELS
 
 
 def one_per_person(n_benign, n_malignant, index_offset=0):

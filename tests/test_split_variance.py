@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from d2tl.data.split import part_targets, split_cases, split_summary
-from d2tl.errors import D2TLError
+from d2tl.io.errors import D2TLError
 from d2tl.sections.split_variance import check_split_seeds, split_variance_table
-from d2tl.views import LABELS
+from d2tl.protocol.views import LABELS
 
 
 def _bilateral(n_people=120, seed=3):

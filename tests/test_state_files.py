@@ -44,7 +44,7 @@ def _rerun(cases, out, capsys, monkeypatch):
 
 
 def test_a_train_failing_in_its_first_run_leaves_no_folder(trained, tmp_path, capsys, monkeypatch):
-    from d2tl.errors import D2TLError
+    from d2tl.io.errors import D2TLError
     from d2tl.training import experiment
 
     def fail(*args, **kwargs):

@@ -16,8 +16,8 @@ from d2tl.data.cases import load_cases
 from d2tl.data.dicom_io import read_dicom, read_header
 from d2tl.data.images import load_view, read_mask, recombine
 from d2tl.data.sources.synthetic import SynthConfig, case_labels, generate_case, lesion_sizes, write_dataset
-from d2tl.errors import D2TLError, DataError
-from d2tl.views import VIEWS
+from d2tl.io.errors import D2TLError, DataError
+from d2tl.protocol.views import VIEWS
 
 TINY = SynthConfig(n_cases=6, scale=0.05, seed=3)
 SMALL = SynthConfig(n_cases=12, scale=0.1, seed=1, difficulty=0.0)

@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from d2tl.cli import main
-from d2tl.config import experiment_config
-from d2tl.predict import predict_cases
+from d2tl.training.config import experiment_config
+from d2tl.training.predict import predict_cases
 from d2tl.training.experiment import run_experiment
 from d2tl.training.selection import select_best
+from d2tl.training.run_folder import resolve_weights
 
 from conftest import write_tiny_cases
 
@@ -37,7 +38,7 @@ def test_selection_rule_on_a_crafted_history():
 def trained(tmp_path_factory, engine):
     root = tmp_path_factory.mktemp("train")
     cases = write_tiny_cases(root / "cases", n=12, rows=96, cols=80)
-    metrics = run_experiment(CONFIG, cases, root / "a", log=lambda line: None, engine=engine)
+    metrics = run_experiment(CONFIG, cases, root / "a", resolve_weights(CONFIG.model.weights), log=lambda line: None, engine=engine)
     return cases, root, metrics
 
 
@@ -62,7 +63,7 @@ def test_outputs_and_metrics(trained):
 def test_same_seed_same_history_and_resume(trained, engine):
     cases, root, metrics = trained
     name = metrics["directory"].split("/")[-1]
-    again = run_experiment(CONFIG, cases, root / "b", log=lambda line: None, engine=engine)
+    again = run_experiment(CONFIG, cases, root / "b", resolve_weights(CONFIG.model.weights), log=lambda line: None, engine=engine)
     a = pd.read_csv(root / "a" / name / "history.csv")
     timing = [c for c in a if c.endswith("seconds")]
     a = a.drop(columns=timing)
@@ -74,14 +75,14 @@ def test_same_seed_same_history_and_resume(trained, engine):
     for leftover in ("metrics.json", "model.keras", "history.csv"):
         (root / "c" / name / leftover).unlink()
     lines = []
-    resumed = run_experiment(CONFIG, cases, root / "c", log=lines.append, engine=engine)
+    resumed = run_experiment(CONFIG, cases, root / "c", resolve_weights(CONFIG.model.weights), log=lines.append, engine=engine)
     assert any("run 0: finished earlier, reused" in line for line in lines)
     assert any(line.startswith("run 1 epoch 1/2") for line in lines)
     pd.testing.assert_frame_equal(a, pd.read_csv(root / "c" / name / "history.csv").drop(columns=timing))
     assert resumed["selected"] == metrics["selected"]
     # Finished: read back, nothing recomputed.
     lines.clear()
-    run_experiment(CONFIG, cases, root / "c", log=lines.append, engine=engine)
+    run_experiment(CONFIG, cases, root / "c", resolve_weights(CONFIG.model.weights), log=lines.append, engine=engine)
     assert lines and lines[0].startswith("finished result found")
 
 

@@ -54,7 +54,7 @@ def test_arms_runs_paired_tests_and_resume_from_records(sets, tmp_path, monkeypa
 
 
 def test_a_source_set_sharing_a_scored_sets_seed_is_refused(sets, tmp_path):
-    from d2tl.errors import D2TLError
+    from d2tl.io.errors import D2TLError
     from d2tl.model.weights import Weights
     from d2tl.pretrain import store
     from d2tl.studies.transfer import check_disjoint

@@ -7,8 +7,8 @@ import json
 import keras
 import pytest
 
-from d2tl import sections
-from d2tl.errors import D2TLError
+from d2tl import cli, sections
+from d2tl.io.errors import D2TLError
 from d2tl.model import weights as W
 from d2tl.training.arguments import config_from_args
 from d2tl.training.experiment import FINISHED
@@ -103,8 +103,8 @@ def test_paper_preset_refuses_without_imagenet_and_plans_without_it(tmp_path, of
 
 def test_paper_preset_run_all_refuses_from_the_command_line(tmp_path, offline_home, capsys):
     cases = _cases(tmp_path)
-    code = sections.main("pooling", ["--preset", "paper", "--cases", str(cases), "--out", str(tmp_path / "o"),
-                                     "--external", "none"])
+    code = cli.main(["pooling", "--preset", "paper", "--cases", str(cases), "--out", str(tmp_path / "o"),
+                     "--external", "none"])
     err = capsys.readouterr().err
     assert code != 0 and str(offline_home) in err and "Traceback" not in err
 

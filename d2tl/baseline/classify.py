@@ -49,7 +49,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from ..views import LABELS
+from ..protocol.views import LABELS
 
 MODELS = ("lasso", "svm", "rf", "mateos", "danala")
 PAPER_MODELS = ("lasso", "svm", "rf")
@@ -159,8 +159,8 @@ def encode_labels(labels) -> np.ndarray:
 
 def binary_metrics(y_true, y_pred, score=None) -> dict:
     """Accuracy, sensitivity, specificity, ROC AUC (when both classes and a score are given) and
-    counts, flat: :func:`d2tl.evaluate.call_metrics` (undefined metrics are None)."""
-    from ..evaluate import call_metrics
+    counts, flat: :func:`d2tl.stats.evaluate.call_metrics` (undefined metrics are None)."""
+    from ..stats.evaluate import call_metrics
 
     m = call_metrics(y_true, y_pred, score)
     return {**{k: m[k] for k in ("accuracy", "sensitivity", "specificity", "auc")}, **m["confusion_matrix"],

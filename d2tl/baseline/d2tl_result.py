@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..provenance import canonical_json
+from ..io.provenance import canonical_json
 
 METRICS = ("accuracy", "sensitivity", "specificity")
 
@@ -80,11 +80,11 @@ def load_d2tl_metrics(path, split_sha: str | None = None, dataset_sha: str | Non
 def find_d2tl_metrics(root, split_sha: str, dataset_sha: str, cases, preset: str) -> dict | None:
     """D2TL's result beside the baseline: the ``metrics.json`` of ``preset``'s default
     configuration (dual-mode, full-tune, default weights, box 256, no shift) on ``cases``, found
-    in ``root/runs`` by its configuration hash (:mod:`d2tl.default_result`), never as the newest
+    in ``root/runs`` by its configuration hash (:mod:`d2tl.training.default_result`), never as the newest
     file; None (with a note naming the hash and the command that trains it) when it is missing,
     was made on another data set or split, or ``preset`` is not a D2TL preset."""
-    from ..default_result import default_folder, train_command
-    from ..presets import PRESETS
+    from ..training.default_result import default_folder, train_command
+    from ..protocol.presets import PRESETS
 
     store = Path(root) / "runs"
     if preset not in PRESETS:
@@ -110,7 +110,7 @@ def test_predictions(d2tl: dict | None):
 def interval_columns(d2tl: dict | None) -> dict:
     """The D2TL row's 95% intervals (``<metric>_low`` / ``_high``, as every row of the table),
     from its predictions; empty without them."""
-    from ..evaluate import binary_metrics, interval_columns as columns
+    from ..stats.evaluate import binary_metrics, interval_columns as columns
 
     p = test_predictions(d2tl)
     if p is None:

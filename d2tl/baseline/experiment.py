@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ..stats import section_tests
-from ..atomic import atomic_path, write_text
-from ..errors import D2TLError, DataError
-from ..provenance import config_hash, dataset_info, provenance, write_json
+from ..io.atomic import atomic_path, write_text
+from ..io.errors import D2TLError, DataError
+from ..io.provenance import config_hash, dataset_info, provenance, write_json
 from ..reporting.guard import refuse_other
-from ..views import VIEWS
+from ..protocol.views import VIEWS
 from .classify import CONTROL, GRIDS, MODELS, encode_labels, select_and_fit
 from . import d2tl_result
 from .d2tl_result import find_d2tl_metrics, load_d2tl_metrics, split_fingerprint
@@ -202,7 +202,7 @@ def run_baseline(cases, config: BaselineConfig = BaselineConfig(), *, split=None
 @dataclasses.dataclass
 class Inputs:
     """The case tables (``sets``: main, and external when given), the split of the main one, and
-    what identifies each (:func:`d2tl.provenance.dataset_info`)."""
+    what identifies each (:func:`d2tl.io.provenance.dataset_info`)."""
 
     sets: dict
     parts: pd.Series

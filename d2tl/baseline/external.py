@@ -9,10 +9,10 @@ External set (``--external CASES.csv``, ``run_baseline(..., external=...)``)
     fingerprint is part of the configuration hash and of the provenance.
 
 Intervals (test and external)
-    95 % intervals as :func:`d2tl.evaluate.metrics_with_intervals` computes them: exact
+    95 % intervals as :func:`d2tl.stats.evaluate.metrics_with_intervals` computes them: exact
     (Clopper-Pearson) intervals for accuracy, sensitivity and specificity (:func:`proportion_interval`), a
     percentile bootstrap stratified by class (2000 resamples, seed 0) for the ROC AUC
-    (:func:`auc_interval`), both from :mod:`d2tl.evaluate`. They are computed from the
+    (:func:`auc_interval`), both from :mod:`d2tl.stats.evaluate`. They are computed from the
     classifier's own calls (``predict``), so they belong to exactly the counts in the table.
     ``prediction_sd`` is the SD of the malignancy score
     (a probability, or the SVM's decision value) over the cases.
@@ -40,7 +40,7 @@ RATES = ("accuracy", "sensitivity", "specificity")
 SCORED = (*RATES, "auc")
 
 
-from ..evaluate import auc_interval, proportion_interval  # noqa: E402,F401  (re-exported)
+from ..stats.evaluate import auc_interval, proportion_interval  # noqa: E402,F401  (re-exported)
 
 
 def interval_columns(metrics: dict, y, scores, prefix: str = "") -> dict:

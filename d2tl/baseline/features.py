@@ -75,10 +75,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import write_text
-from ..errors import DataError, where
-from ..provenance import canonical_json
-from ..views import IMAGES, VIEWS, split_key
+from ..io.atomic import write_text
+from ..io.errors import DataError, where
+from ..io.provenance import canonical_json
+from ..protocol.views import IMAGES, VIEWS, split_key
 from .shape import SHAPE_FEATURES, MaskPerturbation, ShapeConfig, shape_features
 from .texture import (GLCM_EXTRA, GLCM_PROPS, HARALICK_NAMES, LBP_BINS, MAHOTAS_ANGLES,  # noqa: F401
                       _canvas, _integer_lesion, gabor_features, glcm_features, haralick_features,

@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
-from ..errors import DataError, where
-from ..views import VIEWS
+from ..io.errors import DataError, where
+from ..protocol.views import VIEWS
 from .features import check_mask
 
 INTENSITY_VERSION = 1

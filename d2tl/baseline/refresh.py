@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_csv, write_text
-from ..errors import D2TLError
-from ..provenance import code_version, portable, portable_table, write_json
+from ..io.atomic import write_csv, write_text
+from ..io.errors import D2TLError
+from ..io.provenance import code_version, portable, portable_table, write_json
 from .external import comparison
 from .report import COLUMNS, EXTERNAL_COLUMNS, REPORTED_COLUMNS, markdown_table, row_name
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..evaluate import auc_method
-from ..paper import REPORTED
+from ..stats.evaluate import auc_method
+from ..protocol.paper import REPORTED
 from .classify import CONTROL, SHORT_TITLES, TITLES
 from .external import SCORED, best_baseline, control_row
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..provenance import portable, portable_table, write_json
+from ..io.provenance import portable, portable_table, write_json
 from ..stats import section_tests
 from .report import markdown_table
 

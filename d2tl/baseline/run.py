@@ -82,7 +82,7 @@ import sys
 
 import pandas as pd
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 from .classify import MODELS
 from .d2tl_result import find_d2tl_metrics, load_d2tl_metrics, split_fingerprint  # noqa: F401
 from .experiment import (DEFAULT_OUT, DEFAULT_PERTURBATION, PRESETS, BaselineConfig,  # noqa: F401
@@ -97,7 +97,7 @@ from .shape import MaskPerturbation
 # --- command line -------------------------------------------------------------------------------
 
 def add_arguments(parser) -> None:
-    from ..options import add_cases, add_out, add_preset, add_seed, add_split_seed
+    from ..protocol.options import add_cases, add_out, add_preset, add_seed, add_split_seed
 
     add_cases(parser)  # with a lesion mask per view
     parser.add_argument("--external", default=None, metavar="CASES.csv",
@@ -164,7 +164,7 @@ def _line(r, prefix="") -> str:
 
 
 def run(args) -> int:
-    from .. import checks
+    from ..io import checks
 
     checks.count("--seed", args.seed, low=0, high=2**32 - 1)
     checks.count("--split-seed", args.split_seed, low=0, high=2**32 - 1)

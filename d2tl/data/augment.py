@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.ndimage
 
-from ..paper import AUGMENTATION
-from ..views import IMAGES, VIEWS, split_key
+from ..protocol.paper import AUGMENTATION
+from ..protocol.views import IMAGES, VIEWS, split_key
 
 FILL_MODES = ("nearest", "constant", "reflect", "wrap")  # ImageDataGenerator's
 COUPLINGS = ("none", "view", "case")

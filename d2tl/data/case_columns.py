@@ -6,7 +6,7 @@ columns without importing the loader (no import cycle).
 
 from __future__ import annotations
 
-from ..views import IMAGES, VIEWS
+from ..protocol.views import IMAGES, VIEWS
 
 PATH_COLUMNS = tuple(f"{key}_path" for key in IMAGES)
 HE_COLUMNS = tuple(f"he_{view}_path" for view in VIEWS)

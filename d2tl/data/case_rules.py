@@ -15,8 +15,8 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..views import LABELS, LATERALITIES, MODES, VIEWS
+from ..io.errors import DataError
+from ..protocol.views import LABELS, LATERALITIES, MODES, VIEWS
 from .case_columns import CENTRE_COLUMNS, OPTIONAL_COLUMNS, REQUIRED_COLUMNS, image_path_column
 
 

@@ -31,10 +31,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import atomic_path
-from ..errors import DataError
-from ..text_table import read_text_table
-from ..views import VIEWS
+from ..io.atomic import atomic_path
+from ..io.errors import DataError
+from ..io.text_table import read_text_table
+from ..protocol.views import VIEWS
 from .case_columns import (CENTRE_COLUMNS, COLUMNS, FILE_COLUMNS, HE_COLUMNS, MASK_COLUMNS,  # noqa: F401
                            OPTIONAL_COLUMNS, PATH_COLUMNS, REQUIRED_COLUMNS, centre, image_path_column,
                            mask_path_column)

@@ -19,8 +19,8 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from ..atomic import atomic_path
-from ..errors import DataError
+from ..io.atomic import atomic_path
+from ..io.errors import DataError
 from .dicom_tags import FOR_PRESENTATION, FOR_PROCESSING, VIEW_CODE_MEANINGS
 
 # "Digital Mammography X-Ray Image Storage - For Presentation" / "- For Processing"

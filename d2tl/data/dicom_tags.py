@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from ..errors import DataError
+from ..io.errors import DataError
 
 REFERENCE_PITCH_MM = 0.07  # Hologic Selenia Dimensions detector element, the paper's pixel
 LE_MAX_KVP = 35.0  # low-energy exposures: about 26-34 kVp (below iodine's K edge)

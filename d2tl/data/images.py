@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import DataError, where
+from ..io.errors import DataError, where
 from . import dicom_io
 from .breast import breast_threshold
 from .case_columns import centre, image_path_column, mask_path_column

@@ -4,7 +4,7 @@ Sizes and shifts are in full-resolution pixels (the paper's); a case's ``scale``
 them to its image pixels. Each full image is first normalised to [0, 1] by percentiles of its breast
 pixels (``normalise_on``, ``intensity_percentiles``), then the box is cut, padded with 0 where it leaves the image, and
 resized to the model input side with bilinear interpolation (anti-aliased when shrinking).
-InceptionV3 needs at least 75 px, so a 64 px box is enlarged to 75 px (``d2tl.paper.MIN_INPUT``).
+InceptionV3 needs at least 75 px, so a 64 px box is enlarged to 75 px (``d2tl.protocol.paper.MIN_INPUT``).
 
 Shift study (Sec. 4.2): the box centre moves ``shift`` px in a direction drawn uniformly on
 the circle, one direction per case and view, shared by that view's LE and recombined images.
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from skimage.transform import resize
 
-from ..paper import DEFAULT_BOX, MIN_INPUT
-from ..views import IMAGES, LABELS, MODES, VIEWS
+from ..protocol.paper import DEFAULT_BOX, MIN_INPUT
+from ..protocol.views import IMAGES, LABELS, MODES, VIEWS
 from .images import DEFAULT_RECOMBINE_WEIGHT, breast_mask, load_view
 
 
@@ -188,7 +188,7 @@ def extract_rois_many(table: pd.DataFrame, requests) -> list[RoiSet]:
 
 
 def save_rois(rois: RoiSet, path) -> None:
-    from ..atomic import atomic_path
+    from ..io.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
@@ -196,7 +196,7 @@ def save_rois(rois: RoiSet, path) -> None:
 
 
 def add_arguments(parser) -> None:
-    from ..options import add_cases, add_out, add_shift_seed
+    from ..protocol.options import add_cases, add_out, add_shift_seed
 
     add_cases(parser)
     parser.add_argument("--box", type=int, default=DEFAULT_BOX, help="box side, full-resolution px (default 256)")
@@ -207,7 +207,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import checks
+    from ..io import checks
     from .cases import load_cases
 
     checks.roi_options(args.box, args.shift, args.input_scale)

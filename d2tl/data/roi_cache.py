@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import write_text
-from ..provenance import file_sha256
+from ..io.atomic import write_text
+from ..io.provenance import file_sha256
 from .roi import RoiConfig, RoiSet, extract_rois_many, save_rois
 
 FORMAT = 2  # version of the ROI extraction whose output is cached

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path
-from ..errors import DataError
-from ..paper import SPLIT_SIZES
-from ..views import LABELS
-from ..text_table import read_text_table
+from ..io.atomic import atomic_path
+from ..io.errors import DataError
+from ..protocol.paper import SPLIT_SIZES
+from ..protocol.views import LABELS
+from ..io.text_table import read_text_table
 
 ATTEMPTS = 20  # greedy restarts when grouping prevents exact counts
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
-from ..provenance import dataset_info, provenance, write_json
-from ..views import IMAGES
+from ..io.atomic import atomic_path
+from ..io.provenance import dataset_info, provenance, write_json
+from ..protocol.views import IMAGES
 from .explanation import explain
 from .figures import write_case_figures
 from .gradcam import GRADCAM_LAYER
@@ -44,7 +44,7 @@ def _case_json(expl, i: int) -> dict:
 def explain_case(model_path, cases_csv, case_id, out=None, layers=(GRADCAM_LAYER,), dpi: int = 110) -> dict:
     """Figures, maps and a JSON record for one case; returns the record (with the paths)."""
     from ..data.cases import load_cases
-    from ..predict import load_trained
+    from ..training.predict import load_trained
 
     start = time.perf_counter()
     table = load_cases(cases_csv)
@@ -72,7 +72,7 @@ def explain_case(model_path, cases_csv, case_id, out=None, layers=(GRADCAM_LAYER
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="model.keras written by python -m d2tl train")
-    from ..options import add_cases, add_out
+    from ..protocol.options import add_cases, add_out
 
     add_cases(parser)  # the table holding the case
     parser.add_argument("--id", required=True, help="case id")
@@ -83,7 +83,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .. import checks
+    from ..io import checks
 
     checks.count("--dpi", args.dpi, low=10, high=1200)
     checks.input_file("--model", args.model, "model file")

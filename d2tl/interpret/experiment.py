@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path, write_text
-from ..defaults import DEFAULT_CASES
-from ..defaults import DEFAULT_OUT as RESULTS
-from ..errors import D2TLError
-from ..provenance import dataset_info, portable, provenance, write_json
-from ..views import IMAGES, LABELS
+from ..io.atomic import atomic_path, write_text
+from ..protocol.defaults import DEFAULT_CASES
+from ..protocol.defaults import DEFAULT_OUT as RESULTS
+from ..io.errors import D2TLError
+from ..io.provenance import dataset_info, portable, provenance, write_json
+from ..protocol.views import IMAGES, LABELS
 from .explanation import Explanation, explain, merge
 from .figures import plot_representations, write_case_figures
 from .inputs import case_inputs, roi_config_for, rows_by_id
@@ -64,9 +64,9 @@ def confident_correct(predictions: pd.DataFrame, ids=None) -> dict[str, str]:
 
 def find_default_model(root=DEFAULT_RUNS, preset: str = "quick", cases=DEFAULT_CASES) -> Path:
     """``model.keras`` of ``preset``'s default configuration on ``cases``, found under ``root``
-    (``OUT/runs``) by its configuration hash (:mod:`d2tl.default_result`), never as the newest
+    (``OUT/runs``) by its configuration hash (:mod:`d2tl.training.default_result`), never as the newest
     matching file; an error naming the hash and the command to train it when it is missing."""
-    from ..default_result import require_default
+    from ..training.default_result import require_default
 
     return require_default(cases, preset, root, "model.keras")
 
@@ -75,7 +75,8 @@ def untrained_model(info: dict, seed: int = 0):
     """The trained model's architecture at its starting weights (backbones as recorded in the
     sidecar: ImageNet or random; fresh head), built under ``seed``: the control for the check."""
     from ..model import ModelConfig, build_model
-    from ..training.seeding import seed_everything
+    from ..model.seeding import seed_everything
+    from ..training.run_folder import resolve_weights
 
     config = dict(info["config"]["model"])
     sources = [str(s) for s in (info.get("weights_source") or [])]
@@ -84,7 +85,7 @@ def untrained_model(info: dict, seed: int = 0):
     elif config.get("weights") == "auto":
         config["weights"] = "imagenet"
     seed_everything(seed, deterministic=False, seed_tensorflow=False)  # Keras's seed without re-seeding TensorFlow's (retracing)
-    return build_model(ModelConfig(**config))
+    return build_model(ModelConfig(**config), resolve_weights(config["weights"]))
 
 
 def _evaluated_ids(model_path, table) -> tuple[list[str], pd.DataFrame | None]:
@@ -115,7 +116,7 @@ def run_interpretation(model_path=None, cases_csv=DEFAULT_CASES, out=None, prese
     Returns the summary (mean shares, patients, seconds).
     """
     from ..data.cases import load_cases
-    from ..predict import load_trained
+    from ..training.predict import load_trained
 
     t0 = time.perf_counter()
     layers, rep_config = _settings(preset, layers, representation)

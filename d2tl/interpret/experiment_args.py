@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import D2TLError
-from ..views import LABELS
+from ..io.errors import D2TLError
+from ..protocol.views import LABELS
 from .experiment import DEFAULT_RUNS, PRESET_SETTINGS, preset_settings, run_interpretation
 from .representation import OPTIMIZERS, PARAMETRISATIONS, PENALTIES, STARTS, RepresentationConfig
 
 
 def add_experiment_arguments(parser) -> None:
-    from ..options import add_cases, add_out, add_preset, add_seed
+    from ..protocol.options import add_cases, add_out, add_preset, add_seed
 
     d = RepresentationConfig()
     parser.add_argument("--model", help="model.keras (default: the preset's default configuration, found by its "
@@ -42,7 +42,7 @@ def add_experiment_arguments(parser) -> None:
 
 
 def run_experiment_args(args) -> dict:
-    from ..checks import count
+    from ..io.checks import count
 
     count("--seed", args.seed, low=0, high=2**32 - 1)
     rep = RepresentationConfig(lam=args.lam, steps=args.steps if args.steps is not None else

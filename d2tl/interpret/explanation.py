@@ -10,8 +10,8 @@ import numpy as np
 from .gradcam import GRADCAM_LAYER, grad_cam, gradcam_model
 from .influence import pixel_influence
 from .inputs import CaseInputs, stack_cases
-from ..errors import D2TLError
-from ..views import IMAGES
+from ..io.errors import D2TLError
+from ..protocol.views import IMAGES
 
 
 @dataclasses.dataclass

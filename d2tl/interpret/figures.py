@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..atomic import atomic_path
-from ..views import IMAGES, LABELS, image_title
+from ..io.atomic import atomic_path
+from ..protocol.views import IMAGES, LABELS, image_title
 
 if TYPE_CHECKING:  # annotations only
     from .explanation import Explanation

@@ -18,8 +18,8 @@ import numpy as np
 
 from .gradients import numpy, tensor, value_and_grad
 from .inputs import MALIGNANT, as_batch, input_shapes
-from ..errors import D2TLError
-from ..views import IMAGES, MODES, VIEWS, split_key
+from ..io.errors import D2TLError
+from ..protocol.views import IMAGES, MODES, VIEWS, split_key
 
 GRADCAM_LAYER = "mixed10"
 FEATURES, HEAD = "gradcam_features", "gradcam_head"  # the two parts inside the Grad-CAM model

@@ -20,7 +20,7 @@ def backend() -> str:
     """The Keras backend, refused with a clear error when it is one we take no gradients on."""
     import keras  # here, not at import: the command modules stay light until they compute
 
-    from ..errors import D2TLError
+    from ..io.errors import D2TLError
 
     name = keras.config.backend()
     if name not in BACKENDS:

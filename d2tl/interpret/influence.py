@@ -14,7 +14,7 @@ import numpy as np
 
 from .gradients import numpy, tensor, value_and_grad
 from .inputs import MALIGNANT, as_batch
-from ..views import IMAGES
+from ..protocol.views import IMAGES
 
 
 def pixel_influence(model, images: dict, class_index: int = MALIGNANT) -> tuple[dict, np.ndarray]:

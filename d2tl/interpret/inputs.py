@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..data.images import load_view
 from ..data.roi import RoiConfig, box_side_px, cut_box, extract_case, resize_square
-from ..errors import D2TLError, DataError
-from ..views import IMAGES, LABELS, MODES, VIEWS
+from ..io.errors import D2TLError, DataError
+from ..protocol.views import IMAGES, LABELS, MODES, VIEWS
 
 MALIGNANT = LABELS.index("malignant")
 
@@ -91,10 +91,10 @@ def stack_cases(cases: list[CaseInputs]) -> dict[str, np.ndarray]:
 
 
 def roi_config_for(info: dict):
-    """The model's ROI settings from its sidecar (:func:`d2tl.predict.roi_config_from`), and for
+    """The model's ROI settings from its sidecar (:func:`d2tl.training.predict.roi_config_from`), and for
     sidecars written before ``RoiConfig.normalise_on`` existed, the normalisation those models
     were trained with (whole image) rather than today's default."""
-    from ..predict import roi_config_from
+    from ..training.predict import roi_config_from
 
     config = roi_config_from(info)
     names = {f.name for f in dataclasses.fields(config)}

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .inputs import CaseInputs
-from ..errors import D2TLError
-from ..views import IMAGES, image_title
+from ..io.errors import D2TLError
+from ..protocol.views import IMAGES, image_title
 
 
 def lesion_share(heat: np.ndarray, mask: np.ndarray) -> tuple[float, float]:

@@ -43,8 +43,8 @@ import pandas as pd
 
 from .gradients import compiled, numpy, tensor, value_and_grad
 from .inputs import MALIGNANT, input_shapes
-from ..errors import D2TLError
-from ..views import IMAGES
+from ..io.errors import D2TLError
+from ..protocol.views import IMAGES
 
 STARTS = ("grey", "zeros", "noise", "mean")
 PARAMETRISATIONS = ("clip", "sigmoid")

@@ -29,10 +29,10 @@ import math
 import keras
 from keras import layers
 
-from ..errors import D2TLError
-from ..views import IMAGES, MODES, VIEWS
+from ..io.errors import D2TLError
+from ..protocol.views import IMAGES, MODES, VIEWS
 from .stub import TEST_BACKBONE_ENV, stand_in_backbone, stub_backbone  # noqa: F401  (the test hook)
-from .weights import Weights, resolve
+from .weights import Weights
 from .wiring import ARCHITECTURES, backbone_count, backbone_names, backbone_of  # noqa: F401
 
 TUNINGS = ("full", "semi")
@@ -90,12 +90,11 @@ def build_backbone(input_size: int, weights: str | None, name: str) -> keras.Mod
         raise D2TLError(f"cannot load InceptionV3 weights from {weights}: {exc}") from None
 
 
-def build_model(config: ModelConfig, weights: Weights | None = None) -> tuple[keras.Model, str]:
+def build_model(config: ModelConfig, weights: Weights) -> tuple[keras.Model, str]:
     """The model for ``config`` and the description of the weights source actually used (for
-    provenance). ``weights``: the source already resolved (:func:`d2tl.model.weights.resolve` of
-    ``config.weights`` when None)."""
-    resolved = weights if weights is not None else resolve(config.weights)
-    weights, source = resolved.argument, resolved.description
+    provenance). ``weights``: ``config.weights`` resolved by the command
+    (:func:`d2tl.training.run_folder.resolve_weights`)."""
+    weights, source = weights.require().argument, weights.description
     s = config.input_size
     inputs = {key: keras.Input((s, s, 1), name=key) for key in IMAGES}
     to_rgb = layers.Concatenate(axis=-1, name="grey_to_rgb")
@@ -151,7 +150,7 @@ def head(features: dict, config: ModelConfig):
                                          name=f"abstraction_{mode}")(x))
     x = layers.Concatenate(name="abstraction")(abstractions)
     x = layers.Dropout(config.head_dropout, name="dropout_head")(x)
-    # float32 even under a mixed dtype policy (d2tl.execution): a float16 softmax saturates.
+    # float32 even under a mixed dtype policy (d2tl.training.execution): a float16 softmax saturates.
     return layers.Dense(2, activation="softmax", name="output", dtype="float32")(x)
 
 

@@ -10,7 +10,7 @@ models (:class:`d2tl.training.engine.Engine`); the section time estimates group 
 
 from __future__ import annotations
 
-from ..provenance import config_hash
+from ..io.provenance import config_hash
 
 TRAIN_FIELDS = ("optimizer", "learning_rate", "schedule", "precision", "jit_compile")
 HEAD_FIELDS = ("feature_dropout", "head_dropout", "dense_units", "dense_activation")  # the head's hyper-parameters

@@ -2,7 +2,7 @@
 
 For tests only: with the variable set, every model this process builds has a tiny CNN in
 InceptionV3's place, so subprocess tests (shards, kills) can run many model graphs quickly.
-It is recorded in the run's provenance (``execution.test_backbone``, :func:`d2tl.execution.describe`)
+It is recorded in the run's provenance (``execution.test_backbone``, :func:`d2tl.training.execution.describe`)
 and never set by d2tl itself.
 """
 

@@ -18,6 +18,12 @@ A configuration names its weights with a word or a path (``ModelConfig.weights``
 - ``auto`` (reduced presets only): ImageNet when its file is there and valid, else random, said
   loudly.
 
+Each word is an entry of one registry, :data:`SOURCES` (like timm's ``register_model``): this
+module registers ``random``, ``imagenet``, ``auto`` and ``file`` (any path); a pre-training
+recipe registers its own source (``fractal``, ``synthetic``: :mod:`d2tl.pretrain.sources`, run
+when :mod:`d2tl.pretrain.sources` is imported), so the model never imports a recipe. A command resolves
+its weights once through :func:`d2tl.training.run_folder.resolve_weights`, which imports them.
+
 What enters a configuration's hash is :attr:`Weights.identity`, never the word: ImageNet is its
 published MD5 (so a plan or dry run on a machine without the file names the same configurations
 as a cluster that has it), a file is its SHA-256, random is ``random``. A folder trained from
@@ -28,18 +34,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 import hashlib
 import os
 import sys
 from pathlib import Path
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 # Keras's own ImageNet file for InceptionV3 without its top (keras.applications.inception_v3).
 IMAGENET_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/" + IMAGENET_FILE
 IMAGENET_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"  # as published in keras.applications.inception_v3
-SPECS = ("imagenet", "random", "auto", "fractal", "synthetic")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +66,13 @@ class Weights:
     def identity(self) -> str:
         """What a configuration hash holds for these weights."""
         return "random" if self.kind == "random" else f"{self.kind} {self.digest}"
+
+    def require(self) -> Weights:
+        """These weights, when there is a file to start from (or none is needed); an error when
+        ImageNet was only identified (:func:`d2tl.training.run_folder.resolve_weights`)."""
+        if self.kind == "imagenet" and self.path is None:
+            raise _missing_imagenet()
+        return self
 
     @property
     def description(self) -> str:
@@ -130,32 +143,67 @@ def _missing_imagenet() -> D2TLError:
                      "to that file, or --weights random")
 
 
-def resolve(spec: str, expected_md5: str = IMAGENET_MD5, warn=True) -> Weights:
-    """The weights ``spec`` gives on this machine (see the module docstring); checks every file."""
-    if spec == "random":
-        return Weights("random")
-    if spec in ("imagenet", "auto"):
-        path = find_imagenet(expected_md5)
-        if path is not None:
-            return Weights("imagenet", str(path), f"md5:{expected_md5}")
-        if spec == "imagenet":
-            raise _missing_imagenet()
-        if warn:
-            print(f"WARNING: --weights auto: using RANDOM initialisation, not ImageNet. {_missing_imagenet()}",
-                  file=sys.stderr, flush=True)
-        return Weights("random", note="auto: ImageNet weights unavailable")
-    from ..pretrain import store as pretrain_store
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """One entry of the weights registry. ``resolve(spec, expected_md5, warn) -> Weights`` serves
+    the spec ``name`` (and ``name:ARGUMENT`` when ``argument``); ``recognise(path, sha256) ->
+    (kind, note) | None`` names a file of this source that is given by its path."""
 
-    if spec == "fractal" or spec.startswith("fractal:"):
-        return Weights("fractal", *pretrain_store.resolve_fractal(spec, file_digest))
-    if spec == "synthetic" or spec.startswith("synthetic:"):
-        return Weights("synthetic", *pretrain_store.resolve_synthetic(spec, file_digest))
+    name: str
+    resolve: Callable
+    argument: bool = False
+    recognise: Callable | None = None
+
+    def serves(self, spec: str) -> bool:
+        return spec == self.name or (self.argument and spec.startswith(self.name + ":"))
+
+
+def register(name: str, resolve, argument: bool = False, recognise=None) -> Source:
+    """Add the weights source ``name`` to :data:`SOURCES` (see :class:`Source`)."""
+    SOURCES[name] = Source(name, resolve, argument, recognise)
+    return SOURCES[name]
+
+
+def resolve(spec: str, expected_md5: str = IMAGENET_MD5, warn=True) -> Weights:
+    """The weights ``spec`` gives on this machine (see the module docstring); checks every file.
+    A word no registered source serves is a path (the ``file`` source)."""
+    source = next((s for s in SOURCES.values() if s.serves(spec)), SOURCES["file"])
+    return source.resolve(spec, expected_md5, warn)
+
+
+def _random(spec: str, expected_md5: str, warn: bool) -> Weights:
+    return Weights("random")
+
+
+def _imagenet(spec: str, expected_md5: str, warn: bool) -> Weights:
+    """``imagenet``: the checked file or an error; ``auto``: the file, else random, said loudly."""
+    path = find_imagenet(expected_md5)
+    if path is not None:
+        return Weights("imagenet", str(path), f"md5:{expected_md5}")
+    if spec == "imagenet":
+        raise _missing_imagenet()
+    if warn:
+        print(f"WARNING: --weights auto: using RANDOM initialisation, not ImageNet. {_missing_imagenet()}",
+              file=sys.stderr, flush=True)
+    return Weights("random", note="auto: ImageNet weights unavailable")
+
+
+def _file(spec: str, expected_md5: str, warn: bool) -> Weights:
+    """A weights file by path, identified by its SHA-256; a registered source that recognises it
+    (a finished pre-training's sidecar) names its kind."""
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise D2TLError(f"weights file {path} does not exist (use imagenet, random, auto, fractal, synthetic or a path)")
+        words = ", ".join(name for name in SOURCES if name != "file")
+        raise D2TLError(f"weights file {path} does not exist (use {words} or a path)")
     digest = file_digest(path)
-    kind, recipe = pretrain_store.recognise(path, digest) or ("file", "")
-    return Weights(kind, str(path.resolve()), digest, recipe)
+    found = (s.recognise(path, digest) for s in SOURCES.values() if s.recognise is not None)
+    kind, note = next((f for f in found if f is not None), ("file", ""))
+    return Weights(kind, str(path.resolve()), digest, note)
+
+
+# filled at import time only: these four here, the pre-trained ones by d2tl/pretrain/sources.py
+SOURCES: dict[str, Source] = {s.name: s for s in (Source("imagenet", _imagenet), Source("random", _random),
+                                                   Source("auto", _imagenet), Source("file", _file))}
 
 
 def identity(spec: str, expected_md5: str = IMAGENET_MD5) -> str:

@@ -8,7 +8,7 @@ the time estimates (:func:`backbone_count`).
 
 from __future__ import annotations
 
-from ..views import IMAGES
+from ..protocol.views import IMAGES
 
 ARCHITECTURES = ("dual_mode", "simple_pooling", "separate")
 

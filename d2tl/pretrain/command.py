@@ -29,10 +29,10 @@ import numpy as np
 
 from . import store
 from .progress import duration as _duration, progress_callback
-from ..atomic import atomic_path
-from ..errors import D2TLError
-from ..options import add_seed
-from ..provenance import provenance, write_json
+from ..io.atomic import atomic_path
+from ..io.errors import D2TLError
+from ..protocol.options import add_seed
+from ..io.provenance import provenance, write_json
 
 CACHE_GB = 4.0  # render the whole set once when it fits in this many GB (uint8), else per batch
 
@@ -98,7 +98,7 @@ def pretrain(recipe: store.Recipe, root=None, log=print, workers: int = 1, cache
     keras = _keras()
     from . import fractaldb
     from ..model.weights import file_digest
-    from ..training.seeding import seed_everything
+    from ..model.seeding import seed_everything
 
     target = store.folder(recipe, root)
     work = target.with_name(f".{target.name}.partial")  # epoch backups and history rows while training
@@ -207,7 +207,7 @@ def recipe_from_args(args):
 
 
 def run(args) -> int:
-    from ..checks import count
+    from ..io.checks import count
 
     count("--seed", args.seed, low=0, high=2**32 - 1)
     recipe = recipe_from_args(args)

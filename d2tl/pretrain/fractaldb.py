@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 VERSION = 1  # bump whenever an image of a given (seed, class, instance) would change
 MAPS = (2, 8)  # maps per IFS, inclusive

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_text
+from ..io.atomic import write_text
 
 
 def _keras():

@@ -24,8 +24,8 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import D2TLError
-from ..provenance import config_hash
+from ..io.errors import D2TLError
+from ..io.provenance import config_hash
 
 STORE_ENV = "D2TL_PRETRAIN_STORE"
 DEFAULT_STORE = "results/pretrain"

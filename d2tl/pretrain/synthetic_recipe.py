@@ -16,9 +16,9 @@ import dataclasses
 import os
 from pathlib import Path
 
-from ..errors import D2TLError
-from ..paper import DEFAULT_BOX
-from ..provenance import config_hash
+from ..io.errors import D2TLError
+from ..protocol.paper import DEFAULT_BOX
+from ..io.provenance import config_hash
 
 WEIGHTS_FILE = "inception_v3_synthetic_notop.weights.h5"
 SOURCE_DATA_ENV = "D2TL_SOURCE_DATA"

@@ -27,8 +27,8 @@ import pandas as pd
 
 from ..data.images import breast_mask, load_view
 from ..data.roi import RoiConfig, box_side_px, cut_box, normalise, resize_square
-from ..errors import D2TLError
-from ..views import LABELS, MODES, VIEWS
+from ..io.errors import D2TLError
+from ..protocol.views import LABELS, MODES, VIEWS
 
 # class edges of each proxy label (the generator's ranges: d2tl/data/sources/synthetic/config.py)
 DENSITY_EDGES = (0.20, 0.35)  # glandular fraction drawn uniformly in 0.05-0.50: three equal classes

@@ -94,7 +94,7 @@ def build(recipe: SyntheticRecipe):
 def _fit(recipe: SyntheticRecipe, corpus: Corpus, work: Path, log):
     import keras
 
-    from ..training.seeding import seed_everything
+    from ..model.seeding import seed_everything
     from .progress import progress_callback
 
     data = batches(corpus, recipe.batch_size, recipe.seed)
@@ -118,9 +118,9 @@ def pretrain(recipe: SyntheticRecipe, root=None, source_root=None, log=print) ->
         return done
     import keras
 
-    from ..atomic import atomic_path
+    from ..io.atomic import atomic_path
     from ..model.weights import file_digest
-    from ..provenance import dataset_info, provenance, write_json
+    from ..io.provenance import dataset_info, provenance, write_json
 
     target = store.folder(recipe, root)
     work = target.with_name(f".{target.name}.partial")

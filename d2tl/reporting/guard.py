@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 
 def recorded(provenance_json: Path, key: str):

@@ -80,7 +80,7 @@ def overrides_markdown(preset: str, overrides: dict | None) -> list:
     """The bold line that marks a report made with values other than its preset's (none without)."""
     if not overrides:
         return []
-    from ..presets import deviation_text
+    from ..protocol.presets import deviation_text
 
     protocol = " These numbers do not follow the paper's protocol." if preset == "paper" else ""
     return [f"**Deviates from preset {preset}: {deviation_text(overrides)} (set on the command line).{protocol}**", ""]

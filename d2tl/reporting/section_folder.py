@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..atomic import atomic_path, write_text
-from ..provenance import portable, portable_table, provenance, write_json
+from ..io.atomic import atomic_path, write_text
+from ..io.provenance import portable, portable_table, provenance, write_json
 from .figures import save_figure
 from .markdown import section_markdown
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_text
-from ..provenance import portable
+from ..io.atomic import write_text
+from ..io.provenance import portable
 from .markdown import comparison_markdown, overrides_markdown
 from .text import num, pct, with_interval_auc
 

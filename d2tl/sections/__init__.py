@@ -26,7 +26,7 @@ This package's names below are its public entry points (``from d2tl import secti
 from __future__ import annotations
 
 from .box_shift import repeat_seed
-from .command import add_arguments, main, make_context
+from .command import add_arguments, make_context
 from .context import CACHE_FOLDER, RUNS_FOLDER, Context, Record
 from .estimate import measure_forward
 from .plan_print import print_plan
@@ -36,5 +36,5 @@ from .result import SectionResult
 from .run import check_folder, run_section
 
 __all__ = ["CACHE_FOLDER", "FIGURES", "INFO", "ORDER", "RUNS_FOLDER", "SECTIONS", "Context", "Planned", "Record",
-           "SectionResult", "add_arguments", "check_folder", "get", "main", "make_context", "measure_forward", "plan",
+           "SectionResult", "add_arguments", "check_folder", "get", "make_context", "measure_forward", "plan",
            "print_plan", "repeat_seed", "run_section"]

@@ -16,7 +16,7 @@ def row_of(rows: pd.DataFrame, label: str) -> pd.Series:
 def analyse(spec, ctx, plans: list, rows: pd.DataFrame, histories: pd.DataFrame):
     """(comparison rows, notes, extra numbers, extra tables) of the section ``spec``."""
     from ..stats import section_tests
-    from ..evaluate import interval_note
+    from ..stats.evaluate import interval_note
 
     comparison, notes, extra, tables = [], [], {}, {}
     one_class = rows.loc[(rows["tp"] + rows["fp"] == 0) | (rows["tn"] + rows["fn"] == 0), "label"].tolist()

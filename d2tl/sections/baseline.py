@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 NAME, PAPER_SECTION, FIGURE, TITLE = "baseline", "4.6", "Fig. 14", "Conventional baseline"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..paper import REPORTED, SHIFTS
+from ..protocol.paper import REPORTED, SHIFTS
 from ..reporting.figures import COLOURS
 from ..reporting.text import pct, pvalue, triple
 from .analysis import row_of

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..paper import BOX_SIZES, REPORTED
+from ..protocol.paper import BOX_SIZES, REPORTED
 from ..reporting.figures import metric_bars, time_bars
 from ..reporting.text import seconds, triple
 from .planned import Planned

@@ -1,18 +1,19 @@
-"""The command line of ``experiments/<section>.py``: options, the :class:`Context` they make, main."""
+"""The command line of ``experiments/<section>.py``: options and the :class:`Context` they make
+(``d2tl/cli.py`` runs them)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ..presets import PRESETS, preset as preset_settings
+from ..protocol.presets import PRESETS, preset as preset_settings
 from .context import RUNS_FOLDER, Context
 from .plan_print import print_plan
 from .run import run_section
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..options import add_cases, add_out, add_preset
+    from ..protocol.options import add_cases, add_out, add_preset
 
     add_cases(parser)  # any table d2tl reads, e.g. one made by python -m d2tl cdd-cesm
     add_preset(parser, PRESETS)
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replace", action="store_true", help="replace a section report made from other "
                         "configurations (trained results are never replaced)")
     add_overrides(parser)
-    from ..execution import PRECISIONS, STRATEGIES
+    from ..training.execution import PRECISIONS, STRATEGIES
 
     g = parser.add_argument_group("execution (see docs/gpu.md)")
     g.add_argument("--precision", default="float32", choices=list(PRECISIONS),
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_overrides(parser: argparse.ArgumentParser) -> None:
-    """--runs, --epochs, --batch-size, --learning-rate: the preset's values replaced (d2tl.presets.OVERRIDES)."""
+    """--runs, --epochs, --batch-size, --learning-rate: the preset's values replaced (d2tl.protocol.presets.OVERRIDES)."""
     g = parser.add_argument_group("deviating from the preset (every configuration's hash changes; reports, "
                                   "SUMMARY.md and provenance say so)")
     g.add_argument("--runs", type=int, help="runs per configuration (preset's if omitted)")
@@ -63,9 +64,9 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
 
 def overridden_settings(args) -> tuple[dict, dict]:
     """The preset's settings with the command line's overrides and ``--weights``, and the
-    deviations from the preset (:func:`d2tl.presets.with_overrides`); bad values name their option."""
-    from .. import checks
-    from ..presets import with_overrides
+    deviations from the preset (:func:`d2tl.protocol.presets.with_overrides`); bad values name their option."""
+    from ..io import checks
+    from ..protocol.presets import with_overrides
 
     for option in ("--runs", "--epochs", "--batch-size"):
         checks.count(option, getattr(args, option[2:].replace("-", "_"), None))
@@ -78,14 +79,14 @@ def overridden_settings(args) -> tuple[dict, dict]:
 
 
 def make_context(args, log=None) -> Context:
-    from ..checks import output_folder
+    from ..io.checks import output_folder
     from ..training.memory_fit import DEFAULT_GPU_MEMORY, parse_size
 
     output_folder("--out", args.out, "results root")  # a file or an unwritable place: refused before any work
     execution = {"precision": getattr(args, "precision", "float32"), "jit_compile": getattr(args, "jit", False),
                  "deterministic": not getattr(args, "nondeterministic", False)}
     log = log or _log_line
-    from ..external import resolve_external
+    from ..training.external import resolve_external
 
     external = resolve_external(getattr(args, "external", None), args.cases, preset_settings(args.preset), log,
                                 make=not getattr(args, "dry_run", False))
@@ -94,7 +95,7 @@ def make_context(args, log=None) -> Context:
                   external=external, settings=settings, imagenet_md5=getattr(args, "imagenet_md5", None),
                   split_seeds=getattr(args, "split_seeds", 1), overrides=deviations,
                   gpu_memory=parse_size(getattr(args, "gpu_memory", DEFAULT_GPU_MEMORY)))
-    from ..execution import check_support
+    from ..training.execution import check_support
 
     check_support(ctx.base().train)  # e.g. --jit under deterministic TensorFlow, before any work
     plans_only = getattr(args, "dry_run", False) or getattr(args, "report_only", False) or \
@@ -129,7 +130,7 @@ class SectionCommand:
     add_arguments = staticmethod(add_arguments)
 
     def run(self, args) -> int:
-        from ..execution import distribution
+        from ..training.execution import distribution
 
         ctx = make_context(args)
         if args.dry_run:
@@ -150,10 +151,3 @@ box_shift = SectionCommand("box_shift")
 pooling = SectionCommand("pooling")
 tuning = SectionCommand("tuning")
 random_init = SectionCommand("random_init")
-
-
-def main(section: str, argv=None) -> int:
-    """``experiments/<section>.py``: the same as ``python -m d2tl <section>`` (one parser, one error handler)."""
-    from ..cli import main as cli_main
-
-    return cli_main([command_name(section), *(sys.argv[1:] if argv is None else argv)])

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import ExperimentConfig, preset_base
-from ..defaults import DEFAULT_CASES, DEFAULT_OUT, missing_cases_hint
-from ..errors import D2TLError
-from ..presets import preset as preset_settings
-from ..provenance import dataset_info
+from ..training.config import ExperimentConfig, preset_base
+from ..protocol.defaults import DEFAULT_CASES, DEFAULT_OUT, missing_cases_hint
+from ..io.errors import D2TLError
+from ..protocol.presets import preset as preset_settings
+from ..io.provenance import dataset_info
 from ..model.weights import IMAGENET_MD5
 
 RUNS_FOLDER = "runs"  # OUT/runs/<hash>: every trained configuration, shared by all sections
@@ -58,7 +58,7 @@ class Context:
             raise D2TLError(f"case table {cases} does not exist{hint}")
         self.preset = preset
         self.settings = dict(settings) if settings is not None else preset_settings(preset)
-        # the command line's deviations from the preset (d2tl.presets.with_overrides), said in every report
+        # the command line's deviations from the preset (d2tl.protocol.presets.with_overrides), said in every report
         self.overrides = dict(overrides or {})
         missing = {"runs", "epochs", "input_scale", "shift_repeats", "random_init_epochs", "batch_size",
                    "alternatives"} - set(self.settings)
@@ -81,7 +81,7 @@ class Context:
 
         self.engine = Engine()  # one per process of sections: each model graph is compiled once
         self.parameter_counts: dict = {}  # model configuration -> parameter counts (the tuning section)
-        self.progress = None  # a d2tl.shards.Progress, told of every configuration trained
+        self.progress = None  # a d2tl.commands.shards.Progress, told of every configuration trained
         from .split_variance import check_split_seeds
 
         self.split_seeds = check_split_seeds(split_seeds)  # d2tl.sections.split_variance
@@ -149,26 +149,23 @@ class Context:
 
     # -- configurations --
     def base(self) -> ExperimentConfig:
-        """The paper's default configuration under this preset (:func:`d2tl.config.preset_base`):
+        """The paper's default configuration under this preset (:func:`d2tl.training.config.preset_base`):
         dual-mode, full-tune, the preset's weights, box 256 px, no shift."""
         return preset_base(self.settings, self.preset, self.execution)
 
-    # -- weights (d2tl.model.weights) --
-    def weights(self, spec: str):
-        """The resolved weights of ``spec`` (checked once per process); an error when they are
-        unavailable, which only training ever asks for."""
+    # -- weights (d2tl.model.weights), resolved once per process: a Context is a command's edge --
+    def weights(self, spec: str, locate: bool = True):
+        """The resolved weights of ``spec`` (:func:`d2tl.training.run_folder.resolve_weights`, once
+        per process); an error when they are unavailable. With ``locate`` false, ImageNet is
+        identified by its published hash without its file (plans and dry runs: the folder's
+        name); only training needs the file."""
+        from ..training.run_folder import resolve_weights
+
+        if spec not in self._weights and not locate and spec == "imagenet":
+            return resolve_weights(spec, self.imagenet_md5, locate=False)
         if spec not in self._weights:
-            from ..model.weights import resolve
-
-            self._weights[spec] = resolve(spec, self.imagenet_md5)
+            self._weights[spec] = resolve_weights(spec, self.imagenet_md5)
         return self._weights[spec]
-
-    def weights_identity(self, spec: str) -> str:
-        """What the configuration hash holds for ``spec``: ImageNet by its published hash, without
-        needing the file (plans and dry runs)."""
-        from ..model.weights import identity
-
-        return identity(spec, self.imagenet_md5) if spec == "imagenet" else self.weights(spec).identity
 
     def fitted(self, config: ExperimentConfig, strict: bool = True) -> ExperimentConfig:
         """``config`` as it trains within ``gpu_memory``: unchanged when its step fits, else with
@@ -194,10 +191,10 @@ class Context:
         return memory_row(self.memory, config, self.gpu_memory)
 
     def directory(self, config: ExperimentConfig) -> Path:
-        from ..training.experiment import run_dir_for
+        from ..training.run_folder import run_folder
 
         config = self.fitted(config, strict=False)
-        return run_dir_for(config, self.cases, self.store, self.weights_identity(config.model.weights))
+        return run_folder(config, self.weights(config.model.weights, locate=False), self.cases, self.store)
 
     def finished(self, config: ExperimentConfig) -> bool:
         from ..training.experiment import FINISHED
@@ -238,10 +235,9 @@ class Context:
         graphs = self.engine.graphs
         start = time.perf_counter()
         prefix = f"[{label}] " if label else ""
-        weights = None if finished else self.weights(config.model.weights)  # refuses before any work
-        metrics = run_experiment(config, self.cases, self.store, log=lambda line: self.log(prefix + line),
-                                 table=self.table, rois=None if finished else self.rois(config), weights=weights,
-                                 weights_identity=self.weights_identity(config.model.weights), engine=self.engine)
+        weights = self.weights(config.model.weights, locate=not finished)  # refuses before any work
+        metrics = run_experiment(config, self.cases, self.store, weights, log=lambda line: self.log(prefix + line),
+                                 table=self.table, rois=None if finished else self.rois(config), engine=self.engine)
         seconds = time.perf_counter() - start
         status = "finished earlier" if finished else ("resumed" if resumable else "trained")
         self.records[key] = Record(directory, status, seconds,
@@ -254,7 +250,7 @@ class Context:
         """The selected model of ``config`` on the external set (None without one)."""
         if self.external is None:
             return None
-        from ..external import score_external
+        from ..training.external import score_external
 
         return score_external(config, self.directory(config), self.external, self.out / CACHE_FOLDER / "rois",
                               log=self.log, engine=self.engine)

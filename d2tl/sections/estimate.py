@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..config import ExperimentConfig
-from ..paper import SPLIT_SIZES
-from ..provenance import config_hash
+from ..training.config import ExperimentConfig
+from ..protocol.paper import SPLIT_SIZES
+from ..io.provenance import config_hash
 
 
 def graph_of(config: ExperimentConfig) -> str:
@@ -72,7 +72,7 @@ def estimate_seconds(configs: list[ExperimentConfig], n_cases: dict, forward: di
     """Estimated wall time of training ``configs`` (distinct, not yet finished) in one process,
     from measured per-image forward times ``forward[input side]`` (see :func:`measure_forward`)."""
     from ..model.flops import TRAIN_FACTOR
-    from ..views import IMAGES
+    from ..protocol.views import IMAGES
 
     graphs, per_config = {}, {}
     total = 0.0

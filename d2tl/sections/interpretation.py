@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 NAME, PAPER_SECTION, FIGURE, TITLE = "interpretation", "4.5", "Figs. 11-13", "Interpretation"
 

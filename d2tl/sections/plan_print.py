@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from ..config import ExperimentConfig
+from ..training.config import ExperimentConfig
 from ..training.memory_fit import gigabytes, memory_text
 from .context import Context
 from .estimate import estimate_seconds, graph_name, measure_forward, split_counts
@@ -30,7 +30,7 @@ def print_plan(ctx: Context, sections, measure: bool = True, extra_seconds: dict
         f"cases, {s['alternatives']} augmented alternative(s) per image"
         + (f"; every configuration on {ctx.split_seeds} split seeds" if ctx.split_seeds > 1 else "") + ")")
     if getattr(ctx, "overrides", None):
-        from ..presets import deviation_text
+        from ..protocol.presets import deviation_text
 
         out(f"Deviating from preset {ctx.preset}: {deviation_text(ctx.overrides)}")
     out(f"Data: {ctx.cases} ({ctx.dataset.get('name')}, {len(ctx.table)} cases); trained results in {ctx.store}; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import ExperimentConfig
+from ..training.config import ExperimentConfig
 
 
 @dataclasses.dataclass

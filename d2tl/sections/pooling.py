@@ -3,7 +3,7 @@ InceptionV3 for all four images)."""
 
 from __future__ import annotations
 
-from ..paper import REPORTED
+from ..protocol.paper import REPORTED
 from ..reporting.figures import metric_bars, time_bars
 from ..reporting.text import seconds, triple
 from .analysis import row_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..paper import REPORTED
+from ..protocol.paper import REPORTED
 from ..reporting.text import pct, triple
 from .analysis import row_of
 from .spec import Section

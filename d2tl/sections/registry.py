@@ -3,7 +3,7 @@ line here."""
 
 from __future__ import annotations
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 from .box_shift import SECTION as BOX_SHIFT
 from .box_size import SECTION as BOX_SIZE
 from .pooling import SECTION as POOLING

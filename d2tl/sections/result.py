@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..provenance import portable
+from ..io.provenance import portable
 from .rows import learning_rows
 
 
@@ -28,7 +28,7 @@ class SectionResult:
     info: tuple = ("", "", "")  # (paper section, figure, title) of the section (Section.info)
 
     def summary(self) -> dict:
-        """The section for ``summary.json`` and ``run_all.json`` (paths :func:`~d2tl.provenance.portable`)."""
+        """The section for ``summary.json`` and ``run_all.json`` (paths :func:`~d2tl.io.provenance.portable`)."""
         number, figure, title = self.info
         return portable({"section": self.name, "paper_section": number, "figure": figure, "title": title,
                 "comparison": self.comparison, "notes": self.notes, "extra": self.extra,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..failures import Failures
-from ..provenance import config_hash
+from ..io.failures import Failures
+from ..io.provenance import config_hash
 from ..reporting.guard import refuse_other
 from ..reporting.section_folder import section_provenance, write_section
 from .analysis import analyse
@@ -27,10 +27,10 @@ def section_folder(ctx: Context, section: str) -> Path:
 def fingerprint(ctx: Context, section: str, plans: list[Planned]) -> str:
     """Identifies a section report: section, data set, every configuration it shows (weights by
     identity) and the split seeds."""
-    from ..training.experiment import hashed_config
+    from ..training.run_folder import hashed_config
 
     key = {"section": section, "cases_sha256": ctx.dataset["cases_sha256"],
-           "configs": [hashed_config(p.config, ctx.weights_identity(p.config.model.weights)) for p in plans]}
+           "configs": [hashed_config(p.config, ctx.weights(p.config.model.weights, locate=False)) for p in plans]}
     if ctx.split_seeds > 1:
         key["split_seeds"] = ctx.split_seeds
     return config_hash(key)
@@ -52,7 +52,7 @@ def check_folder(ctx: Context, section: str, plans: list[Planned]) -> str:
 def train_plans(section: str, ctx: Context, plans: list[Planned]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train (or reuse) each configuration: the section's rows and histories. A failed one is
     logged and the others still trained (a rerun then trains it alone); then
-    :class:`d2tl.failures.StepsFailed` names it, and no report is written."""
+    :class:`d2tl.io.failures.StepsFailed` names it, and no report is written."""
     failures = Failures(ctx.log)
     rows, histories = [], []
     for p in plans:

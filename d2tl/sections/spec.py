@@ -16,7 +16,7 @@ class Section:
       side-by-side rows ``{"quantity", "paper", "ours"}``, notes, extra numbers and extra CSV
       tables (the notes every section shares are added by :mod:`d2tl.sections.analysis`);
     - ``draw(result, plt) -> Figure``: its figure like the paper's (title and saving are common);
-    - ``reported``: the paper's numbers it is compared with (an entry of :data:`d2tl.paper.REPORTED`).
+    - ``reported``: the paper's numbers it is compared with (an entry of :data:`d2tl.protocol.paper.REPORTED`).
     """
 
     name: str  # e.g. "box_size": OUT/<name>/, experiments/<name>.py

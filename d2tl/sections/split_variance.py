@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 METRICS = ("accuracy", "sensitivity", "specificity", "auc")
 

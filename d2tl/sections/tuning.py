@@ -8,8 +8,8 @@ import json
 
 import pandas as pd
 
-from ..config import ExperimentConfig
-from ..paper import REPORTED
+from ..training.config import ExperimentConfig
+from ..protocol.paper import REPORTED
 from ..reporting.figures import metric_bars
 from ..reporting.text import triple
 from .analysis import row_of
@@ -33,6 +33,7 @@ def parameter_counts_by_tuning(base: ExperimentConfig, cache: dict | None = None
     (built with random weights: the counts do not depend on the weights or the input side).
     ``cache``: counts already computed, by model configuration (the Context's)."""
     from ..model import build_model, parameter_counts
+    from ..model.weights import Weights
 
     model_config = dataclasses.replace(base.model, weights="random")
     key = json.dumps(dataclasses.asdict(model_config), sort_keys=True)
@@ -40,7 +41,7 @@ def parameter_counts_by_tuning(base: ExperimentConfig, cache: dict | None = None
     if key not in cache:
         counts = {}
         for tuning in ("full", "semi"):
-            model, _ = build_model(dataclasses.replace(model_config, tuning=tuning))
+            model, _ = build_model(dataclasses.replace(model_config, tuning=tuning), Weights("random"))
             counts[tuning] = {k: int(v) for k, v in parameter_counts(model).items()}
             del model
         cache[key] = counts

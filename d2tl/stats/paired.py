@@ -13,7 +13,7 @@ import numpy as np
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 
-from ..evaluate import AUC_RESAMPLES, AUC_SEED, auc_of_rows
+from .evaluate import AUC_RESAMPLES, AUC_SEED, auc_of_rows
 
 ALPHA = 0.05
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..evaluate import AUC_RESAMPLES, AUC_SEED, interval_columns
+from .evaluate import AUC_RESAMPLES, AUC_SEED, interval_columns
 from .paired import ALPHA, compare, holm, indistinguishable
 
 BETTER, SIMILAR = "better", "similar"  # what the paper claims of A against B
@@ -55,7 +55,7 @@ def read_predictions(directory) -> pd.DataFrame | None:
 
 
 def row_intervals(confusion: dict, directory) -> dict:
-    """95% intervals of a section row's test metrics (:func:`d2tl.evaluate.interval_columns`:
+    """95% intervals of a section row's test metrics (:func:`d2tl.stats.evaluate.interval_columns`:
     exact for the proportions, bootstrap for the AUC from the folder's ``predictions.csv``)."""
     p = read_predictions(directory)
     return interval_columns(confusion, *((None, None) if p is None else (p["y"], p["p_malignant"])))

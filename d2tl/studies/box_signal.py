@@ -41,7 +41,7 @@ import pandas as pd
 from ..data.dicom_tags import REFERENCE_PITCH_MM
 from ..data.images import breast_mask, load_view
 from ..data.roi import RoiConfig, box_side_px, cut_box, normalise, resize_square
-from ..views import VIEWS
+from ..protocol.views import VIEWS
 
 SCORES = ("truth_enhancement", "raw_lesion", "raw_lesion_contrast", "local_contrast", "normalised_lesion",
           "normalised_lesion_contrast", "box_centre", "box_mean", "pixel_oracle", "true_outline_oracle")
@@ -145,10 +145,10 @@ def case_stages(table: pd.DataFrame, truth: dict, config: RoiConfig = RoiConfig(
 
 def stage_aucs(cases: pd.DataFrame) -> pd.DataFrame:
     """The AUC of every stage's number for malignancy: all cases, lesions that fit the box, larger
-    ones; with the class-stratified bootstrap interval of :func:`d2tl.evaluate.auc_interval`."""
+    ones; with the class-stratified bootstrap interval of :func:`d2tl.stats.evaluate.auc_interval`."""
     from sklearn.metrics import roc_auc_score
 
-    from ..evaluate import auc_interval
+    from ..stats.evaluate import auc_interval
 
     rows = []
     for subset, part in (("all", cases), ("fits the box", cases[cases["fits_box"]]),

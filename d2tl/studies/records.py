@@ -17,7 +17,7 @@ RECORDS = "arms"
 
 def arm_key(config, cases_csv, external_csv, **more) -> dict:
     """The key of an arm: its configuration and the two case tables' fingerprints, plus ``more``."""
-    from ..provenance import file_sha256
+    from ..io.provenance import file_sha256
 
     return {"config": json.loads(json.dumps(config.to_dict())), "cases_sha256": file_sha256(cases_csv),
             "external_sha256": file_sha256(external_csv), **more}
@@ -38,6 +38,6 @@ def read_record(out, name: str, key: dict) -> dict | None:
 
 
 def write_record(out, name: str, key: dict, **payload) -> None:
-    from ..provenance import write_json
+    from ..io.provenance import write_json
 
     write_json(record_path(out, name), {"key": key, **payload})

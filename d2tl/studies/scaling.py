@@ -36,8 +36,8 @@ from ..data.augment import augment_cases
 from ..data.cases import load_cases
 from ..data.roi_cache import RoiCache
 from ..data.split import split_cases
-from ..errors import D2TLError
-from ..evaluate import metrics_with_intervals
+from ..io.errors import D2TLError
+from ..stats.evaluate import metrics_with_intervals
 from ..training.data import Arrays, Data, total_steps
 
 VALIDATION_ALTERNATIVES = 1  # the validation patients' augmented copies, the same in every arm
@@ -90,12 +90,12 @@ def arm_config(base, patients: int, samples: int, epochs: int | None = None):
     return config
 
 
-def trained_arm(config, data: Data, folder: Path, log, engine) -> dict:
+def trained_arm(config, weights, data: Data, folder: Path, log, engine) -> dict:
     """The arm's training summary: read back when ``folder`` holds this very configuration's
     finished run, else trained (a folder of another configuration is refused, never mixed)."""
     import json
 
-    from ..provenance import write_json
+    from ..io.provenance import write_json
     from ..training.loop import train_run
 
     wanted = json.loads(json.dumps(config.to_dict()))
@@ -108,16 +108,17 @@ def trained_arm(config, data: Data, folder: Path, log, engine) -> dict:
         return json.loads((folder / "summary.json").read_text())
     folder.mkdir(parents=True, exist_ok=True)
     write_json(recorded, wanted)
-    return train_run(config, data, 0, folder, log, weights=None, engine=engine)
+    return train_run(config, data, 0, folder, log, weights=weights, engine=engine)
 
 
 def arm_name(patients: int) -> str:
     return f"patients_{patients:04d}"
 
 
-def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cache: Path, log=print,
+def run_arms(base, weights, cases_csv, external_csv, sizes, samples: int, out: Path, cache: Path, log=print,
              engine=None, arm_epochs: dict | None = None, on_arm=None) -> pd.DataFrame:
-    """Train ``base`` (an :class:`d2tl.config.ExperimentConfig`) once per training-set size in
+    """Train ``base`` (an :class:`d2tl.training.config.ExperimentConfig`, from ``weights`` resolved
+    by the command) once per training-set size in
     ``sizes`` (``arm_epochs``: size -> epochs, else ``base``'s); one row per arm: test and external
     metrics with intervals, timings. ``on_arm(rows)`` is called after every arm."""
     import hashlib
@@ -152,7 +153,7 @@ def run_arms(base, cases_csv, external_csv, sizes, samples: int, out: Path, cach
             f"per epoch; {len(data.val)} validation, {len(data.test)} test, {len(ext.ids)} external cases")
         start, load = time.perf_counter(), os.getloadavg()[0]  # another job on the cores shows here
         folder = out / "runs" / arm_name(k)
-        summary = trained_arm(config, data, folder, log, engine)
+        summary = trained_arm(config, weights, data, folder, log, engine)
         model, _ = engine.compiled_model(config, total_steps(config, data))  # the graph train_run used
         engine.weights_only(model).load_weights(folder / "best.weights.h5")  # the selected epoch's model
         test = metrics_with_intervals(data.test.y, predict_proba(model, data.test.x))
@@ -218,7 +219,7 @@ def markdown(rows: pd.DataFrame, provenance: dict) -> str:
 
 def figure(rows: pd.DataFrame, path: Path, title: str) -> None:
     """External and test AUC (with intervals) against training patients."""
-    from ..atomic import atomic_path
+    from ..io.atomic import atomic_path
     from ..reporting.figures import pyplot
 
     plt = pyplot()

@@ -7,7 +7,7 @@ import dataclasses
 import shlex
 from pathlib import Path
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 EPILOG = """The larger synthetic set (480 cases, another generator seed) is made once with
   python -m d2tl synth --seed 3 --n 480 --out data/synthetic-480
@@ -18,7 +18,7 @@ python experiments/data_scaling.py does (and takes every option here)."""
 
 
 def add_arguments(p) -> None:
-    from ..options import add_cases, add_out
+    from ..protocol.options import add_cases, add_out
 
     add_cases(p)  # the study's set is the larger one (EPILOG, experiments/data_scaling.py)
     p.add_argument("--external", default="data/synthetic-external/cases.csv",
@@ -63,27 +63,27 @@ def run(a) -> int:
     if a.report_only:
         return _report_only(Path(a.out))
     _check(a)
-    from ..config import preset_base
-    from ..model.weights import resolve
-    from ..presets import preset
+    from ..training.config import preset_base
+    from ..training.run_folder import resolve_weights
+    from ..protocol.presets import preset
     from .scaling import run_arms
     from ..training.arguments import log_to_stdout
 
     base = preset_base({**preset("quick"), "weights": a.weights}, "quick")
     if a.epochs is not None:
         base = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=a.epochs))
-    weights = resolve(base.model.weights)
+    weights = resolve_weights(base.model.weights)
     out = Path(a.out)
     arm_epochs = dict(zip(a.patients, a.arm_epochs)) if a.arm_epochs else None
     prov = _provenance(a, base, weights, arm_epochs)
-    run_arms(base, a.cases, a.external, a.patients, a.samples, out, out / "cache", log=log_to_stdout,
+    run_arms(base, weights, a.cases, a.external, a.patients, a.samples, out, out / "cache", log=log_to_stdout,
              arm_epochs=arm_epochs, on_arm=lambda rows: _write(rows, prov, out))
     return 0
 
 
 def _provenance(a, base, weights, arm_epochs) -> dict:
     from ..data.cases import load_cases
-    from ..provenance import dataset_info, provenance
+    from ..io.provenance import dataset_info, provenance
     from .scaling import VALIDATION_ALTERNATIVES
 
     command = ["python", "-m", "d2tl", "data-scaling", "--cases", str(a.cases), "--external", str(a.external),
@@ -106,8 +106,8 @@ def _write(rows, prov: dict, out: Path) -> None:
 
     import pandas as pd
 
-    from ..atomic import write_csv
-    from ..provenance import write_json
+    from ..io.atomic import write_csv
+    from ..io.provenance import write_json
     from .records import record_path
     from .scaling import arm_name
 
@@ -123,7 +123,7 @@ def _write(rows, prov: dict, out: Path) -> None:
 
 
 def _report(rows, prov: dict, out: Path) -> None:
-    from ..atomic import write_text
+    from ..io.atomic import write_text
     from .scaling import figure, markdown
 
     study = prov["study"]

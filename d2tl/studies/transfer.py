@@ -22,16 +22,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import D2TLError
-from ..evaluate import metrics_with_intervals, spread
+from ..io.errors import D2TLError
+from ..stats.evaluate import metrics_with_intervals, spread
 
 ARMS = ("synthetic", "fractal", "random")
 
 
 def arm_config(arm: str, runs: int, epochs: int | None = None):
     """The default configuration under the quick preset, from ``arm``'s weights."""
-    from ..config import preset_base
-    from ..presets import preset
+    from ..training.config import preset_base
+    from ..protocol.presets import preset
 
     settings = {**preset("quick"), "weights": arm, "runs": runs}
     if epochs is not None:
@@ -63,7 +63,7 @@ def check_disjoint(weights, sets: dict) -> None:
 def external_per_run(config, directory: Path, ext_rois, engine) -> pd.DataFrame:
     """Every run's best model of a finished configuration scored on the external ROIs (cached in
     ``directory/external_runs.csv``)."""
-    from ..atomic import write_csv
+    from ..io.atomic import write_csv
     from ..training.experiment import FINISHED
     from ..training.loop import predict_proba
 
@@ -93,7 +93,7 @@ def arm_row(arm: str, weights, metrics: dict, external: pd.DataFrame) -> dict:
                for _, g in external.groupby("run")]
     runs = spread(per_run)
     test = chosen["test"]
-    from ..provenance import portable
+    from ..io.provenance import portable
 
     return {"arm": arm, "weights_source": portable(weights.description), "weights_identity": weights.identity,
             "runs": len(per_run), "selected_run": chosen["run"], "selected_epoch": chosen["epoch"],
@@ -126,7 +126,8 @@ def run_arm(arm, config, weights, cases_csv, external_csv, out: Path, log, engin
     """(row, per-run external predictions) of one arm: from its record, or trained and scored."""
     from ..data.cases import load_cases
     from ..data.roi_cache import RoiCache
-    from ..training.experiment import run_dir_for, run_experiment
+    from ..training.experiment import run_experiment
+    from ..training.run_folder import run_folder
     from .records import arm_key, read_record, record_path, write_record
 
     key = arm_key(config, cases_csv, external_csv, weights_identity=weights.identity)
@@ -137,8 +138,8 @@ def run_arm(arm, config, weights, cases_csv, external_csv, out: Path, log, engin
     ext_rois = RoiCache(out / "cache", external_csv, load_cases(external_csv), log=log).get(config.roi,
                                                                                           config.shift_seed)
     log(f"arm {arm}: {weights.description}")
-    metrics = run_experiment(config, cases_csv, out / "runs", log, weights=weights, engine=engine)
-    directory = run_dir_for(config, cases_csv, out / "runs", weights.identity)
+    metrics = run_experiment(config, cases_csv, out / "runs", weights, log, engine=engine)
+    directory = run_folder(config, weights, cases_csv, out / "runs")
     external = external_per_run(config, directory, ext_rois, engine)
     row = arm_row(arm, weights, metrics, external)
     write_record(out, arm, key, row=row, external=external.to_dict(orient="list"))
@@ -149,11 +150,11 @@ def run_arms(arms, runs: int, cases_csv, external_csv, out: Path, epochs=None, l
              on_arm=None):
     """Train (or resume, or read back) every arm and score it; (arm rows, paired tests, per-run
     external predictions). ``on_arm`` sees the same three after every arm, for partial reports."""
-    from ..model.weights import resolve
     from ..training.engine import Engine
+    from ..training.run_folder import resolve_weights
 
     engine = Engine() if engine is None else engine
-    resolved = {arm: resolve(arm_config(arm, runs, epochs).model.weights) for arm in arms}  # refuse before training
+    resolved = {arm: resolve_weights(arm_config(arm, runs, epochs).model.weights) for arm in arms}  # refuse before training
     for weights in resolved.values():
         check_disjoint(weights, {"--cases": cases_csv, "--external": external_csv})
     rows, selected, everything = [], {}, []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 from .transfer import ARMS
 
 EPILOG = """Make the weights first (each is reused once made):
@@ -17,7 +17,7 @@ The external set: python -m d2tl synth --seed 1 --n 200 --out data/synthetic-ext
 
 
 def add_arguments(p) -> None:
-    from ..options import add_cases, add_out
+    from ..protocol.options import add_cases, add_out
 
     add_cases(p)
     p.add_argument("--external", default="data/synthetic-external/cases.csv",
@@ -30,7 +30,7 @@ def add_arguments(p) -> None:
 
 
 def _check(a) -> None:
-    from .. import checks
+    from ..io import checks
 
     checks.output_folder("--out", a.out, "transfer study's results")
     for option, path in (("--cases", a.cases), ("--external", a.external)):
@@ -65,9 +65,9 @@ def run(a) -> int:
 def write_report(a, rows, paired, external) -> None:
     """Table, paired tests, per-run predictions, figure and provenance of the arms finished so
     far (a partial study names the arms it still lacks)."""
-    from ..atomic import write_csv, write_text
+    from ..io.atomic import write_csv, write_text
     from ..data.cases import load_cases
-    from ..provenance import dataset_info, provenance, write_json
+    from ..io.provenance import dataset_info, provenance, write_json
     from .transfer import arm_config
     from .transfer_report import figure, markdown
 

@@ -49,8 +49,8 @@ def markdown(rows: pd.DataFrame, paired: pd.DataFrame, provenance: dict) -> str:
 
 def figure(rows: pd.DataFrame, external: pd.DataFrame, path: Path) -> None:
     """External AUC per arm: the selected model with its interval, every run as a dot."""
-    from ..atomic import atomic_path
-    from ..evaluate import metrics_with_intervals
+    from ..io.atomic import atomic_path
+    from ..stats.evaluate import metrics_with_intervals
     from ..reporting.figures import pyplot
 
     plt = pyplot()

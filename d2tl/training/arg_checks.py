@@ -1,6 +1,6 @@
 """``train``'s options checked before any data are read or any folder is created.
 
-Every option is checked against its bounds (:mod:`d2tl.checks`), the case table must be a
+Every option is checked against its bounds (:mod:`d2tl.io.checks`), the case table must be a
 readable file, ``--out`` a folder that can be written, and a ``--weights`` file must be a
 readable InceptionV3 weights file. A weights file used to be opened only when the first run
 built its model, after the split, the ROI cache and ``config.json`` had been written.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import checks
-from ..errors import D2TLError
+from ..io import checks
+from ..io.errors import D2TLError
 
 MAX_SEED = 10**6  # run r is seeded with seed * 1000 + r: stays well inside 32 bits
 WEIGHT_WORDS = ("imagenet", "random", "auto")

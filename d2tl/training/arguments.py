@@ -1,6 +1,6 @@
 """``python -m d2tl train``: its options, the configuration they give, and the command.
 
-The configuration starts from the preset's (:func:`d2tl.config.preset_base`, as every section
+The configuration starts from the preset's (:func:`d2tl.training.config.preset_base`, as every section
 does), so the same preset gives the same configuration hash from either.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..config import ExperimentConfig
+from .config import ExperimentConfig
 from ..data.cases import load_cases
-from ..defaults import missing_cases_hint
-from ..errors import D2TLError
-from .experiment import FINISHED, run_dir_for, run_experiment
+from ..protocol.defaults import missing_cases_hint
+from ..io.errors import D2TLError
+from .experiment import FINISHED, run_experiment
 from .lease import DEFAULT_LEASE
 
 
@@ -23,12 +23,12 @@ def log_to_stdout(line: str) -> None:
 
 
 def add_arguments(parser) -> None:
-    from ..config import BN_STATS, OPTIMIZERS, SCHEDULES
-    from ..execution import PRECISIONS, STRATEGIES
+    from .config import BN_STATS, OPTIMIZERS, SCHEDULES
+    from .execution import PRECISIONS, STRATEGIES
     from ..model import ARCHITECTURES, FROZEN_BN, TUNINGS
-    from ..presets import PRESETS
+    from ..protocol.presets import PRESETS
 
-    from ..options import add_augment_seed, add_cases, add_out, add_preset, add_seed, add_shift_seed, add_split_seed
+    from ..protocol.options import add_augment_seed, add_cases, add_out, add_preset, add_seed, add_shift_seed, add_split_seed
 
     add_cases(parser)
     add_preset(parser, PRESETS)
@@ -91,10 +91,10 @@ def add_arguments(parser) -> None:
 
 
 def config_from_args(args) -> ExperimentConfig:
-    """The preset's default configuration (:func:`d2tl.config.preset_base`, as every section
+    """The preset's default configuration (:func:`d2tl.training.config.preset_base`, as every section
     starts from) with the options given on the command line."""
-    from ..config import preset_base
-    from ..presets import preset
+    from .config import preset_base
+    from ..protocol.presets import preset
 
     settings = preset(args.preset)
     for key, value in (("input_scale", args.input_scale), ("runs", args.runs), ("epochs", args.epochs),
@@ -122,24 +122,23 @@ def run(args) -> int:
     from .memory_fit import fit_for_command
 
     config = fit_for_command(config_from_args(args), args.gpu_memory, log_to_stdout)  # before any work
-    from ..execution import check_support, distribution
+    from .execution import check_support, distribution
 
     with distribution(args.strategy):
         check_support(config.train)  # before the data are prepared
         table, rois = load_cases(args.cases), None
-        from ..model.weights import IMAGENET_MD5, identity, resolve
+        from ..model.weights import IMAGENET_MD5
+        from .run_folder import resolve_weights, run_folder
 
         md5 = args.imagenet_md5 or IMAGENET_MD5
-        name = identity(config.model.weights, md5)
-        weights = None
-        if not (run_dir_for(config, args.cases, args.out, name) / FINISHED).is_file():
+        weights = resolve_weights(config.model.weights, md5, locate=False)  # names the folder
+        if not (run_folder(config, weights, args.cases, args.out) / FINISHED).is_file():
             from ..data.roi_cache import RoiCache
 
-            weights = resolve(config.model.weights, md5)  # refuses before the ROIs are cut
+            weights = resolve_weights(config.model.weights, md5).require()  # refuses before the ROIs are cut
             rois = RoiCache(Path(args.out) / "cache" / "rois", args.cases, table, log=log_to_stdout).get(
                 config.roi, config.shift_seed)
-        metrics = run_experiment(config, args.cases, args.out, log=log_to_stdout, table=table, rois=rois,
-                                 weights=weights, weights_identity=name, lease=args.lease,
-                                 tensorboard=args.tensorboard)
+        metrics = run_experiment(config, args.cases, args.out, weights, log=log_to_stdout, table=table, rois=rois,
+                                 lease=args.lease, tensorboard=args.tensorboard)
     print(f"results: {metrics['directory']}")
     return 0

@@ -20,7 +20,7 @@ class EpochBatches(keras.utils.PyDataset):
     ``rng``, from epoch ``first_epoch`` on (0-based; a resumed run's, :mod:`d2tl.training.checkpoint`).
 
     The orders are drawn here, all up front, rather than by ``fit(shuffle=True)`` so they depend
-    on the run's seed alone (see :mod:`d2tl.training.seeding`). The source is one endless
+    on the run's seed alone (see :mod:`d2tl.model.seeding`). The source is one endless
     stream read with ``steps_per_epoch``: batch ``i`` is a pure function of ``i``, so Keras's
     read-ahead (its TensorFlow path prefetches, and opens the next epoch before the last one's
     ``on_epoch_end``) cannot change which samples a batch holds.

@@ -2,7 +2,7 @@
 
 After every epoch (after its BN pass, validation and the best-so-far update) the run's
 ``history.csv`` is rewritten, so it can be read while the run trains, and then one file,
-``run_NN/checkpoint.npz``, is written under a temporary name and renamed (:mod:`d2tl.atomic`),
+``run_NN/checkpoint.npz``, is written under a temporary name and renamed (:mod:`d2tl.io.atomic`),
 so a kill leaves either the previous epoch's checkpoint or this one, never half of one. It holds
 
 - every variable of the trained model: weights, BatchNormalization statistics and the dropout
@@ -40,8 +40,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path, write_csv
-from ..provenance import config_hash
+from ..io.atomic import atomic_path, write_csv
+from ..io.provenance import config_hash
 
 FILE = "checkpoint.npz"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-def compare_paths(config, cases_csv, out, repeats: int = 2, log=print, engine=None) -> dict:
+def compare_paths(config, weights, cases_csv, out, repeats: int = 2, log=print, engine=None) -> dict:
     """Time semi-tune end to end and on cached features on the same configuration and data.
 
     Each path is run ``repeats`` times in this process, alternating, each into its own folder
@@ -38,7 +38,7 @@ def compare_paths(config, cases_csv, out, repeats: int = 2, log=print, engine=No
         for path in ("end to end", "cached features"):
             engine.features.clear()
             start = time.perf_counter()
-            metrics = run_experiment(config, cases_csv, out / f"{path.split()[0]}_{repeat}", log=log, table=table,
+            metrics = run_experiment(config, cases_csv, out / f"{path.split()[0]}_{repeat}", weights, log=log, table=table,
                                      rois=rois, feature_cache=path == "cached features", engine=engine)
             wall = time.perf_counter() - start
             folder = Path(metrics["directory"])

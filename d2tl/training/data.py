@@ -15,7 +15,7 @@ import pandas as pd
 from ..data.augment import augment_cases
 from ..data.roi import RoiSet, extract_rois
 from ..data.split import split_cases
-from ..views import LABELS
+from ..protocol.views import LABELS
 
 
 @dataclasses.dataclass

@@ -6,7 +6,7 @@ graph (:func:`d2tl.model.graph.graph_key`). Each run then copies in the weights 
 built model and resets the optimiser and dropout seed states, which is exactly "a new model per
 run" without re-tracing (:meth:`Engine.fresh_start`). The engine also keeps the saving views,
 the precise-BN estimators, the cached-feature path's feature models, compiled heads and features,
-and whether TensorFlow's global seed was set (:mod:`d2tl.training.seeding`).
+and whether TensorFlow's global seed was set (:mod:`d2tl.model.seeding`).
 
 One engine per command (or per caller that trains many configurations); a fresh engine gives
 the same results as a used one, only with its graphs traced again.
@@ -20,13 +20,14 @@ import time
 
 import numpy as np
 
-from .. import execution
-from ..errors import D2TLError
+from . import execution
+from ..io.errors import D2TLError
 from ..model.graph import graph_key, head_key
 from ..model.precise_bn import PreciseBN
+from ..model.weights import Weights
 from . import features as F
 from .optimizers import make_optimizer
-from .seeding import seed_everything
+from ..model.seeding import seed_everything
 
 
 class Engine:
@@ -51,7 +52,7 @@ class Engine:
 
     # -- seeding --
     def seed(self, seed: int, deterministic: bool) -> None:
-        """Seed one run (:func:`d2tl.training.seeding.seed_everything`); TensorFlow's global seed
+        """Seed one run (:func:`d2tl.model.seeding.seed_everything`); TensorFlow's global seed
         only on the engine's first run."""
         seed_everything(seed, deterministic, seed_tensorflow=not self.tensorflow_seeded)
         self.tensorflow_seeded = True
@@ -61,7 +62,7 @@ class Engine:
         """The engine's compiled model for ``config``'s graph (built once), and its optimiser's
         initial state.
 
-        Built under the configuration's dtype policy and, inside :func:`d2tl.execution.distribution`,
+        Built under the configuration's dtype policy and, inside :func:`d2tl.training.execution.distribution`,
         under the strategy's scope (variables mirrored on every device). Under a mixed_float16
         policy ``compile`` wraps the optimiser in a ``LossScaleOptimizer``; its state is
         ``model.optimizer``'s, loss scale included.
@@ -72,7 +73,7 @@ class Engine:
         key = (graph_key(config, total_steps), execution.strategy_key())
         if key not in self.compiled:
             with execution.strategy_scope(), execution.precision_scope(config.train.precision):
-                model, _ = build_model(dataclasses.replace(config.model, weights="random"))
+                model, _ = build_model(dataclasses.replace(config.model, weights="random"), Weights("random"))
                 optimizer = self.optimizer_factory(config.train, total_steps)
                 jit = execution.effective_jit(config.train.jit_compile)
                 model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"],
@@ -85,10 +86,9 @@ class Engine:
             self.compiled[key] = (model, [np.array(v) for v in model.optimizer.variables])
         return self.compiled[key]
 
-    def fresh_start(self, config, seed: int, total_steps: int, weights=None):
+    def fresh_start(self, config, seed: int, total_steps: int, weights):
         """The compiled model, set to the state a newly built model would have under ``seed``
-        (backbones from ``weights``, a resolved :class:`d2tl.model.weights.Weights`; resolved from
-        the configuration when None).
+        (backbones from ``weights``, the resolved :class:`d2tl.model.weights.Weights`).
 
         The fresh model only supplies values (variables are float32 under every precision), so it
         is built outside any strategy scope, under the global dtype policy.

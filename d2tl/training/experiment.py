@@ -20,81 +20,57 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import execution
-from ..atomic import atomic_path, write_csv, remove_stale_temporaries
-from ..config import ExperimentConfig
+from . import execution
+from ..io.atomic import atomic_path, write_csv, remove_stale_temporaries
+from .config import ExperimentConfig
 from ..data.cases import load_cases
 from ..data.split import save_split
-from ..errors import D2TLError
-from ..evaluate import binary_metrics, summarise_runs
-from ..provenance import config_hash, dataset_info, provenance, write_json
-from ..views import LABELS
+from ..stats.evaluate import binary_metrics, summarise_runs
+from ..io.provenance import dataset_info, provenance, write_json
+from ..model.weights import Weights
+from ..protocol.views import LABELS
 from .checkpoint import FILE as CHECKPOINT
 from .data import Data, prepare_data, total_steps as steps_of
 from .lease import DEFAULT_LEASE
 from .loop import predict_proba, train_run
+from .run_folder import hashed_config, run_folder
 from .run_state import check_config_file, claimed, finished_metrics, finished_run
 from .selection import select_best
 
 FINISHED = "metrics.json"
 
 
-def hashed_config(config: ExperimentConfig, weights_identity: str | None = None) -> dict:
-    """The configuration as its hash sees it: the weights word (``auto``, ``imagenet``, a path)
-    replaced by the identity of the source it resolves to (:mod:`d2tl.model.weights`)."""
-    from ..model.weights import identity
-
-    d = config.to_dict()
-    d["model"]["weights"] = weights_identity if weights_identity is not None else identity(config.model.weights)
-    return d
-
-
-def run_dir_for(config: ExperimentConfig, cases_csv, out, weights_identity: str | None = None) -> Path:
-    """``out/<hash of the configuration (weights by identity) and the case table>``."""
-    key = {"config": hashed_config(config, weights_identity), "cases_sha256": dataset_info(cases_csv)["cases_sha256"]}
-    return Path(out) / config_hash(key)
-
-
-def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=None, rois=None,
-                   feature_cache: bool = True, weights=None, weights_identity: str | None = None,
-                   lease: float = DEFAULT_LEASE, engine=None, tensorboard=None) -> dict:
+def run_experiment(config: ExperimentConfig, cases_csv, out, weights: Weights, log=print, table=None, rois=None,
+                   feature_cache: bool = True, lease: float = DEFAULT_LEASE, engine=None, tensorboard=None) -> dict:
     """Run (or resume, or just read back) the whole protocol for one configuration.
 
-    ``weights``: the resolved :class:`d2tl.model.weights.Weights` of ``config.model.weights``, resolved
-    here when None and there is something to train (an unavailable or damaged ImageNet file stops
-    the run before any work; a finished result is read back without the weights).
-    ``weights_identity`` names the folder (:func:`d2tl.model.weights.identity` of the configuration's
-    weights when None). ``feature_cache=False`` trains semi-tune end to end instead of on cached
-    backbone features (the same result, slower; not part of the configuration). The folder is
-    trained under its lease (:func:`d2tl.training.run_state.claimed`: a second process waits, and a folder
-    of a failed command is removed); damaged state files: :mod:`d2tl.training.run_state`.
-    ``engine``: the :class:`d2tl.training.engine.Engine` to train in (its compiled graphs are
-    reused); a fresh one for this call when None. ``tensorboard``: a folder for TensorBoard logs,
-    one sub-folder per configuration and run (``<hash>/run_NN``).
+    ``weights``: the resolved :class:`d2tl.model.weights.Weights` of ``config.model.weights``
+    (:func:`d2tl.training.run_folder.resolve_weights`, at the command's edge); they name the
+    folder (:func:`d2tl.training.run_folder.run_folder`), and ImageNet weights that were only
+    identified stop the run before any work when there is something to train (a finished result
+    is read back without the file). ``feature_cache=False`` trains semi-tune end to end instead
+    of on cached backbone features (the same result, slower; not part of the configuration). The
+    folder is trained under its lease (:func:`d2tl.training.run_state.claimed`: a second process
+    waits, and a folder of a failed command is removed); damaged state files:
+    :mod:`d2tl.training.run_state`. ``engine``: the :class:`d2tl.training.engine.Engine` to train
+    in (its compiled graphs are reused); a fresh one for this call when None. ``tensorboard``: a
+    folder for TensorBoard logs, one sub-folder per configuration and run (``<hash>/run_NN``).
     """
     if engine is None:
         from .engine import Engine
 
         engine = Engine()
-    from ..model.weights import identity, resolve
-
     cases_csv = Path(cases_csv)
-    if weights_identity is None:
-        weights_identity = weights.identity if weights is not None else identity(config.model.weights)
-    directory = run_dir_for(config, cases_csv, out, weights_identity)
+    directory = run_folder(config, weights, cases_csv, out)
     done = finished_metrics(directory, FINISHED, log)
     if done is not None:
         log(f"finished result found: {directory} (delete it to recompute)")
         return done
-    if weights is None:
-        weights = resolve(config.model.weights)
-    if weights.identity != weights_identity:
-        raise D2TLError(f"weights {config.model.weights!r} resolve to {weights.identity}, not {weights_identity}: "
-                        "the ImageNet file changed during the run")
+    weights.require()
     table = load_cases(cases_csv) if table is None else table
     data = prepare_data(table, config, rois)
     dataset = dataset_info(cases_csv, table)
-    hashed = json.loads(json.dumps(hashed_config(config, weights.identity)))
+    hashed = json.loads(json.dumps(hashed_config(config, weights)))
     with claimed(directory, lease, log):
         done = finished_metrics(directory, FINISHED, log)  # another process may have finished it meanwhile
         if done is not None:
@@ -126,11 +102,11 @@ def run_experiment(config: ExperimentConfig, cases_csv, out, log=print, table=No
             board = Path(tensorboard) / directory.name / run_dir.name if tensorboard else None
             summaries.append(train_run(config, data, run, run_dir, log, feature_cache=feature_cache,
                                        weights=weights, engine=engine, tensorboard=board))
-        return finish(config, directory, data, summaries, dataset, log, weights, engine=engine)
+        return finish(config, directory, data, summaries, dataset, weights, log, engine=engine)
 
 
-def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: dict, log=print,
-           weights=None, engine=None) -> dict:
+def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: dict, weights: Weights,
+           log=print, engine=None) -> dict:
     """Select the reported model, save it and write predictions, tables and metrics (in
     ``engine``, a fresh :class:`d2tl.training.engine.Engine` when None).
 
@@ -150,7 +126,7 @@ def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: 
         view.save(tmp)
     weights_sources = sorted({s["weights_source"] for s in summaries})
     write_json(directory / "model.d2tl.json", {"config": config.to_dict(), "weights_source": weights_sources,
-                                               "weights_identity": None if weights is None else weights.identity,
+                                               "weights_identity": weights.identity,
                                                "selected_run": chosen["run"], "selected_epoch": chosen["epoch"]})
     predictions = pd.DataFrame({"id": data.test.ids, "label": [LABELS[i] for i in data.test.y],
                                 "p_malignant": p_test,
@@ -176,7 +152,7 @@ def finish(config, directory: Path, data: Data, summaries: list[dict], dataset: 
         "directory": str(directory),
         "provenance": provenance(config=config.to_dict(), seed=config.train.seed, preset=config.preset,
                                  dataset=dataset, weights_source=", ".join(weights_sources),
-                                 weights_identity=None if weights is None else weights.identity,
+                                 weights_identity=weights.identity,
                                  execution=execution.describe()),
     }
     write_json(directory / FINISHED, metrics)

@@ -30,7 +30,7 @@ import hashlib
 import numpy as np
 
 from ..model.wiring import ARCHITECTURES, backbone_of
-from ..views import IMAGES, MODES, VIEWS
+from ..protocol.views import IMAGES, MODES, VIEWS
 
 FEATURE_DIM = 2048  # InceptionV3's pooled feature
 HEAD_LAYERS = (*(f"{kind}_{mode}" for mode in MODES for kind in ("feature", "dropout", "abstraction")),

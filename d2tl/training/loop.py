@@ -17,10 +17,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path, write_csv
-from ..evaluate import binary_metrics
-from ..provenance import write_json
-from ..views import IMAGES
+from ..io.atomic import atomic_path, write_csv
+from ..stats.evaluate import binary_metrics
+from ..io.provenance import write_json
+from ..protocol.views import IMAGES
 from .checkpoint import EpochCheckpoint, checkpoint_key
 from .data import Data, one_hot, total_steps as steps_of
 from .features import copy_head
@@ -59,8 +59,8 @@ def training_target(model, config, data: Data, total_steps: int, feature_cache: 
     return model, data.train.x, data.val.x, path
 
 
-def train_run(config, data: Data, run: int, run_dir: Path, log=print, feature_cache: bool = True,
-              weights=None, engine=None, tensorboard=None) -> dict:
+def train_run(config, data: Data, run: int, run_dir: Path, log=print, feature_cache: bool = True, *,
+              weights, engine=None, tensorboard=None) -> dict:
     """Train one run in ``engine`` (a :class:`d2tl.training.engine.Engine`; a fresh one when
     None); write its history (after every epoch), best weights and summary; return the summary.
 

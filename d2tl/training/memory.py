@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..views import IMAGES
+from ..protocol.views import IMAGES
 
 FLOAT32 = 4
 COMPUTE_BYTES = {"float32": 4, "mixed": 2, "bfloat16": 2}

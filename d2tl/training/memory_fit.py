@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 DEFAULT_GPU_MEMORY = "8GB"
 OPTION = "--gpu-memory"

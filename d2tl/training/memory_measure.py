@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from ..views import IMAGES
+from ..protocol.views import IMAGES
 
 
 def device_name() -> str:
@@ -48,7 +48,7 @@ def measure_step(config, cases: int | None = None, eager: bool = False) -> dict:
     import keras
     import tensorflow as tf
 
-    from .. import execution
+    from . import execution
     from ..model import build_model
     from ..model.weights import Weights
     from .optimizers import make_optimizer
@@ -82,7 +82,7 @@ def measure_in_subprocess(architecture: str, tuning: str, side: int, cases: int,
 
 def small_config(architecture: str, tuning: str, side: int, cases: int, precision: str = "float32"):
     """A randomly initialised configuration at ``side`` px with a batch of ``cases``."""
-    from ..config import experiment_config
+    from .config import experiment_config
     from ..data.roi import RoiConfig
 
     box = RoiConfig().box

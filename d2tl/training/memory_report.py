@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..atomic import write_text
+from ..io.atomic import write_text
 from .memory import MemoryModel
 from .memory_fit import gigabytes, memory_row, parse_size
 from .memory_measure import small_config

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import D2TLError
+from ..io.errors import D2TLError
 
 SUMMARY_KEYS = ("run", "epoch", "val_accuracy", "val_loss", "test", "test_probabilities", "weights_source")
 

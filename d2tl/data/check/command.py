@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ... import checks
+    from ...io import checks
 
     checks.number("--tolerance", args.tolerance, low=0, high=checks.MAX_BOX, why="full-resolution px")
     if args.split is not None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...views import LABELS, LATERALITIES
+from ...protocol.views import LABELS, LATERALITIES
 
 IMAGE_COLUMNS = ("le_cc_path", "rec_cc_path", "le_mlo_path", "rec_mlo_path", "he_cc_path", "he_mlo_path")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import DataError
-from ...text_table import read_text_table
-from ...views import IMAGES, LABELS, LATERALITIES, VIEWS
+from ...io.errors import DataError
+from ...io.text_table import read_text_table
+from ...protocol.views import IMAGES, LABELS, LATERALITIES, VIEWS
 from ..breast import in_breast
 from ..case_columns import CENTRE_COLUMNS
 from ..case_rules import normalise, row_problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...views import LABELS
+from ...protocol.views import LABELS
 
 
 PARTS = ("train", "val", "test")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ....atomic import atomic_path
+from ....io.atomic import atomic_path
 from .options import ALIGN_FACTOR
 
 

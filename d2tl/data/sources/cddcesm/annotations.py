@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ....errors import DataError
+from ....io.errors import DataError
 from .names import parse_name
 from .options import PATHOLOGIES, SHEET, SHEET_COLUMNS, TYPE_MODES
 

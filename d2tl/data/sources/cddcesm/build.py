@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ....atomic import write_text
-from ....errors import DataError
-from ....provenance import write_json
-from ....views import VIEWS
+from ....io.atomic import write_text
+from ....io.errors import DataError
+from ....io.provenance import write_json
+from ....protocol.views import VIEWS
 from ...cases import validate_cases, write_cases
 from .align import _save_png, estimate_offset, move_into_frame
 from .annotations import breast_label, read_annotations

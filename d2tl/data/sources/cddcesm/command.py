@@ -12,7 +12,7 @@ from .options import (ALIGN_MODES, BuildOptions, CM_FOLDER, DUPLICATE_RULES, LAB
 def add_arguments(parser) -> None:
     parser.add_argument("--root", required=True, help="the downloaded CDD-CESM folder (searched recursively "
                         f"for '{LE_FOLDER}', '{CM_FOLDER}', the annotation spreadsheet and the segmentation CSV)")
-    from ....options import add_out
+    from ....protocol.options import add_out
 
     add_out(parser, "cdd-cesm")
     parser.add_argument("--label-rule", choices=LABEL_RULES, default="any",
@@ -41,7 +41,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .... import checks
+    from ....io import checks
 
     checks.number("--point-radius", args.point_radius, low=0, low_open=True, high=1000)
     checks.output_file("--out", args.out, "case table")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ....errors import DataError
+from ....io.errors import DataError
 
 
 LE_FOLDER = "Low energy images of CDD-CESM"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ....errors import DataError
-from ....text_table import read_text_table
+from ....io.errors import DataError
+from ....io.text_table import read_text_table
 from .image_files import ImageFile
 from .names import parse_name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ....views import LABELS, VIEWS
+from ....protocol.views import LABELS, VIEWS
 from .options import CITATION, OUTLINE_DISAGREEMENT, WEAK_SCORE
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ....atomic import write_csv
-from ....errors import DataError
-from ....provenance import write_json
-from ....views import LABELS, LATERALITIES, VIEWS
+from ....io.atomic import write_csv
+from ....io.errors import DataError
+from ....io.provenance import write_json
+from ....protocol.views import LABELS, LATERALITIES, VIEWS
 from ... import dicom_tags
 from ...cases import validate_cases, write_cases
 from .labels import read_label_csv

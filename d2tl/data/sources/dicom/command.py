@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ....errors import DataError
+from ....io.errors import DataError
 from .build import build_cases, pseudonyms_path
 
 
@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dicom-dir", required=True, help="folder of CEDM DICOM files (searched recursively)")
     parser.add_argument("--labels", required=True, help="CSV: patient,label,cc_x,cc_y,mlo_x,mlo_y "
                         "[,laterality,group,id,cc_mask_path,mlo_mask_path]")
-    from ....options import add_out
+    from ....protocol.options import add_out
 
     add_out(parser, "from-dicom")  # a case table, e.g. data/mine/cases.csv
     parser.add_argument("--patient-from", choices=("tag", "folder"), default="tag",
@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .... import checks
+    from ....io import checks
 
     if not Path(args.dicom_dir).is_dir():
         raise DataError(f"--dicom-dir {args.dicom_dir}: folder does not exist")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ....errors import DataError
-from ....text_table import read_text_table
+from ....io.errors import DataError
+from ....io.text_table import read_text_table
 
 
 CSV_REQUIRED = ("patient", "label", "cc_x", "cc_y", "mlo_x", "mlo_y")

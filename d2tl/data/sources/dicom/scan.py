@@ -8,8 +8,8 @@ from pathlib import Path
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from ....errors import DataError
-from ....views import LATERALITIES
+from ....io.errors import DataError
+from ....protocol.views import LATERALITIES
 from ... import dicom_tags
 from ...dicom_tags import ContradictoryTags
 

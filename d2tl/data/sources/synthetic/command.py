@@ -12,7 +12,7 @@ from .dataset import write_dataset
 
 
 def add_arguments(parser) -> None:
-    from ....options import add_out, add_seed
+    from ....protocol.options import add_out, add_seed
 
     d = SynthConfig()
     add_out(parser, "synth")
@@ -39,7 +39,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .... import checks
+    from ....io import checks
 
     checks.count("--n", args.n, low=1, high=checks.MAX_COUNT)
     checks.number("--malignant-fraction", args.malignant_fraction, low=0, high=1)

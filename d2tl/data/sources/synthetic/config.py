@@ -8,8 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ....errors import D2TLError
-from ....views import LABELS
+from ....io.errors import D2TLError
+from ....protocol.views import LABELS
 
 
 COMMAND_HELP = "write the synthetic CEDM data set (DICOM, masks, case table)"

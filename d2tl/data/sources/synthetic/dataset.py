@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from .... import __version__
-from ....atomic import atomic_path
-from ....errors import DataError
-from ....views import VIEWS
+from ....io.atomic import atomic_path
+from ....io.errors import DataError
+from ....protocol.views import VIEWS
 from .config import (FULL_COLS, FULL_ROWS, FULL_SPACING_MM, GENERATOR, GENERATOR_VERSION, SynthConfig,
                      VIEW_CODES)
 from .physics import ENHANCEMENT_MEDIAN

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ....views import VIEWS
+from ....protocol.views import VIEWS
 from ...dicom_io import write_mammogram
 
 CONTRAST_AGENT = "iodinated contrast"

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ....views import VIEWS
+from ....protocol.views import VIEWS
 from .config import FEATURES, FULL_SPACING_MM
 from .noise import _smooth_noise
 from .physics import ENHANCEMENT_MEDIAN, SPICULE_DEPTH

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-from ....errors import D2TLError
-from ....views import VIEWS
+from ....io.errors import D2TLError
+from ....protocol.views import VIEWS
 from ...images import recombine
 from .anatomy import _breast_maps, _draw_breasts, _glandular, _vessels
 from .config import FEATURES, FULL_SPACING_MM, SynthConfig, _plan, case_id

@@ -1,6 +1,6 @@
 """A figure of chosen cases: one row per case, its four images with the ROI box drawn.
 
-Panels follow :data:`d2tl.views.IMAGES` (LE-CC, LE-MLO, recombined-CC, recombined-MLO), after
+Panels follow :data:`d2tl.protocol.views.IMAGES` (LE-CC, LE-MLO, recombined-CC, recombined-MLO), after
 the reader's mirroring (:func:`d2tl.data.images.load_view`), so every chest wall is on the left.
 The green square is the uni-size box of the paper (``box`` full-resolution px, ``box * scale``
 image px) centred on the case table's box centre; where the case table has lesion masks, their
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import DataError
-from .paper import DEFAULT_BOX
-from .views import IMAGES, VIEWS, image_title, split_key
+from ..io.atomic import atomic_path
+from ..io.errors import DataError
+from ..protocol.paper import DEFAULT_BOX
+from ..protocol.views import IMAGES, VIEWS, image_title, split_key
 
 COMMAND_HELP = "draw the four images of chosen cases with their ROI boxes"
 DEFAULT_OUT = "results/figures/synthetic_cases.png"
@@ -77,7 +77,7 @@ def draw_cases(table, ids=None, box: float = DEFAULT_BOX, out=DEFAULT_OUT, show_
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from .data.images import load_view
+    from .images import load_view
 
     ids = list(ids) if ids else default_ids(table)
     if not ids:
@@ -124,7 +124,7 @@ def draw_cases(table, ids=None, box: float = DEFAULT_BOX, out=DEFAULT_OUT, show_
 
 
 def add_arguments(parser) -> None:
-    from .options import add_cases, add_out
+    from ..protocol.options import add_cases, add_out
 
     add_cases(parser)
     parser.add_argument("--ids", nargs="+", default=None,
@@ -137,9 +137,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from .data.cases import load_cases
+    from .cases import load_cases
 
-    from . import checks
+    from ..io import checks
 
     checks.number("--box", args.box, low=1, high=checks.MAX_BOX, why="full-resolution px")
     checks.count("--dpi", args.dpi, low=10, high=1200)

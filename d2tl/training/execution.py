@@ -1,7 +1,7 @@
 """How a configuration is executed: numeric precision, XLA, and the device strategy.
 
 Precision and XLA change the numbers a run produces, so they are fields of
-:class:`d2tl.config.TrainConfig` (in the configuration's hash and in the compiled graph's key).
+:class:`d2tl.training.config.TrainConfig` (in the configuration's hash and in the compiled graph's key).
 The strategy (one device, or ``tf.distribute.MirroredStrategy`` over all GPUs of one host) is
 an execution detail: the global batch, the data and the seeds stay the same, so it is not
 hashed; it is recorded in ``metrics.json`` (``provenance.execution``) instead.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 
-from .errors import D2TLError
+from ..io.errors import D2TLError
 
 # --precision -> Keras dtype policy: float16 / bfloat16 compute, float32 variables.
 PRECISIONS = {"float32": "float32", "mixed": "mixed_float16", "bfloat16": "mixed_bfloat16"}
@@ -136,7 +136,7 @@ def describe() -> dict:
         devices = [str(jax.devices()[0])]
     else:
         devices = []
-    from .model.stub import stand_in_backbone
+    from ..model.stub import stand_in_backbone
 
     out = {"backend": backend, "strategy": name,
            "replicas": 1 if strategy is None else int(strategy.num_replicas_in_sync), "devices": devices}

@@ -21,8 +21,8 @@ import json
 import time
 from pathlib import Path
 
-from .errors import D2TLError
-from .failures import Failures
+from ..io.errors import D2TLError
+from ..io.failures import Failures
 
 REFERENCE_SIDE = 299  # InceptionV3's native input: one cost unit per image forward pass there
 
@@ -47,14 +47,14 @@ def plan_entries(ctx, chosen, forward: dict | None = None) -> list[dict]:
     """One entry per distinct training configuration of ``chosen`` sections, in plan order:
     ``hash`` (its store folder), ``config`` (an ExperimentConfig), ``used_by``, ``cost`` (seconds
     when ``forward`` is measured, else model units) and ``finished``."""
-    from .sections.estimate import estimate_seconds, split_counts
-    from .sections.registry import plan
+    from ..sections.estimate import estimate_seconds, split_counts
+    from ..sections.registry import plan
 
     entries: dict[str, dict] = {}
     for section in chosen:
         plans = plan(section, ctx)
         if ctx.split_seeds > 1:
-            from .sections.split_variance import split_plans
+            from ..sections.split_variance import split_plans
 
             plans = plans + [copy for _, _, copy in split_plans(plans, ctx.split_seeds)]
         for p in plans:
@@ -93,7 +93,7 @@ def shard_loads(costs: dict[str, float], n: int) -> list[float]:
 def write_plan(path, ctx, chosen, entries: list[dict], measured: bool, shard_counts=(1, 8, 32)) -> dict:
     """``path``: every configuration (hash, sections using it, cost, finished), and the shard
     loads for a few shard counts."""
-    from .atomic import write_text
+    from ..io.atomic import write_text
 
     costs = {e["hash"]: e["cost"] for e in entries}
     plan = {"preset": ctx.preset, "overrides": getattr(ctx, "overrides", {}), "sections": list(chosen),
@@ -124,7 +124,7 @@ def read_costs(path) -> dict[str, float]:
 
 
 def _describe(c) -> str:
-    from .sections.plan_print import describe
+    from ..sections.plan_print import describe
 
     return describe(c)
 
@@ -156,7 +156,7 @@ class Progress:
 def run_shard(ctx, chosen, shard: tuple[int, int], costs: dict[str, float] | None = None) -> list[dict]:
     """Train shard ``I/N``'s configurations (and score each on the external set, if any); no reports.
     A failed configuration is logged and the others still trained; then
-    :class:`d2tl.failures.StepsFailed` names it (exit status 1)."""
+    :class:`d2tl.io.failures.StepsFailed` names it (exit status 1)."""
     i, n = shard
     entries = plan_entries(ctx, chosen)
     if costs is not None:

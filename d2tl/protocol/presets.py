@@ -39,7 +39,7 @@ Why input 75 px for every box (both reduced presets): the box-size study then co
 of view at equal input resolution, and its training times no longer grow with the box.
 """
 
-from .errors import D2TLError
+from ..io.errors import D2TLError
 from .paper import AUGMENTATION, EPOCHS, MIN_INPUT, RANDOM_INIT_EPOCHS, RUNS, SHIFT_REPEATS
 
 QUICK_EPOCHS = 4
@@ -61,7 +61,7 @@ PRESETS = {
 
 
 # Preset keys passed to TrainConfig when present (else TrainConfig's defaults), by
-# d2tl.config.preset_base, the configuration every preset starts from.
+# d2tl.training.config.preset_base, the configuration every preset starts from.
 TRAIN_SETTINGS = ("learning_rate", "schedule", "optimizer", "bn_stats", "bn_samples")
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .atomic import atomic_path
-from .data.cases import load_cases
-from .data.roi import RoiConfig, extract_rois
-from .errors import D2TLError
-from .paper import DECISION_THRESHOLD
-from .provenance import dataset_info, provenance, write_json
-from .views import LABELS
+from ..io.atomic import atomic_path
+from ..data.cases import load_cases
+from ..data.roi import RoiConfig, extract_rois
+from ..io.errors import D2TLError
+from ..protocol.paper import DECISION_THRESHOLD
+from ..io.provenance import dataset_info, provenance, write_json
+from ..protocol.views import LABELS
 
 
 def sidecar_path(model_path) -> Path:
@@ -45,7 +45,7 @@ def load_trained(model_path):
 
 def read_sidecar(sidecar) -> dict:
     """The model's ``.d2tl.json``; a damaged one is an error naming it and what to do."""
-    from .training.run_state import read_json
+    from .run_state import read_json
 
     info = read_json(sidecar, "train again (delete the folder's metrics.json and rerun the same "
                               "python -m d2tl train command) or restore the file")
@@ -64,7 +64,7 @@ def roi_config_from(info: dict) -> RoiConfig:
 
 
 def predict_cases(model_path, cases_csv, threshold: float = DECISION_THRESHOLD) -> pd.DataFrame:
-    from .training.loop import predict_proba
+    from .loop import predict_proba
 
     model, info = load_trained(model_path)
     table = load_cases(cases_csv)
@@ -76,7 +76,7 @@ def predict_cases(model_path, cases_csv, threshold: float = DECISION_THRESHOLD) 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", required=True, help="model.keras written by python -m d2tl train")
-    from .options import add_cases, add_out
+    from ..protocol.options import add_cases, add_out
 
     add_cases(parser)  # the cases to score
     add_out(parser, "predict")  # the CSV
@@ -84,7 +84,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from . import checks
+    from ..io import checks
 
     checks.number("--threshold", args.threshold, low=0, high=1)
     checks.input_file("--model", args.model, "model file")

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
 
-from .paper import DECISION_THRESHOLD
+from ..protocol.paper import DECISION_THRESHOLD
 
 METRICS = ("accuracy", "sensitivity", "specificity", "auc")
 AUC_RESAMPLES = 2000  # bootstrap resamples of every AUC interval (and paired AUC difference)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
 from .atomic import write_text
 
 PACKAGES = ("tensorflow", "keras", "jax", "numpy", "scipy", "pydicom", "scikit-image", "mahotas",

@@ -8,19 +8,19 @@ and why:
 - Batch size 16 cases (64 images): fits two InceptionV3s at 256 px on an 8 GB GPU like the
   paper's GTX 1080.
 - float32 without XLA, as the paper's Keras 2 would have run; ``precision`` and ``jit_compile``
-  (see :mod:`d2tl.execution` and docs/gpu.md) change the numbers, so they are hashed too.
+  (see :mod:`d2tl.training.execution` and docs/gpu.md) change the numbers, so they are hashed too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from .data.augment import AugmentConfig
-from .data.roi import RoiConfig
-from .errors import D2TLError
+from ..data.augment import AugmentConfig
+from ..data.roi import RoiConfig
+from ..io.errors import D2TLError
 from .execution import PRECISIONS
-from .model import ModelConfig
-from .paper import EPOCHS, RUNS
+from ..model import ModelConfig
+from ..protocol.paper import EPOCHS, RUNS
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine")
@@ -100,7 +100,7 @@ class ExperimentConfig:
     preset: str = "paper"
 
     def __post_init__(self):
-        from .model.weights import check_allowed
+        from ..model.weights import check_allowed
 
         check_allowed(self.model.weights, self.preset)
         if self.model.input_size != self.roi.input_size:
@@ -139,13 +139,13 @@ def experiment_config(*, model: dict | None = None, roi: dict | None = None, aug
 
 
 def preset_base(settings: dict, preset: str, execution: dict | None = None) -> ExperimentConfig:
-    """The paper's default configuration under a preset's ``settings`` (:mod:`d2tl.presets`):
+    """The paper's default configuration under a preset's ``settings`` (:mod:`d2tl.protocol.presets`):
     dual-mode, full-tune, the preset's weights (``auto`` when absent), box 256 px, no shift.
     ``python -m d2tl train`` and every section start from it, so the same preset gives the same
     configuration hash from either."""
-    from .model.weights import check_allowed
-    from .paper import DEFAULT_BOX
-    from .presets import TRAIN_SETTINGS
+    from ..model.weights import check_allowed
+    from ..protocol.paper import DEFAULT_BOX
+    from ..protocol.presets import TRAIN_SETTINGS
 
     s = settings
     weights = s.get("weights", "auto")

@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import ExperimentConfig, experiment_config
-from .paper import AUGMENTATION, DEFAULT_BOX, MIN_INPUT
+from ..training.config import ExperimentConfig, experiment_config
+from ..protocol.paper import AUGMENTATION, DEFAULT_BOX, MIN_INPUT
 
 NAMES = {"own": "d2tl training path", "bare": "bare train_on_batch loop"}
 
@@ -90,13 +90,13 @@ def _config(size: int, settings: Settings, epochs: int, tuning: str = "full") ->
                              preset="benchmark")
 
 
-def throughput(table, cases_csv, size: int, settings: Settings, rate: float, log=print) -> dict:
+def throughput(table, cases_csv, size: int, settings: Settings, rate: float, weights, log=print) -> dict:
     """Own path vs bare ``train_on_batch`` at one input side, interleaved ``settings.repeats``
     times in this process (see the module docstring), and the precise-BN pass's cost."""
-    from .model.flops import train_flops_per_sample
-    from .training.data import one_hot, prepare_data, total_steps as steps_of
-    from .training.engine import Engine
-    from .training.loop import train_run
+    from ..model.flops import train_flops_per_sample
+    from ..training.data import one_hot, prepare_data, total_steps as steps_of
+    from ..training.engine import Engine
+    from ..training.loop import train_run
 
     config = _config(size, settings, epochs=settings.epochs + 1)
     data = prepare_data(table, config)
@@ -109,7 +109,7 @@ def throughput(table, cases_csv, size: int, settings: Settings, rate: float, log
 
     def own(repeat: int) -> tuple[float, dict, pd.DataFrame]:
         with tempfile.TemporaryDirectory() as tmp:
-            summary = train_run(config, data, repeat, Path(tmp) / "run", engine=engine,
+            summary = train_run(config, data, repeat, Path(tmp) / "run", weights=weights, engine=engine,
                                 log=lambda line: log(f"  own path {size} px, repeat {repeat + 1}: {line}"))
             history = pd.read_csv(Path(tmp) / "run" / "history.csv")
         timed = history[history["epoch"] > 1]  # the first epoch (tracing in repeat 1) is not timed
@@ -160,21 +160,22 @@ def throughput(table, cases_csv, size: int, settings: Settings, rate: float, log
             "test_accuracy": summary["test"]["accuracy"]}
 
 
-def semi_tune(cases_csv, table, settings: Settings, log=print) -> dict:
+def semi_tune(cases_csv, table, settings: Settings, weights, log=print) -> dict:
     """The semi-tune experiment end to end vs through cached backbone features."""
-    from .data.roi import extract_rois
-    from .training.experiment import run_experiment
+    from ..data.roi import extract_rois
+    from ..training.experiment import run_experiment
 
     config = _config(settings.semi_size, settings, epochs=settings.semi_epochs, tuning="semi").replace(
         train={"runs": settings.semi_runs})
     rois = extract_rois(table, config.roi)  # both paths get the same arrays; cutting them is not compared
-    from .training.engine import Engine
+    from ..training.engine import Engine
 
     out, engine = {}, Engine()  # one engine for both paths, as one process
     with tempfile.TemporaryDirectory() as tmp:
         for name, cached in (("end_to_end", False), ("cached", True)):
             start = time.perf_counter()
-            metrics = run_experiment(config, cases_csv, Path(tmp) / name, log=lambda l: log(f"  semi {name}: {l}"),
+            metrics = run_experiment(config, cases_csv, Path(tmp) / name, weights,
+                                     log=lambda l: log(f"  semi {name}: {l}"),
                                      table=table, rois=rois, feature_cache=cached, engine=engine)
             seconds = time.perf_counter() - start
             predictions = pd.read_csv(Path(metrics["directory"]) / "predictions.csv")
@@ -190,7 +191,7 @@ def semi_tune(cases_csv, table, settings: Settings, log=print) -> dict:
     loss_diff = float(np.max(np.abs(e["history"]["loss"].to_numpy() - c["history"]["loss"].to_numpy())))
     # The paper's protocol, 10 runs x 100 epochs, from these per-epoch and per-feature-pass times:
     # with ImageNet (or file) weights every run shares one feature pass; random weights need one per run.
-    from .paper import EPOCHS, RUNS
+    from ..protocol.paper import EPOCHS, RUNS
 
     paper_e2e = RUNS * EPOCHS * e["epoch_seconds"]
     paper_cached = {w: passes * c["feature_seconds"] + RUNS * EPOCHS * c["epoch_seconds"]
@@ -209,10 +210,10 @@ def semi_tune(cases_csv, table, settings: Settings, log=print) -> dict:
 
 def data_preparation(cases_csv, table, settings: Settings, epoch_seconds: float | None, log=print) -> dict:
     """ROI cutting (fresh and from the disk cache) and paper augmentation at ``prep_size``."""
-    from .data.augment import AugmentConfig, augment_cases
-    from .data.roi import RoiConfig
-    from .data.roi_cache import RoiCache
-    from .data.split import split_cases
+    from ..data.augment import AugmentConfig, augment_cases
+    from ..data.roi import RoiConfig
+    from ..data.roi_cache import RoiCache
+    from ..data.split import split_cases
 
     roi = RoiConfig(box=DEFAULT_BOX, input_scale=settings.prep_size / DEFAULT_BOX)
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,9 +243,9 @@ def data_preparation(cases_csv, table, settings: Settings, epoch_seconds: float 
 
 def memory(cases_csv, table, settings: Settings) -> dict:
     """Peak NumPy/Python allocation while preparing a quick-preset experiment's data."""
-    from .data.images import image_size
-    from .training.data import prepare_data
-    from .views import IMAGES
+    from ..data.images import image_size
+    from ..training.data import prepare_data
+    from ..protocol.views import IMAGES
 
     config = _config(settings.quick_size, dataclasses.replace(settings, alternatives=1), epochs=1)
     tracemalloc.start()
@@ -263,10 +264,13 @@ def memory(cases_csv, table, settings: Settings) -> dict:
 
 
 def run(cases_csv, settings: Settings, log=print, parts=("throughput", "semi", "data", "memory")) -> dict:
-    from .data.cases import load_cases
-    from .model.flops import matmul_rate
+    from ..data.cases import load_cases
+    from ..model.flops import matmul_rate
+
+    from ..training.run_folder import resolve_weights
 
     table = load_cases(cases_csv)
+    weights = resolve_weights(settings.weights)  # once, for every part (the command's one resolution)
     result = {"machine": machine(), "settings": dataclasses.asdict(settings)}
     start = time.perf_counter()
     rate = matmul_rate(settings.matmul_n)
@@ -278,18 +282,18 @@ def run(cases_csv, settings: Settings, log=print, parts=("throughput", "semi", "
     if "throughput" in parts:
         result["throughput"] = []
         for size in settings.sizes:
-            row = throughput(table, cases_csv, size, settings, rate, log)
+            row = throughput(table, cases_csv, size, settings, rate, weights, log)
             result["throughput"].append(row)
             log(f"throughput {size} px: own {row['own_patients_per_s']:.2f}/s, bare {row['bare_patients_per_s']:.2f}/s, "
                 f"efficiency {row['pipeline_efficiency']:.3f}, MFU {row['mfu_own']:.1%}")
     if "semi" in parts:
-        result["semi"] = semi_tune(cases_csv, table, settings, log)
+        result["semi"] = semi_tune(cases_csv, table, settings, weights, log)
         log(f"semi-tune: {result['semi']}")
     if "data" in parts:
         epoch = None
         rows = [r for r in result.get("throughput", []) if r["input_px"] == settings.prep_size]
         if rows:  # one paper-preset epoch at this size: 5 alternatives of the training cases
-            from .data.split import split_cases
+            from ..data.split import split_cases
 
             n_train = int((split_cases(table, seed=0) == "train").sum()) * AUGMENTATION["alternatives"]
             epoch = n_train / rows[0]["own_patients_per_s"]
@@ -377,8 +381,8 @@ def markdown(result: dict) -> str:
 
 
 def write(result: dict, out) -> None:
-    from .atomic import atomic_path, write_text
-    from .provenance import provenance, write_json
+    from ..io.atomic import atomic_path, write_text
+    from ..io.provenance import provenance, write_json
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@ table, and (resolve_external) which table that is for a run.
 
 The paper's protocol tests on 20 cases, whose ROC AUC has a standard error of about 0.1. An
 external set (for the synthetic data: another generator seed, at least 200 cases) scores the
-same selected model with 95% intervals (:func:`d2tl.evaluate.metrics_with_intervals`). It is
+same selected model with 95% intervals (:func:`d2tl.stats.evaluate.metrics_with_intervals`). It is
 evaluation only: training and selection never see it, so it is not part of the configuration
 hash; its result is kept beside the configuration's metrics, in
 ``OUT/<hash>/external/<first 16 hex of the external case table's SHA-256>.json``, and recomputed
@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
+from ..io.atomic import atomic_path
 from .config import ExperimentConfig
-from .data.cases import load_cases
-from .errors import D2TLError
-from .evaluate import metrics_with_intervals
-from .provenance import dataset_info, write_json
-from .views import LABELS
+from ..data.cases import load_cases
+from ..io.errors import D2TLError
+from ..stats.evaluate import metrics_with_intervals
+from ..io.provenance import dataset_info, write_json
+from ..protocol.views import LABELS
 
 
 def external_path(directory: Path, external_csv) -> Path:
@@ -39,11 +39,11 @@ def score_external(config: ExperimentConfig, directory, external_csv, roi_cache_
     (ROIs cut with the configuration's ROI settings and shift seed), in ``engine`` (a
     :class:`d2tl.training.engine.Engine`, whose compiled graph of the configuration is reused; a
     fresh one when None)."""
-    from .data.roi import extract_rois
-    from .data.roi_cache import RoiCache
-    from .training.engine import Engine
-    from .training.experiment import FINISHED
-    from .training.loop import predict_proba
+    from ..data.roi import extract_rois
+    from ..data.roi_cache import RoiCache
+    from .engine import Engine
+    from .experiment import FINISHED
+    from .loop import predict_proba
 
     directory = Path(directory)
     target = external_path(directory, external_csv)
@@ -90,7 +90,7 @@ def resolve_external(option, cases, settings: dict, log=print, make: bool = True
     meta_file = Path(cases).parent / "dataset.json"
     if not spec or not meta_file.is_file():
         return None
-    from .data.sources import synthetic
+    from ..data.sources import synthetic
 
     try:
         meta = json.loads(meta_file.read_text())

@@ -6,7 +6,7 @@ other work would be lost) nor be hidden (a cluster job would look green). So eac
 :meth:`Failures.step`: an exception is logged with its traceback and recorded, the next step
 runs, and when all are done :meth:`Failures.check` raises :class:`StepsFailed`, naming each
 failed step and what was written anyway. The command line prints it and exits with status 1
-(:mod:`d2tl.cli`); bad input found before any work stays a :class:`d2tl.errors.D2TLError`
+(:mod:`d2tl.cli`); bad input found before any work stays a :class:`d2tl.io.errors.D2TLError`
 (status 2). Ctrl-C is not a step failure: it stops the command at once.
 """
 

@@ -1,5 +1,5 @@
 """The trained folder of a preset's default configuration (dual-mode, full-tune, default
-weights, box 256 px, no shift: :meth:`d2tl.sections.context.Context.base`), found by its configuration
+weights, box 256 px, no shift: :func:`d2tl.training.config.preset_base`), found by its configuration
 hash in the results store, ``OUT/runs/<hash>/``.
 
 Interpretation (Sec. 4.5) and the conventional baseline (Sec. 4.6) compare against this model.
@@ -12,17 +12,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import D2TLError
+from ..io.errors import D2TLError
 
 
 def default_folder(cases, preset: str, store) -> Path:
     """``store/<hash>`` of ``preset``'s default configuration on the case table ``cases``, with
-    default execution settings (float32, no XLA, deterministic), as the sections train it."""
-    from .sections.context import Context
+    default execution settings (float32, no XLA, deterministic) and the default --gpu-memory, as
+    the sections train it (:meth:`d2tl.sections.context.Context.directory`)."""
+    from .run_folder import resolve_weights, run_folder
+    from ..protocol.defaults import missing_cases_hint
+    from ..protocol.presets import preset as preset_settings
+    from .config import preset_base
+    from .memory import MemoryModel
+    from .memory_fit import DEFAULT_GPU_MEMORY, fit, parse_size
 
-    ctx = Context(cases, preset, out=Path(store).parent, log=lambda line: None)
-    ctx.store = Path(store)
-    return ctx.directory(ctx.base())
+    if not Path(cases).is_file():
+        raise D2TLError(f"case table {cases} does not exist{missing_cases_hint(cases)}")
+    config = preset_base(preset_settings(preset), preset)
+    config = fit(MemoryModel(), config, parse_size(DEFAULT_GPU_MEMORY), strict=False)
+    return run_folder(config, resolve_weights(config.model.weights, locate=False), cases, store)
 
 
 def train_command(cases, preset: str, store) -> str:

@@ -6,14 +6,14 @@ semi-tune through cached backbone features, data preparation vs an epoch, peak m
     KERAS_BACKEND=jax python experiments/benchmark.py --out results/benchmark-jax
 
 Writes ``OUT/benchmark.md`` (the table in the README), ``benchmark.csv`` and ``benchmark.json``
-(every number, the machine and provenance). See :mod:`d2tl.benchmark` for what is measured.
+(every number, the machine and provenance). See :mod:`d2tl.studies.benchmark` for what is measured.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import D2TLError
+from ..io.errors import D2TLError
 
 PARTS = ("throughput", "semi", "data", "memory")
 EPILOG = __doc__
@@ -21,7 +21,7 @@ EPILOG = __doc__
 
 def add_arguments(parser) -> None:
     from .benchmark import Settings
-    from .options import add_cases, add_out
+    from ..protocol.options import add_cases, add_out
 
     defaults = Settings()
     add_cases(parser)

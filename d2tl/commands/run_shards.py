@@ -22,9 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .defaults import DEFAULT_OUT
-from .errors import D2TLError
-from .failures import StepsFailed
+from ..protocol.defaults import DEFAULT_OUT
+from ..io.errors import D2TLError
+from ..io.failures import StepsFailed
 
 RUN_ALL = [sys.executable, "-m", "d2tl", "run-all"]
 EPILOG = __doc__

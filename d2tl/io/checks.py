@@ -1,6 +1,6 @@
 """Up-front checks every command runs before any work: option values and output locations.
 
-Each check raises :class:`d2tl.errors.D2TLError` naming the option and the value given, so a
+Each check raises :class:`d2tl.io.errors.D2TLError` naming the option and the value given, so a
 bad value costs nothing (no data read, no folder created) and says exactly what to change.
 Upper bounds on sizes come from the images (a box larger than the largest full-resolution
 mammogram, 3328 px at 0.07 mm, cuts only padding) and from memory (an input side that would

@@ -17,7 +17,7 @@ One process, so each model graph is compiled once and each shared configuration 
 ``OUT/SUMMARY.md``: for each section, the paper's numbers and ours side by side, the preset, the
 data set and the weights source actually used; ``OUT/run_all.json``: the same with timings.
 
-Each section, the baseline and the interpretation is one step (:mod:`d2tl.failures`): one that
+Each section, the baseline and the interpretation is one step (:mod:`d2tl.io.failures`): one that
 fails is logged with its traceback and the others still run; the summary then opens with the
 failed steps and what was written anyway, and the command exits with status 1.
 """
@@ -28,11 +28,11 @@ import os
 import time
 from pathlib import Path
 
-from . import sections
-from .errors import D2TLError
-from .failures import Failures
-from .provenance import write_json
-from .reporting.summary import load_average
+from .. import sections
+from ..io.errors import D2TLError
+from ..io.failures import Failures
+from ..io.provenance import write_json
+from ..reporting.summary import load_average
 
 
 EPILOG = __doc__
@@ -40,14 +40,14 @@ EPILOG = __doc__
 
 def run_baseline(ctx: sections.Context, jobs: int | None = None) -> dict:
     """Sec. 4.6 with the existing baseline code, D2TL's default result on the same split beside it."""
-    from .sections import baseline
+    from ..sections import baseline
 
     return baseline.run(ctx, jobs)
 
 
 def run_interpretation(ctx: sections.Context) -> dict:
     """Sec. 4.5 on the default configuration's model."""
-    from .sections import interpretation
+    from ..sections import interpretation
 
     return interpretation.run(ctx)
 
@@ -58,7 +58,7 @@ def add_arguments(parser) -> None:
                         help=f"comma-separated subset of {','.join(sections.ORDER)} (default: all)")
     parser.add_argument("--skip-baseline", action="store_true", help="leave out the conventional baseline (Sec. 4.6)")
     parser.add_argument("--skip-interpretation", action="store_true", help="leave out the interpretation (Sec. 4.5)")
-    g = parser.add_argument_group("spreading the protocol over processes (d2tl/shards.py, docs/cluster.md)")
+    g = parser.add_argument_group("spreading the protocol over processes (d2tl/commands/shards.py, docs/cluster.md)")
     g.add_argument("--plan", metavar="PATH", help="with --shard: read the configurations' costs from this plan "
                    "file; alone: measure forward times, write every configuration (hash, sections, cost) and "
                    "the shard loads for 1, 8 and 32 shards to PATH, and train nothing")
@@ -79,7 +79,7 @@ def run(args) -> int:
         from .shards import parse_shard
 
         parse_shard(args.shard)  # before the context, which may look for the weights
-    from .execution import distribution
+    from ..training.execution import distribution
 
     with distribution(args.strategy):
         return run_all(args, chosen)
@@ -108,7 +108,7 @@ def run_all(args, chosen, log=None, ctx: sections.Context | None = None) -> int:
         ctx.log(f"plan: {len(entries)} configurations, {plan['total_cost'] / 3600:.1f} h in one process here; "
                 + ", ".join(f"{n} shards: {v['wall'] / 3600:.1f} h" for n, v in plan["shards"].items())
                 + f" -> {args.plan}")
-        from .training.memory_fit import memory_text
+        from ..training.memory_fit import memory_text
 
         for entry in plan["configurations"]:
             ctx.log(f"  {entry['hash']}: {memory_text(entry['memory'])}")
@@ -197,7 +197,7 @@ def write_reports(ctx, results, baseline, interpretation, wall, load, timings, f
 
 
 def sections_summary(ctx, results, baseline, interpretation, wall, load, notes, failed=(), written=()) -> str:
-    from .reporting.summary import write_summary
+    from ..reporting.summary import write_summary
 
     return write_summary(ctx.out / "SUMMARY.md", preset=ctx.preset, settings=ctx.settings, dataset=ctx.dataset,
                          sections=results, baseline=baseline, interpretation=interpretation, wall_seconds=wall,
