@@ -6,6 +6,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# TensorFlow turns oneDNN on by itself only on some x86 CPUs (those with AVX-512); its CPU
+# allocator keeps the statistics tests/test_memory.py measures only with oneDNN on
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from pathlib import Path  # noqa: E402
 

@@ -13,8 +13,13 @@ scratch space, NumPy arrays) are not counted.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
+
+# TensorFlow keeps CPU allocator statistics only with oneDNN on, which it turns on by itself only
+# on some x86 CPUs; effective when this module is imported before TensorFlow
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from ..protocol.views import IMAGES
 
@@ -30,7 +35,13 @@ def allocator_bytes(device: str) -> dict:
     """``{"current": ..., "peak": ...}`` bytes of TensorFlow's allocator on ``device``."""
     import tensorflow as tf
 
-    return tf.config.experimental.get_memory_info(device)
+    from ..io.errors import D2TLError
+
+    try:
+        return tf.config.experimental.get_memory_info(device)
+    except ValueError as exc:
+        raise D2TLError(f"memory measurement: TensorFlow keeps no allocator statistics for {device} here ({exc}); "
+                        "run it with TF_ENABLE_ONEDNN_OPTS=1 set before TensorFlow starts") from exc
 
 
 def step_inputs(input_size: int, cases: int, seed: int = 0) -> tuple[dict, np.ndarray]:
