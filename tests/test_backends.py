@@ -134,6 +134,7 @@ JAX_SCRIPT = textwrap.dedent("""
     from d2tl.training.config import TrainConfig, experiment_config
     from d2tl.training.predict import load_trained
     from d2tl.training.experiment import run_experiment
+    from d2tl.training.run_folder import resolve_weights
     from d2tl.training.loop import predict_proba
 
     root = Path(sys.argv[1])

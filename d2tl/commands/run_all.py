@@ -152,24 +152,23 @@ def run_steps(args, ctx: sections.Context, chosen, failures: Failures) -> tuple:
             results.append(sections.run_section(name, ctx).summary())
             failures.wrote(ctx.out / name)
         timings[name] = time.perf_counter() - t
-    baseline = interpretation = None
-    if not args.skip_baseline:
-        t = time.perf_counter()
-        ctx.log("== Sec. 4.6 conventional baseline")
-        with failures.step("baseline"):
-            baseline = run_baseline(ctx)
-            failures.wrote(baseline.get("folder") or "the baseline")
-        baseline = baseline or {"error": failures.error("baseline")}
-        timings["baseline"] = time.perf_counter() - t
-    if not args.skip_interpretation:
-        t = time.perf_counter()
-        ctx.log("== Sec. 4.5 interpretation")
-        with failures.step("interpretation"):
-            interpretation = run_interpretation(ctx)
-            failures.wrote(interpretation.get("out") or "the interpretation")
-        interpretation = interpretation or {"error": failures.error("interpretation")}
-        timings["interpretation"] = time.perf_counter() - t
+    baseline = None if args.skip_baseline else _side_step(
+        ctx, failures, timings, "baseline", "== Sec. 4.6 conventional baseline", run_baseline, "folder")
+    interpretation = None if args.skip_interpretation else _side_step(
+        ctx, failures, timings, "interpretation", "== Sec. 4.5 interpretation", run_interpretation, "out")
     return results, baseline, interpretation, timings
+
+
+def _side_step(ctx, failures: Failures, timings: dict, name: str, heading: str, run, folder_key: str) -> dict:
+    """The baseline or the interpretation as one step: its result, or ``{"error": ...}``."""
+    t = time.perf_counter()
+    ctx.log(heading)
+    result = None
+    with failures.step(name):
+        result = run(ctx)
+        failures.wrote(result.get(folder_key) or f"the {name}")
+    timings[name] = time.perf_counter() - t
+    return result or {"error": failures.error(name)}
 
 
 def write_reports(ctx, results, baseline, interpretation, wall, load, timings, failures: Failures) -> str:
