@@ -24,7 +24,9 @@ from d2tl.io.errors import D2TLError
 def markdown(aucs, fit, prov: dict) -> str:
     lines = ["# Where the class signal is lost between the generator and the box (beyond the paper)", "",
              f"Data {prov['dataset']['name']} ({prov['dataset']['n_cases']} cases, case table sha256 "
-             f"{prov['dataset']['cases_sha256']}); box 256 px cut and resized to 75 px as the quick preset does.", "",
+             f"{prov['dataset']['cases_sha256']}); box 256 px cut and resized to {prov['config']['input_side']} px"
+             + (" as the quick preset does." if prov['config']['input_side'] == 75 else
+                " (the quick preset uses 75 px; the input_ stages read this side)."), "",
              f"Command: `{prov['command']}`", "",
              "| cases | n | stage | AUC for malignancy (95% CI) |", "|---|---|---|---|"]
     for r in aucs.itertuples():
@@ -43,8 +45,12 @@ def run(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", default="data/synthetic-external/cases.csv", help="a synthetic set's case table")
     p.add_argument("--out", default="results/box_signal", help="output folder")
+    p.add_argument("--input-side", type=int, default=75, metavar="PX",
+                   help="the model input's side the input_ stages read (default 75, the quick preset's)")
     a = p.parse_args(argv)
     try:
+        if not 16 <= a.input_side <= 256:
+            raise D2TLError(f"--input-side {a.input_side}: give a side from 16 to the box's 256 px")
         if not (Path(a.cases).is_file() and (Path(a.cases).parent / "dataset.json").is_file()):
             raise D2TLError(f"--cases {a.cases}: not a synthetic set's case table (its dataset.json holds the truth)")
         return _run(a)
@@ -57,17 +63,19 @@ def _run(a) -> int:
     from d2tl.io.atomic import write_csv, write_text
     from d2tl.data.cases import load_cases
     from d2tl.io.provenance import dataset_info, provenance, write_json
+    from d2tl.data.roi import RoiConfig
     from d2tl.studies.box_signal import case_stages, contrast_fit, load_truth, stage_aucs
 
     table = load_cases(a.cases)
-    cases = case_stages(table, load_truth(a.cases))
+    cases = case_stages(table, load_truth(a.cases), RoiConfig(box=256, input_scale=a.input_side / 256))
     aucs = stage_aucs(cases)
     fit = {"against the breast's median": contrast_fit(cases, "raw_lesion_contrast"),
            "against a ring around the lesion (local)": contrast_fit(cases, "local_contrast")}
     out = Path(a.out)
-    prov = provenance(config={"box": 256, "input_side": 75}, seed=None, preset="quick",
+    side = [] if a.input_side == 75 else ["--input-side", str(a.input_side)]
+    prov = provenance(config={"box": 256, "input_side": a.input_side}, seed=None, preset="quick",
                       dataset=dataset_info(a.cases, table), weights_source="none (no model)", contrast_fit=fit,
-                      command=shlex.join(["python", "experiments/box_signal.py", "--cases", a.cases, "--out", a.out]))
+                      command=shlex.join(["python", "experiments/box_signal.py", "--cases", a.cases, "--out", a.out, *side]))
     write_csv(out / "stages.csv", cases)
     write_csv(out / "aucs.csv", aucs)
     write_json(out / "provenance.json", prov)

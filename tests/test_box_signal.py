@@ -64,3 +64,38 @@ def test_image_oracle_is_cross_validated():
     assert roc_auc_score(y, image_oracle(noise, PIXEL_FEATURES)) < 0.75  # no fitting to its own cases
     signal = noise.assign(local_contrast=y + 0.1 * rng.normal(size=60))
     assert roc_auc_score(y, image_oracle(signal, PIXEL_FEATURES)) > 0.95
+
+
+def test_input_features_read_the_box_the_model_gets():
+    """The same features from the resized box, the outline resized with it; a lesion that fills the
+    box is read against the breast level the normalisation fixes."""
+    from d2tl.data.roi import RoiConfig, cut_box, resize_square
+    from d2tl.studies.box_signal import input_features
+
+    def box(image):
+        return resize_square(cut_box(image, (100, 100), 64), 75)
+
+    yy, xx = np.mgrid[:200, :200]
+    region = np.ones((200, 200), bool)
+    disk = np.hypot(yy - 100, xx - 100) < 12
+    config = RoiConfig(box=256, input_scale=75 / 256)
+    image = 0.3 + 0.05 * disk
+    small = input_features(box(image), disk, region, (100, 100), 64, 0.4, config, breast_level=0.0)
+    assert set(small) == {"input_local_contrast", "input_heterogeneity", "input_rim", "input_edge_gradient"}
+    assert small["input_local_contrast"] == pytest.approx(0.05, abs=0.01)  # the ring inside the box
+    big = np.hypot(yy - 100, xx - 100) < 90
+    filled = input_features(box(0.3 + 0.05 * big), big, region, (100, 100), 64, 0.4, config, breast_level=0.3)
+    assert filled["input_local_contrast"] == pytest.approx(0.05, abs=0.01)  # against the breast level
+
+
+def test_box_signal_command_refuses_an_input_side_naming_it(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("box_signal_script",
+                                                  Path(__file__).parents[1] / "experiments" / "box_signal.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    csv = write_dataset(SynthConfig(n_cases=4, scale=0.1, seed=6), tmp_path / "set")
+    assert script.run(["--cases", str(csv), "--out", str(tmp_path / "out"), "--input-side", "8"]) == 2
+    assert "--input-side 8" in capsys.readouterr().err and not (tmp_path / "out").exists()

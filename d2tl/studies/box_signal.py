@@ -22,7 +22,10 @@ two views averaged):
   contrast, heterogeneity, rim = outer band minus core, edge gradient); ``true_outline_oracle``
   on those plus the true outline's solidity and circularity (an upper bound on what the image's
   shape can tell: it knows the drawn outline, which the image shows only as far as the
-  lesion's contrast lets it);
+  lesion's contrast lets it); ``normalised_pixel_oracle`` on the pixel features after D2TL's
+  intensity normalisation; ``input_pixel_oracle`` on the same pixel features read from the
+  model's input (the normalised box resized to the input side, the outline resized with it):
+  what the resizing to the input side leaves of the pixel oracle;
 - ``lesion_in_box``: the share of the lesion inside the box, and ``box_is_lesion``: the share of
   the box the lesion fills (not scores: they say what the box shows).
 
@@ -44,10 +47,13 @@ from ..data.roi import RoiConfig, box_side_px, cut_box, normalise, resize_square
 from ..protocol.views import VIEWS
 
 SCORES = ("truth_enhancement", "raw_lesion", "raw_lesion_contrast", "local_contrast", "normalised_lesion",
-          "normalised_lesion_contrast", "box_centre", "box_mean", "pixel_oracle", "true_outline_oracle")
+          "normalised_lesion_contrast", "box_centre", "box_mean", "pixel_oracle", "true_outline_oracle",
+          "normalised_pixel_oracle", "input_pixel_oracle")
 PIXEL_FEATURES = ("local_contrast", "heterogeneity", "rim", "edge_gradient")
 ORACLES = {"pixel_oracle": PIXEL_FEATURES,
-           "true_outline_oracle": PIXEL_FEATURES + ("solidity", "circularity")}
+           "true_outline_oracle": PIXEL_FEATURES + ("solidity", "circularity"),
+           "normalised_pixel_oracle": tuple(f"normalised_{name}" for name in PIXEL_FEATURES),
+           "input_pixel_oracle": tuple(f"input_{name}" for name in PIXEL_FEATURES)}
 RING_MM = (1.0, 3.5)  # the ring around the lesion that local contrast compares it with
 
 
@@ -62,24 +68,33 @@ def view_stages(row, view: str, config: RoiConfig) -> dict:
     inside = cut_box(lesion.astype(np.float32), images.centre, side)
     roi = resize_square(cut_box(normalised, images.centre, side), config.input_size)
     q = config.input_size // 4
-    return {"raw_lesion": float(rec[lesion].mean()),
+    return {**input_features(roi, lesion, region, images.centre, side, REFERENCE_PITCH_MM / images.scale, config,
+                             float(np.median(normalised[region]))),
+            "raw_lesion": float(rec[lesion].mean()),
             "raw_lesion_contrast": float(rec[lesion].mean() - np.median(rec[region & ~lesion])),
             **image_features(rec, lesion, region, REFERENCE_PITCH_MM / images.scale),
+            **{f"normalised_{name}": value for name, value in
+               image_features(normalised, lesion, region, REFERENCE_PITCH_MM / images.scale).items()
+               if name in PIXEL_FEATURES},
             "normalised_lesion": float(normalised[lesion].mean()),
             "normalised_lesion_contrast": float(normalised[lesion].mean() - np.median(normalised[region])),
             "box_centre": float(roi[q:-q, q:-q].mean()), "box_mean": float(roi.mean()),
             "lesion_in_box": float(inside.sum() / max(lesion.sum(), 1)), "box_is_lesion": float(inside.mean())}
 
 
-def image_features(rec: np.ndarray, lesion: np.ndarray, region: np.ndarray, pixel_mm: float) -> dict:
+def image_features(rec: np.ndarray, lesion: np.ndarray, region: np.ndarray, pixel_mm: float,
+                   fallback_background: float = np.nan) -> dict:
     """What the stored recombined image shows of one lesion, given its true outline
-    (:data:`PIXEL_FEATURES`, and the true outline's solidity and circularity)."""
+    (:data:`PIXEL_FEATURES`, and the true outline's solidity and circularity);
+    ``fallback_background`` stands for the background where ``rec`` shows no breast outside the
+    lesion (a box the lesion fills)."""
     from scipy import ndimage
     from skimage import filters
 
     gap, outer = (max(1, int(round(mm / pixel_mm))) for mm in RING_MM)
     ring = ndimage.binary_dilation(lesion, iterations=outer) & ~ndimage.binary_dilation(lesion, iterations=gap) & region
-    background = float(np.median(rec[ring])) if ring.any() else float(np.median(rec[region & ~lesion]))
+    around = region & ~lesion
+    background = float(np.median(rec[ring] if ring.any() else rec[around])) if around.any() else fallback_background
     band = max(1, int(round(0.25 * np.sqrt(lesion.sum() / np.pi))))
     core = ndimage.binary_erosion(lesion, iterations=band)
     edge = lesion & ~ndimage.binary_erosion(lesion)
@@ -88,6 +103,24 @@ def image_features(rec: np.ndarray, lesion: np.ndarray, region: np.ndarray, pixe
             "rim": float(rec[lesion & ~core].mean() - rec[core].mean()) if core.any() else 0.0,
             **dict(zip(("solidity", "circularity"), _outline_shape(lesion))),
             "edge_gradient": float(filters.sobel(rec)[edge].mean())}
+
+
+def input_features(roi: np.ndarray, lesion: np.ndarray, region: np.ndarray, centre, side: int, pixel_mm: float,
+                   config: RoiConfig, breast_level: float) -> dict:
+    """:func:`image_features` of the model's input: the normalised box at ``config.input_size``
+    px, with the true outline and the breast cut and resized the same way (``input_`` names).
+    Where the lesion fills the box, its contrast is read against ``breast_level`` (the normalised
+    breast's median, the level the normalisation fixes for every case)."""
+    def to_input(mask):
+        return resize_square(cut_box(mask.astype(np.float32), centre, side), config.input_size)
+
+    cover = to_input(lesion)
+    small = cover >= 0.5
+    if not small.any():  # a lesion smaller than an input pixel: the pixel it covers most
+        small = cover == cover.max()
+    features = image_features(roi, small, to_input(region) >= 0.5, pixel_mm * side / config.input_size,
+                              fallback_background=breast_level)
+    return {f"input_{name}": features[name] for name in PIXEL_FEATURES}
 
 
 def _outline_shape(region: np.ndarray) -> tuple[float, float]:
