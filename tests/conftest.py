@@ -6,9 +6,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
-# TensorFlow turns oneDNN on by itself only on some x86 CPUs (those with AVX-512); its CPU
-# allocator keeps the statistics tests/test_memory.py measures only with oneDNN on
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+# The memory tests measure in a fresh process that turns oneDNN on for itself
+# (d2tl/training/memory_measure.py); every other test runs TensorFlow as the machine has it.
 
 from pathlib import Path  # noqa: E402
 

@@ -7,7 +7,9 @@ resident size. The step is the model's second ``train_on_batch`` (the first buil
 and traces the step); the peak is counted from the allocator's bytes before the model was built,
 so it holds the weights, gradients, optimiser state and activations of the step, as
 :mod:`d2tl.training.memory` predicts. Allocations outside TensorFlow's allocator (oneDNN's
-scratch space, NumPy arrays) are not counted.
+scratch space, NumPy arrays) are not counted. Measure in a fresh process
+(:func:`measure_in_subprocess`): inside a process that has run other models the reading depended
+on what ran before (0.48-0.77 of the prediction, against 0.62-1.01 fresh, on a 2-core AMD CPU).
 """
 
 from __future__ import annotations
