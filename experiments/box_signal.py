@@ -19,14 +19,15 @@ import sys
 from pathlib import Path
 
 from d2tl.io.errors import D2TLError
+from d2tl.protocol.paper import MIN_INPUT
 
 
 def markdown(aucs, fit, prov: dict) -> str:
     lines = ["# Where the class signal is lost between the generator and the box (beyond the paper)", "",
              f"Data {prov['dataset']['name']} ({prov['dataset']['n_cases']} cases, case table sha256 "
              f"{prov['dataset']['cases_sha256']}); box 256 px cut and resized to {prov['config']['input_side']} px"
-             + (" as the quick preset does." if prov['config']['input_side'] == 75 else
-                " (the quick preset uses 75 px; the input_ stages read this side)."), "",
+             + (" as the quick preset does." if prov['config']['input_side'] == MIN_INPUT else
+                f" (the quick preset uses {MIN_INPUT} px; the input_ stages read this side)."), "",
              f"Command: `{prov['command']}`", "",
              "| cases | n | stage | AUC for malignancy (95% CI) |", "|---|---|---|---|"]
     for r in aucs.itertuples():
@@ -45,8 +46,8 @@ def run(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cases", default="data/synthetic-external/cases.csv", help="a synthetic set's case table")
     p.add_argument("--out", default="results/box_signal", help="output folder")
-    p.add_argument("--input-side", type=int, default=75, metavar="PX",
-                   help="the model input's side the input_ stages read (default 75, the quick preset's)")
+    p.add_argument("--input-side", type=int, default=MIN_INPUT, metavar="PX",
+                   help=f"the model input's side the input_ stages read (default {MIN_INPUT}, the quick preset's)")
     a = p.parse_args(argv)
     try:
         if not 16 <= a.input_side <= 256:
@@ -72,7 +73,7 @@ def _run(a) -> int:
     fit = {"against the breast's median": contrast_fit(cases, "raw_lesion_contrast"),
            "against a ring around the lesion (local)": contrast_fit(cases, "local_contrast")}
     out = Path(a.out)
-    side = [] if a.input_side == 75 else ["--input-side", str(a.input_side)]
+    side = [] if a.input_side == MIN_INPUT else ["--input-side", str(a.input_side)]
     prov = provenance(config={"box": 256, "input_side": a.input_side}, seed=None, preset="quick",
                       dataset=dataset_info(a.cases, table), weights_source="none (no model)", contrast_fit=fit,
                       command=shlex.join(["python", "experiments/box_signal.py", "--cases", a.cases, "--out", a.out, *side]))

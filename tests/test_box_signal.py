@@ -89,13 +89,9 @@ def test_input_features_read_the_box_the_model_gets():
 
 
 def test_box_signal_command_refuses_an_input_side_naming_it(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
+    import importlib
 
-    spec = importlib.util.spec_from_file_location("box_signal_script",
-                                                  Path(__file__).parents[1] / "experiments" / "box_signal.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = importlib.import_module("experiments.box_signal")
     csv = write_dataset(SynthConfig(n_cases=4, scale=0.1, seed=6), tmp_path / "set")
     assert script.run(["--cases", str(csv), "--out", str(tmp_path / "out"), "--input-side", "8"]) == 2
     assert "--input-side 8" in capsys.readouterr().err and not (tmp_path / "out").exists()

@@ -44,6 +44,7 @@ import pandas as pd
 from ..data.dicom_tags import REFERENCE_PITCH_MM
 from ..data.images import breast_mask, load_view
 from ..data.roi import RoiConfig, box_side_px, cut_box, normalise, resize_square
+from ..protocol.paper import MIN_INPUT
 from ..protocol.views import VIEWS
 
 SCORES = ("truth_enhancement", "raw_lesion", "raw_lesion_contrast", "local_contrast", "normalised_lesion",
@@ -68,14 +69,14 @@ def view_stages(row, view: str, config: RoiConfig) -> dict:
     inside = cut_box(lesion.astype(np.float32), images.centre, side)
     roi = resize_square(cut_box(normalised, images.centre, side), config.input_size)
     q = config.input_size // 4
-    return {**input_features(roi, lesion, region, images.centre, side, REFERENCE_PITCH_MM / images.scale, config,
+    pixel_mm = REFERENCE_PITCH_MM / images.scale
+    as_normalised = image_features(normalised, lesion, region, pixel_mm)
+    return {**input_features(roi, lesion, region, images.centre, side, pixel_mm, config,
                              float(np.median(normalised[region]))),
             "raw_lesion": float(rec[lesion].mean()),
             "raw_lesion_contrast": float(rec[lesion].mean() - np.median(rec[region & ~lesion])),
-            **image_features(rec, lesion, region, REFERENCE_PITCH_MM / images.scale),
-            **{f"normalised_{name}": value for name, value in
-               image_features(normalised, lesion, region, REFERENCE_PITCH_MM / images.scale).items()
-               if name in PIXEL_FEATURES},
+            **image_features(rec, lesion, region, pixel_mm),
+            **{f"normalised_{name}": as_normalised[name] for name in PIXEL_FEATURES},
             "normalised_lesion": float(normalised[lesion].mean()),
             "normalised_lesion_contrast": float(normalised[lesion].mean() - np.median(normalised[region])),
             "box_centre": float(roi[q:-q, q:-q].mean()), "box_mean": float(roi.mean()),
@@ -159,7 +160,7 @@ def contrast_fit(cases: pd.DataFrame, column: str) -> dict:
             "residual_sd": float(np.sqrt(m.scale)), "r2": float(m.rsquared)}
 
 
-def case_stages(table: pd.DataFrame, truth: dict, config: RoiConfig = RoiConfig(box=256, input_scale=75 / 256)
+def case_stages(table: pd.DataFrame, truth: dict, config: RoiConfig = RoiConfig(box=256, input_scale=MIN_INPUT / 256)
                 ) -> pd.DataFrame:
     """One row per case: the label, the size, whether the lesion fits the box, every stage."""
     rows = []
